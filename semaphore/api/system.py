@@ -1,0 +1,19 @@
+"""GET /api/ping and /api/info."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify
+
+from semaphore.api import api_blueprint, public
+from semaphore.services import system
+
+
+@api_blueprint.route("/ping", methods=["GET", "HEAD"])
+@public
+def ping() -> Response:
+    return Response("pong", content_type="text/plain; charset=utf-8")
+
+
+@api_blueprint.get("/info")
+def info() -> Response:
+    return jsonify(system.info())

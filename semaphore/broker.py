@@ -1,0 +1,88 @@
+"""Redis: the connection, queue names, enqueueing jobs by dotted name, and publishing.
+
+A leaf module: services enqueue through it without importing jobs or the engine.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import redis
+from rq import Queue
+
+from semaphore.config import Config
+from semaphore.embedded_redis import ensure_embedded_redis
+from semaphore.errors import ServiceUnavailable
+
+QUEUE_TASKS = "tasks"
+QUEUE_NOTIFICATIONS = "notifications"
+QUEUE_MAINTENANCE = "maintenance"
+ALL_QUEUES = (QUEUE_TASKS, QUEUE_NOTIFICATIONS, QUEUE_MAINTENANCE)
+KEY_PREFIX = "semaphore:"
+
+_lock = threading.Lock()
+_state: dict[str, Any] = {"config": None, "url": None, "client": None}
+
+
+def configure(config: Config) -> None:
+    """Point this process at the configured Redis (connecting lazily, on first use)."""
+    with _lock:
+        if (
+            _state["config"] is not None
+            and _state["config"].redis_url == config.redis_url
+            and (_state["config"].data_dir == config.data_dir)
+        ):
+            return
+        _state.update(config=config, url=None, client=None)
+
+
+def redis_url() -> str:
+    """The URL of the configured Redis, starting the embedded one when none is configured."""
+    config: Config | None = _state["config"]
+    if config is None:
+        raise RuntimeError("broker.configure() was not called")
+    if _state["url"] is None:
+        _state["url"] = config.redis_url or ensure_embedded_redis(config.data_dir)
+    return _state["url"]
+
+
+def connection() -> redis.Redis:
+    """This process's Redis client (a thread-safe connection pool)."""
+    client = _state["client"]
+    if client is None:
+        with _lock:
+            if _state["client"] is None:
+                _state["client"] = redis.Redis.from_url(
+                    redis_url(), socket_connect_timeout=3, health_check_interval=30
+                )
+            client = _state["client"]
+    return client
+
+
+def queue(name: str = QUEUE_TASKS) -> Queue:
+    """The RQ queue of that name on this process's connection."""
+    return Queue(name, connection=connection())
+
+
+def enqueue(dotted_name: str, *args: Any, queue_name: str = QUEUE_TASKS, **options: Any) -> str:
+    """Enqueue a job by its function's dotted name; returns the job id.
+
+    Raises:
+        ServiceUnavailable: Redis cannot be reached.
+    """
+    try:
+        job = queue(queue_name).enqueue(dotted_name, *args, **options)
+    except redis.RedisError as exc:
+        raise ServiceUnavailable(f"the task queue (Redis) is unreachable: {exc}") from exc
+    return job.id
+
+
+def publish(channel: str, message: str) -> None:
+    """Publish a message on a Redis pub/sub channel."""
+    connection().publish(KEY_PREFIX + channel, message)
+
+
+def key(*parts: object) -> str:
+    """A namespaced Redis key."""
+    return KEY_PREFIX + ":".join(str(part) for part in parts)

@@ -1,0 +1,508 @@
+"""One frozen Config, read from defaults < config.json < SEMAPHORE_* environment variables.
+
+Keys and environment names follow the original's config.json (see the README's configuration
+table). Nothing else in the package reads os.environ: callers pass a Config to create_app().
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import json
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+from semaphore.errors import ConfigError
+
+DEFAULT_CONFIG_PATHS = (
+    "config.json",
+    "/usr/local/etc/semaphore/config.json",
+    "/etc/semaphore/config.json",
+)
+SECRET_KEYS = ("cookie_hash", "cookie_encryption", "access_key_encryption")
+LOG_LEVELS = {
+    "DEBUG": "DEBUG",
+    "INFO": "INFO",
+    "WARN": "WARNING",
+    "WARNING": "WARNING",
+    "ERROR": "ERROR",
+    "FATAL": "CRITICAL",
+    "PANIC": "CRITICAL",
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the app, the workers and the scheduler need to know at start."""
+
+    data_dir: str = "data"
+    database_url: str = ""
+    redis_url: str = ""
+    interface: str = ""
+    port: int = 3000
+    tmp_path: str = "/tmp/semaphore"
+    ssh_config_path: str = ""
+    git_client: str = "cmd_git"
+    web_host: str = ""
+    log_level: str = "INFO"
+    web_workers: int = 2
+    web_threads: int = 32
+
+    cookie_hash: str = ""
+    cookie_encryption: str = ""
+    access_key_encryption: str = ""
+
+    max_parallel_tasks: int = 10
+    max_task_duration_sec: int = 0
+    max_tasks_per_template: int = 0
+    password_login_disable: bool = False
+    non_admin_can_create_project: bool = False
+    use_remote_runner: bool = False
+    runner_registration_token: str = ""
+    global_integration_alias: str = ""
+    login_max_failures: int = 5
+    login_lockout_sec: int = 300
+    bcrypt_cost: int = 11
+
+    email_alert: bool = False
+    email_sender: str = ""
+    email_host: str = ""
+    email_port: int = 25
+    email_username: str = ""
+    email_password: str = ""
+    email_secure: bool = False
+    email_tls: bool = False
+
+    ldap_enable: bool = False
+    ldap_binddn: str = ""
+    ldap_bindpassword: str = ""
+    ldap_server: str = ""
+    ldap_searchdn: str = ""
+    ldap_searchfilter: str = ""
+    ldap_needtls: bool = False
+    ldap_mappings: Mapping[str, str] = field(
+        default_factory=lambda: {"dn": "dn", "mail": "mail", "uid": "uid", "cn": "cn"}
+    )
+
+    telegram_alert: bool = False
+    telegram_chat: str = ""
+    telegram_token: str = ""
+    slack_alert: bool = False
+    slack_url: str = ""
+    rocketchat_alert: bool = False
+    rocketchat_url: str = ""
+    microsoft_teams_alert: bool = False
+    microsoft_teams_url: str = ""
+    dingtalk_alert: bool = False
+    dingtalk_url: str = ""
+    gotify_alert: bool = False
+    gotify_url: str = ""
+    gotify_token: str = ""
+
+    oidc_providers: Mapping[str, Any] = field(default_factory=dict)
+    apps: Mapping[str, Any] = field(default_factory=dict)
+    env_vars: Mapping[str, str] = field(default_factory=dict)
+    forwarded_env_vars: tuple[str, ...] = ()
+
+    @property
+    def web_root_path(self) -> str:
+        """The path part of web_host ("" or "/prefix"), under which every route is served."""
+        return urlsplit(self.web_host).path.rstrip("/") if self.web_host else ""
+
+    def secret_bytes(self, key: str) -> bytes:
+        """The decoded 32-byte value of one of the SECRET_KEYS."""
+        return base64.b64decode(getattr(self, key))
+
+    def with_overrides(self, **changes: Any) -> Config:
+        """A copy with some fields changed (tests and the CLI use it)."""
+        return replace(self, **changes)
+
+
+# --- parsers -------------------------------------------------------------------------------------
+
+
+def _parse_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+    raise ConfigError(key, f"expected a boolean (true/false/1/0/yes/no), got {value!r}")
+
+
+def _parse_int(key: str, value: Any, minimum: int = 0, maximum: int | None = None) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(key, f"expected an integer, got {value!r}")
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(key, f"expected an integer, got {value!r}") from None
+    if number < minimum or (maximum is not None and number > maximum):
+        upper = f" and {maximum}" if maximum is not None else ""
+        raise ConfigError(key, f"must be at least {minimum}{upper}, got {number}")
+    return number
+
+
+def _parse_non_negative(key: str, value: Any) -> int:
+    return _parse_int(key, value)
+
+
+def _parse_positive(key: str, value: Any) -> int:
+    return _parse_int(key, value, minimum=1)
+
+
+def _parse_bcrypt_cost(key: str, value: Any) -> int:
+    return _parse_int(key, value, minimum=4, maximum=15)
+
+
+def _parse_port(key: str, value: Any) -> int:
+    # The original writes the port as ":3000"; plain numbers are accepted too.
+    text = str(value).strip().lstrip(":") if not isinstance(value, int) else value
+    return _parse_int(key, text, minimum=1, maximum=65535)
+
+
+def _parse_str(key: str, value: Any) -> str:
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise ConfigError(key, f"expected a string, got {type(value).__name__}")
+
+
+def _parse_json_value(key: str, value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(key, f"not valid JSON: {exc.msg}") from None
+    return value
+
+
+def _parse_map(key: str, value: Any) -> Mapping[str, Any]:
+    parsed = _parse_json_value(key, value)
+    if parsed is None:
+        return {}
+    if not isinstance(parsed, dict):
+        raise ConfigError(key, "expected a JSON object")
+    return parsed
+
+
+def _parse_str_map(key: str, value: Any) -> Mapping[str, str]:
+    parsed = _parse_map(key, value)
+    if not all(isinstance(v, str) for v in parsed.values()):
+        raise ConfigError(key, "expected an object of strings")
+    return parsed
+
+
+def _parse_str_list(key: str, value: Any) -> tuple[str, ...]:
+    parsed = _parse_json_value(key, value)
+    if parsed is None:
+        return ()
+    if not isinstance(parsed, list) or not all(isinstance(v, str) for v in parsed):
+        raise ConfigError(key, "expected a JSON array of strings")
+    return tuple(parsed)
+
+
+def _parse_secret(key: str, value: Any) -> str:
+    text = _parse_str(key, value).strip()
+    if not text:
+        return ""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError:
+        raise ConfigError(key, "expected base64 (`head -c32 /dev/urandom | base64`)") from None
+    if len(raw) not in (16, 24, 32):
+        raise ConfigError(key, f"must decode to 16, 24 or 32 bytes, got {len(raw)}")
+    return text
+
+
+def _parse_log_level(key: str, value: Any) -> str:
+    level = _parse_str(key, value).strip().upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(key, f"expected one of {', '.join(sorted(LOG_LEVELS))}, got {value!r}")
+    return LOG_LEVELS[level]
+
+
+def _parse_git_client(key: str, value: Any) -> str:
+    client = _parse_str(key, value).strip() or "cmd_git"
+    if client not in ("cmd_git", "go_git"):
+        raise ConfigError(key, f"expected cmd_git or go_git, got {value!r}")
+    return client
+
+
+def _parse_web_host(key: str, value: Any) -> str:
+    url = _parse_str(key, value).strip().rstrip("/")
+    if url and urlsplit(url).scheme not in ("http", "https"):
+        raise ConfigError(key, f"expected an http:// or https:// URL, got {value!r}")
+    return url
+
+
+def _parse_ldap_mappings(key: str, value: Any) -> Mapping[str, str]:
+    merged = {"dn": "dn", "mail": "mail", "uid": "uid", "cn": "cn"}
+    merged.update({k: v for k, v in _parse_str_map(key, value).items() if v})
+    return merged
+
+
+Parser = Callable[[str, Any], Any]
+
+# key -> (environment variable, parser). Keys are the original's config.json names.
+FIELD_SPECS: dict[str, tuple[str, Parser]] = {
+    "data_dir": ("SEMAPHORE_DATA_DIR", _parse_str),
+    "redis_url": ("SEMAPHORE_REDIS_URL", _parse_str),
+    "interface": ("SEMAPHORE_INTERFACE", _parse_str),
+    "port": ("SEMAPHORE_PORT", _parse_port),
+    "tmp_path": ("SEMAPHORE_TMP_PATH", _parse_str),
+    "ssh_config_path": ("SEMAPHORE_SSH_PATH", _parse_str),
+    "git_client": ("SEMAPHORE_GIT_CLIENT", _parse_git_client),
+    "web_host": ("SEMAPHORE_WEB_ROOT", _parse_web_host),
+    "log_level": ("SEMAPHORE_LOG_LEVEL", _parse_log_level),
+    "web_workers": ("SEMAPHORE_WEB_WORKERS", _parse_positive),
+    "web_threads": ("SEMAPHORE_WEB_THREADS", _parse_positive),
+    "cookie_hash": ("SEMAPHORE_COOKIE_HASH", _parse_secret),
+    "cookie_encryption": ("SEMAPHORE_COOKIE_ENCRYPTION", _parse_secret),
+    "access_key_encryption": ("SEMAPHORE_ACCESS_KEY_ENCRYPTION", _parse_secret),
+    "max_parallel_tasks": ("SEMAPHORE_MAX_PARALLEL_TASKS", _parse_non_negative),
+    "max_task_duration_sec": ("SEMAPHORE_MAX_TASK_DURATION_SEC", _parse_non_negative),
+    "max_tasks_per_template": ("SEMAPHORE_MAX_TASKS_PER_TEMPLATE", _parse_non_negative),
+    "password_login_disable": ("SEMAPHORE_PASSWORD_LOGIN_DISABLED", _parse_bool),
+    "non_admin_can_create_project": ("SEMAPHORE_NON_ADMIN_CAN_CREATE_PROJECT", _parse_bool),
+    "use_remote_runner": ("SEMAPHORE_USE_REMOTE_RUNNER", _parse_bool),
+    "runner_registration_token": ("SEMAPHORE_RUNNER_REGISTRATION_TOKEN", _parse_str),
+    "global_integration_alias": ("SEMAPHORE_INTEGRATION_ALIAS", _parse_str),
+    "login_max_failures": ("SEMAPHORE_LOGIN_MAX_FAILURES", _parse_positive),
+    "login_lockout_sec": ("SEMAPHORE_LOGIN_LOCKOUT_SEC", _parse_positive),
+    "bcrypt_cost": ("SEMAPHORE_BCRYPT_COST", _parse_bcrypt_cost),
+    "email_alert": ("SEMAPHORE_EMAIL_ALERT", _parse_bool),
+    "email_sender": ("SEMAPHORE_EMAIL_SENDER", _parse_str),
+    "email_host": ("SEMAPHORE_EMAIL_HOST", _parse_str),
+    "email_port": ("SEMAPHORE_EMAIL_PORT", _parse_port),
+    "email_username": ("SEMAPHORE_EMAIL_USERNAME", _parse_str),
+    "email_password": ("SEMAPHORE_EMAIL_PASSWORD", _parse_str),
+    "email_secure": ("SEMAPHORE_EMAIL_SECURE", _parse_bool),
+    "email_tls": ("SEMAPHORE_EMAIL_TLS", _parse_bool),
+    "ldap_enable": ("SEMAPHORE_LDAP_ENABLE", _parse_bool),
+    "ldap_binddn": ("SEMAPHORE_LDAP_BIND_DN", _parse_str),
+    "ldap_bindpassword": ("SEMAPHORE_LDAP_BIND_PASSWORD", _parse_str),
+    "ldap_server": ("SEMAPHORE_LDAP_SERVER", _parse_str),
+    "ldap_searchdn": ("SEMAPHORE_LDAP_SEARCH_DN", _parse_str),
+    "ldap_searchfilter": ("SEMAPHORE_LDAP_SEARCH_FILTER", _parse_str),
+    "ldap_needtls": ("SEMAPHORE_LDAP_NEEDTLS", _parse_bool),
+    "ldap_mappings": ("", _parse_ldap_mappings),
+    "telegram_alert": ("SEMAPHORE_TELEGRAM_ALERT", _parse_bool),
+    "telegram_chat": ("SEMAPHORE_TELEGRAM_CHAT", _parse_str),
+    "telegram_token": ("SEMAPHORE_TELEGRAM_TOKEN", _parse_str),
+    "slack_alert": ("SEMAPHORE_SLACK_ALERT", _parse_bool),
+    "slack_url": ("SEMAPHORE_SLACK_URL", _parse_str),
+    "rocketchat_alert": ("SEMAPHORE_ROCKETCHAT_ALERT", _parse_bool),
+    "rocketchat_url": ("SEMAPHORE_ROCKETCHAT_URL", _parse_str),
+    "microsoft_teams_alert": ("SEMAPHORE_MICROSOFT_TEAMS_ALERT", _parse_bool),
+    "microsoft_teams_url": ("SEMAPHORE_MICROSOFT_TEAMS_URL", _parse_str),
+    "dingtalk_alert": ("SEMAPHORE_DINGTALK_ALERT", _parse_bool),
+    "dingtalk_url": ("SEMAPHORE_DINGTALK_URL", _parse_str),
+    "gotify_alert": ("SEMAPHORE_GOTIFY_ALERT", _parse_bool),
+    "gotify_url": ("SEMAPHORE_GOTIFY_URL", _parse_str),
+    "gotify_token": ("SEMAPHORE_GOTIFY_TOKEN", _parse_str),
+    "oidc_providers": ("", _parse_map),
+    "apps": ("SEMAPHORE_APPS", _parse_map),
+    "env_vars": ("SEMAPHORE_ENV_VARS", _parse_str_map),
+    "forwarded_env_vars": ("SEMAPHORE_FORWARDED_ENV_VARS", _parse_str_list),
+}
+LDAP_MAPPING_ENV = {
+    name: f"SEMAPHORE_LDAP_MAPPING_{name.upper()}" for name in ("dn", "mail", "uid", "cn")
+}
+
+# The database keys are handled apart: they combine into one SQLAlchemy URL.
+DATABASE_KEYS = ("dialect", "database_url", "sqlite", "postgres", "mysql", "bolt")
+DB_BLOCK_ENV = {
+    "host": ("SEMAPHORE_DB_HOST",),
+    "port": ("SEMAPHORE_DB_PORT",),
+    "user": ("SEMAPHORE_DB_USER",),
+    "pass": ("SEMAPHORE_DB_PASS",),
+    "name": ("SEMAPHORE_DB", "SEMAPHORE_DB_NAME"),
+    "options": ("SEMAPHORE_DB_OPTIONS",),
+}
+URL_DRIVERS = {
+    "postgres": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mysql+pymysql",
+}
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+def find_config_file(explicit: str | None, environ: Mapping[str, str]) -> Path | None:
+    """The config.json to read: --config, else $SEMAPHORE_CONFIG_PATH, else a default location."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError("config", f"file not found: {explicit}")
+        return path
+    if environ.get("SEMAPHORE_CONFIG_PATH"):
+        return find_config_file(environ["SEMAPHORE_CONFIG_PATH"], {})
+    return next((Path(p) for p in DEFAULT_CONFIG_PATHS if Path(p).is_file()), None)
+
+
+def read_config_file(path: Path | None) -> dict[str, Any]:
+    """The parsed JSON object in the config file (empty when there is none)."""
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("config", f"cannot read {path}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            "config", f"{path} is not valid JSON: {exc.msg} (line {exc.lineno})"
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError("config", f"{path} must hold a JSON object")
+    return data
+
+
+def load_config(
+    path: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    use_file: bool = True,
+    persist_secrets: bool = True,
+) -> Config:
+    """Build the Config from the file and the environment; fill missing secrets.
+
+    Raises:
+        ConfigError: a value is invalid; the message names the key.
+    """
+    environ = os.environ if environ is None else environ
+    file_values = read_config_file(find_config_file(path, environ)) if use_file else {}
+    values: dict[str, Any] = {}
+    for key, (env_name, parser) in FIELD_SPECS.items():
+        if env_name and env_name in environ:
+            values[key] = parser(key, environ[env_name])
+        elif key in file_values and file_values[key] is not None:
+            values[key] = parser(key, file_values[key])
+    mappings = dict(values.get("ldap_mappings", Config().ldap_mappings))
+    for name, env_name in LDAP_MAPPING_ENV.items():
+        if environ.get(env_name):
+            mappings[name] = environ[env_name]
+    values["ldap_mappings"] = mappings
+
+    data_dir = str(values.get("data_dir") or Config.data_dir)
+    values["database_url"] = database_url_from(file_values, environ, data_dir)
+    config = Config(**values)
+    missing = [key for key in SECRET_KEYS if not getattr(config, key)]
+    if missing:
+        config = replace(config, **load_or_create_secrets(Path(data_dir), missing, persist_secrets))
+    return config
+
+
+def database_url_from(
+    file_values: Mapping[str, Any], environ: Mapping[str, str], data_dir: str
+) -> str:
+    """One SQLAlchemy URL from database_url, or from dialect + its block (the original's keys)."""
+    url = environ.get("SEMAPHORE_DB_URL") or file_values.get("database_url") or ""
+    if url:
+        return normalize_database_url(str(url))
+    dialect = (
+        environ.get("SEMAPHORE_DB_DIALECT") or file_values.get("dialect") or "sqlite"
+    ).lower()
+    if dialect == "bolt":
+        raise ConfigError(
+            "dialect", "bolt (BoltDB) is not supported: use sqlite, postgres or mysql"
+        )
+    if dialect not in ("sqlite", "postgres", "mysql"):
+        raise ConfigError("dialect", f"expected sqlite, postgres or mysql, got {dialect!r}")
+    block = file_values.get(dialect) or {}
+    if not isinstance(block, dict):
+        raise ConfigError(dialect, "expected an object with host, user, pass, name, options")
+    block = dict(block)
+    for name, env_names in DB_BLOCK_ENV.items():
+        for env_name in env_names:
+            if env_name in environ:
+                block[name] = environ[env_name]
+    if dialect == "sqlite":
+        path = str(block.get("host") or Path(data_dir) / "semaphore.db")
+        return f"sqlite:///{os.path.abspath(path)}"
+    return _server_database_url(dialect, block)
+
+
+def _server_database_url(dialect: str, block: Mapping[str, Any]) -> str:
+    host = str(block.get("host") or "127.0.0.1")
+    if block.get("port"):
+        host = f"{host.rsplit(':', 1)[0]}:{_parse_port(f'{dialect}.port', block['port'])}"
+    name = str(block.get("name") or "semaphore")
+    user = quote(str(block.get("user") or ""), safe="")
+    password = quote(str(block.get("pass") or ""), safe="")
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    options = _parse_map(f"{dialect}.options", block.get("options") or {})
+    query = f"?{urlencode({k: str(v) for k, v in options.items()})}" if options else ""
+    return f"{URL_DRIVERS[dialect]}://{credentials}{host}/{quote(name, safe='')}{query}"
+
+
+def normalize_database_url(url: str) -> str:
+    """Map postgres:// and mysql:// style URLs to the drivers we ship (psycopg 3, PyMySQL)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigError("database_url", f"not a URL: {url!r}")
+    base = scheme.split("+", 1)[0].lower()
+    if base in URL_DRIVERS:
+        return f"{URL_DRIVERS[base]}://{rest}"
+    if base == "sqlite":
+        return url
+    raise ConfigError(
+        "database_url", f"unsupported database {scheme!r}: use sqlite, postgres or mysql"
+    )
+
+
+def load_or_create_secrets(data_dir: Path, keys: list[str], persist: bool) -> dict[str, str]:
+    """Secrets kept in <data_dir>/secrets.json, generated the first time and never logged."""
+    secrets_file = data_dir / "secrets.json"
+    stored: dict[str, str] = {}
+    if secrets_file.is_file():
+        try:
+            stored = json.loads(secrets_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError("secrets", f"{secrets_file} is unreadable: {exc}") from None
+        for key in keys:
+            if key in stored:
+                _parse_secret(f"{secrets_file}: {key}", stored[key])
+    if all(stored.get(key) for key in keys):
+        return {key: stored[key] for key in keys}
+    if not persist:
+        return {key: stored.get(key) or _new_secret() for key in keys}
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # web, worker and scheduler may start together: one of them generates, the others wait and
+    # read, so that all three encrypt and sign with the same keys.
+    with open(data_dir / "secrets.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if secrets_file.is_file():
+            stored = json.loads(secrets_file.read_text(encoding="utf-8"))
+        for key in keys:
+            stored[key] = stored.get(key) or _new_secret()
+        tmp = secrets_file.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(stored, handle, indent=2)
+        os.replace(tmp, secrets_file)
+    return {key: stored[key] for key in keys}
+
+
+def _new_secret() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def config_keys() -> list[tuple[str, str, str]]:
+    """(key, environment variable, default) for every key; the README's table comes from this."""
+    defaults = Config()
+    rows = []
+    for item in fields(Config):
+        if item.name in FIELD_SPECS:
+            env_name = FIELD_SPECS[item.name][0]
+            rows.append((item.name, env_name, repr(getattr(defaults, item.name))))
+    return rows

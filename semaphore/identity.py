@@ -1,0 +1,51 @@
+"""Who is asking: a Bearer token or the `semaphore` session cookie, checked on every request."""
+
+from __future__ import annotations
+
+from flask import Flask, Request, request, session
+
+from semaphore.extensions import login_manager
+from semaphore.models import User
+from semaphore.services import auth
+
+SESSION_KEY = "sid"
+
+
+def init_app(app: Flask) -> None:
+    login_manager.request_loader(_load_user)
+    # Our sessions are server-side rows that can be revoked; Flask-Login's own cookie
+    # bookkeeping (and its session protection) is not used.
+    login_manager.session_protection = None
+    login_manager.login_view = "web.login"
+    login_manager.login_message = None
+
+
+def _load_user(req: Request) -> User | None:
+    header = req.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return auth.user_for_token(token)
+    session_id = session.get(SESSION_KEY)
+    if isinstance(session_id, int):
+        return auth.user_for_session(session_id)
+    return None
+
+
+def client_ip() -> str:
+    """The caller's address (X-Real-IP when a proxy sets it, as the original reads it)."""
+    return request.headers.get("X-Real-IP") or request.remote_addr or ""
+
+
+def sign_in(user: User) -> None:
+    """Start a server-side session and put its id in the signed cookie."""
+    row = auth.start_session(user, client_ip(), request.headers.get("User-Agent", ""))
+    session.clear()
+    session[SESSION_KEY] = row.id
+
+
+def sign_out() -> None:
+    """Expire the server-side session and clear the cookie."""
+    session_id = session.get(SESSION_KEY)
+    if isinstance(session_id, int):
+        auth.end_session(session_id)
+    session.clear()

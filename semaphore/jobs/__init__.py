@@ -1,0 +1,1 @@
+"""RQ entry points. Jobs take ids, never ORM objects; the database holds the state."""

@@ -1,0 +1,56 @@
+"""Every model, imported here so that metadata and Alembic see all tables."""
+
+from semaphore.models.access_key import KEY_TYPES, AccessKey
+from semaphore.models.base import Base, isoformat, utcnow
+from semaphore.models.environment import Environment
+from semaphore.models.event import Event
+from semaphore.models.integration import (
+    Integration,
+    IntegrationAlias,
+    IntegrationExtractValue,
+    IntegrationMatcher,
+)
+from semaphore.models.inventory import INVENTORY_TYPES, Inventory
+from semaphore.models.project import ROLES, Project, ProjectUser
+from semaphore.models.repository import Repository
+from semaphore.models.runner import Option, Runner
+from semaphore.models.schedule import Schedule
+from semaphore.models.task import FINISHED_STATUSES, TASK_STATUSES, Task, TaskOutput
+from semaphore.models.template import APPS, TEMPLATE_TYPES, Template, TemplateVault
+from semaphore.models.user import APIToken, Session, User
+from semaphore.models.view import View
+
+__all__ = [
+    "APPS",
+    "FINISHED_STATUSES",
+    "INVENTORY_TYPES",
+    "KEY_TYPES",
+    "ROLES",
+    "TASK_STATUSES",
+    "TEMPLATE_TYPES",
+    "APIToken",
+    "AccessKey",
+    "Base",
+    "Environment",
+    "Event",
+    "Integration",
+    "IntegrationAlias",
+    "IntegrationExtractValue",
+    "IntegrationMatcher",
+    "Inventory",
+    "Option",
+    "Project",
+    "ProjectUser",
+    "Repository",
+    "Runner",
+    "Schedule",
+    "Session",
+    "Task",
+    "TaskOutput",
+    "Template",
+    "TemplateVault",
+    "User",
+    "View",
+    "isoformat",
+    "utcnow",
+]

@@ -1,0 +1,70 @@
+"""Templates (what to run, with what) and their vault passwords."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from semaphore.models.base import Base
+
+APPS = ("ansible", "terraform", "tofu", "terragrunt", "bash", "powershell", "python", "pulumi")
+TEMPLATE_TYPES = ("", "build", "deploy")
+
+
+class Template(Base):
+    __tablename__ = "project__template"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    app: Mapped[str] = mapped_column(String(32), default="ansible")
+    playbook: Mapped[str] = mapped_column(String(1024), default="")
+    inventory_id: Mapped[int | None] = mapped_column(
+        ForeignKey("project__inventory.id"), index=True
+    )
+    repository_id: Mapped[int | None] = mapped_column(
+        ForeignKey("project__repository.id"), index=True
+    )
+    environment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("project__environment.id"), index=True
+    )
+    view_id: Mapped[int | None] = mapped_column(
+        ForeignKey("project__view.id", ondelete="SET NULL"), index=True
+    )
+    build_template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("project__template.id", ondelete="SET NULL"), index=True
+    )
+    # A JSON array of strings, kept as text as the original does.
+    arguments: Mapped[str | None] = mapped_column(Text)
+    allow_override_args_in_task: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_override_branch_in_task: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(16), default="")
+    start_version: Mapped[str | None] = mapped_column(String(20))
+    autorun: Mapped[bool] = mapped_column(Boolean, default=False)
+    git_branch: Mapped[str | None] = mapped_column(String(255))
+    # JSON: [{name, title, description, type, required, values: [{name, value}]}]
+    survey_vars: Mapped[str | None] = mapped_column(Text)
+    suppress_success_alerts: Mapped[bool] = mapped_column(Boolean, default=False)
+    # JSON: the default task parameters (TaskPrams in the contract).
+    task_params: Mapped[str | None] = mapped_column(Text)
+    # How many tasks this template has run (read-only in the API).
+    tasks: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TemplateVault(Base):
+    __tablename__ = "project__template_vault"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+    template_id: Mapped[int] = mapped_column(
+        ForeignKey("project__template.id", ondelete="CASCADE"), index=True
+    )
+    vault_key_id: Mapped[int | None] = mapped_column(ForeignKey("access_key.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(16), default="password")
+    script: Mapped[str | None] = mapped_column(String(1024))

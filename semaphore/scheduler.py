@@ -1,0 +1,33 @@
+"""`semaphore scheduler`: the loop that will start cron schedules.
+
+The loop runs (it is the Procfile's third process); evaluating schedules is issue #7's work.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import Flask
+
+from semaphore.models import utcnow
+
+TICK_SECONDS = 1.0
+
+
+def run_scheduler(app: Flask, now: Callable[[], datetime] = utcnow) -> None:
+    """Loop until SIGTERM or SIGINT, once a tick."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    app.logger.info("scheduler started")
+    while not stop.wait(TICK_SECONDS):
+        with app.app_context():
+            tick(now())
+    app.logger.info("scheduler stopped")
+
+
+def tick(moment: datetime) -> None:
+    """One pass over the schedules due at this moment (cron evaluation: issue #7)."""

@@ -1,0 +1,1 @@
+"""Passwords, tokens, encryption of secrets and the role matrix."""

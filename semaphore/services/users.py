@@ -1,0 +1,185 @@
+"""Users: who may see, create, change and remove them.
+
+`actor` is the user making the change; None is the system (the CLI), which may do anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+
+from semaphore.errors import NotFound, PermissionDenied, ValidationError
+from semaphore.extensions import db
+from semaphore.models import User
+from semaphore.security.passwords import hash_password
+from semaphore.services import validation as v
+from semaphore.services.settings import current_config
+
+
+def _is_admin(actor: User | None) -> bool:
+    return actor is None or actor.admin
+
+
+def list_users(actor: User) -> list[User]:
+    """Every user, by username (non-admins get the minimal view from the API layer)."""
+    return list(db.session.scalars(select(User).order_by(func.lower(User.username))))
+
+
+def get_user(actor: User | None, user_id: int) -> User:
+    """One user; self or admin.
+
+    Raises:
+        NotFound: no such user.
+        PermissionDenied: a non-admin asks for someone else.
+    """
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found")
+    if not _is_admin(actor) and actor.id != user.id:
+        raise PermissionDenied("You may only see and change your own account")
+    return user
+
+
+def find_user(login_or_email: str) -> User | None:
+    """The user whose username or e-mail matches, ignoring case."""
+    lowered = login_or_email.strip().lower()
+    if not lowered:
+        return None
+    return db.session.scalar(
+        select(User).where(
+            (func.lower(User.username) == lowered) | (func.lower(User.email) == lowered)
+        )
+    )
+
+
+def _check_unique(username: str, email: str, exclude_id: int | None = None) -> None:
+    for field, column, value in (
+        ("username", User.username, username),
+        ("email", User.email, email),
+    ):
+        query = select(User.id).where(func.lower(column) == value.lower())
+        if exclude_id is not None:
+            query = query.where(User.id != exclude_id)
+        if db.session.scalar(query) is not None:
+            raise ValidationError(f"A user with this {field} already exists", field)
+
+
+def _password(data: Mapping[str, Any], required: bool) -> str | None:
+    password = v.string(data, "password", max_length=1024, strip=False)
+    if required and not password:
+        raise ValidationError("password is required", "password")
+    return password or None
+
+
+def create_user(actor: User | None, data: Mapping[str, Any]) -> User:
+    """Create a user (admins only).
+
+    Raises:
+        PermissionDenied: the actor is not an admin.
+        ValidationError: a field is missing or invalid, or the username/e-mail is taken.
+    """
+    if not _is_admin(actor):
+        raise PermissionDenied("Only administrators can create users")
+    data = v.require_mapping(data)
+    username = v.string(data, "username", required=True)
+    name = v.string(data, "name", required=True)
+    email = v.email(data)
+    external = v.boolean(data, "external", False)
+    password = _password(data, required=not external)
+    _check_unique(username, email)
+    user = User(
+        username=username,
+        name=name,
+        email=email,
+        admin=v.boolean(data, "admin", False),
+        alert=v.boolean(data, "alert", False),
+        external=external,
+        password=hash_password(password, current_config().bcrypt_cost) if password else "",
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def update_user(actor: User | None, user_id: int, data: Mapping[str, Any]) -> User:
+    """Change a user's details; self or admin. Omitted booleans keep their value.
+
+    Raises:
+        PermissionDenied: not self or admin, or a user changing their own admin flag.
+        ValidationError: bad fields; an external user's username or password changed.
+    """
+    user = get_user(actor, user_id)
+    data = v.require_mapping(data)
+    username = v.string(data, "username", required=True)
+    name = v.string(data, "name", required=True)
+    email = v.email(data)
+    admin = v.boolean(data, "admin", user.admin)
+    alert = v.boolean(data, "alert", user.alert)
+    password = _password(data, required=False)
+    if admin != user.admin and (actor is not None and (actor.id == user.id or not actor.admin)):
+        raise PermissionDenied("You cannot change your own administrator flag")
+    if user.external and (username != user.username or password):
+        raise ValidationError("The username and password of an external user cannot be changed")
+    if user.admin and not admin:
+        _keep_one_admin(user)
+    _check_unique(username, email, exclude_id=user.id)
+    user.username, user.name, user.email, user.admin, user.alert = (
+        username,
+        name,
+        email,
+        admin,
+        alert,
+    )
+    if password:
+        user.password = hash_password(password, current_config().bcrypt_cost)
+    db.session.commit()
+    return user
+
+
+def set_password(actor: User | None, user_id: int, data: Mapping[str, Any]) -> None:
+    """Set a user's password; self or admin.
+
+    Raises:
+        ValidationError: external user, or an empty password.
+    """
+    user = get_user(actor, user_id)
+    if user.external:
+        raise ValidationError("The password of an external user cannot be changed")
+    password = _password(v.require_mapping(data), required=True)
+    user.password = hash_password(password, current_config().bcrypt_cost)
+    db.session.commit()
+
+
+def _keep_one_admin(user: User) -> None:
+    others = db.session.scalar(
+        select(func.count()).select_from(User).where(User.admin.is_(True), User.id != user.id)
+    )
+    if not others:
+        raise ValidationError("The last administrator cannot be removed or demoted")
+
+
+def delete_user(actor: User | None, user_id: int) -> None:
+    """Remove a user; self or admin, but never the last administrator."""
+    user = get_user(actor, user_id)
+    if user.admin:
+        _keep_one_admin(user)
+    db.session.delete(user)
+    db.session.commit()
+
+
+def count_admins() -> int:
+    """How many administrators exist."""
+    return db.session.scalar(select(func.count()).select_from(User).where(User.admin.is_(True)))
+
+
+def can_create_project(user: User) -> bool:
+    """Admins, and everyone when non_admin_can_create_project is set."""
+    return user.admin or current_config().non_admin_can_create_project
+
+
+def require_admin(actor: User) -> None:
+    """Raises PermissionDenied unless the actor is an administrator."""
+    if not _is_admin(actor):
+        raise PermissionDenied("Only administrators can manage users")

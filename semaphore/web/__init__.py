@@ -1,0 +1,24 @@
+"""The HTML pages (Jinja2 + HTMX), one module per area, all on the `web` blueprint."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+web_blueprint = Blueprint("web", __name__)
+
+
+def register_web(app: Flask) -> None:
+    """Attach the pages, their template globals and their error pages to the app."""
+    from semaphore.web import auth, dashboard, errors, users  # noqa: F401
+
+    app.register_blueprint(web_blueprint)
+    app.context_processor(_layout_context)
+
+
+def _layout_context() -> dict:
+    from semaphore.services import projects
+
+    sidebar_projects = projects.list_projects(current_user) if current_user.is_authenticated else []
+    return {"sidebar_projects": sidebar_projects, "csrf_token_value": generate_csrf}

@@ -1,0 +1,55 @@
+"""One Alembic chain takes an empty SQLite and an empty PostgreSQL to head, matching the models."""
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade
+from sqlalchemy import inspect
+
+from semaphore import create_app
+from semaphore.database import upgrade_database
+from semaphore.extensions import db
+from semaphore.models import Base
+from tests.conftest import make_config
+
+
+@pytest.fixture
+def empty_database_url(backend, request, tmp_path):
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    return request.getfixturevalue("postgres").create_database("semaphore_migrations")
+
+
+@pytest.fixture
+def fresh_app(empty_database_url, tmp_path, redis_server):
+    app = create_app(make_config(tmp_path / "data", empty_database_url, redis_server.url))
+    with app.app_context():
+        yield app
+        db.engine.dispose()
+
+
+def _schema_differences():
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, Base.metadata)
+
+
+def test_upgrade_from_empty_matches_the_models(fresh_app):
+    upgrade_database()
+    assert _schema_differences() == []
+    tables = set(inspect(db.engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+
+
+def test_downgrade_to_base_and_back(fresh_app):
+    upgrade_database()
+    downgrade(revision="base")
+    assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+    upgrade_database()
+    assert _schema_differences() == []
+
+
+def test_upgrade_twice_is_a_no_op(fresh_app):
+    upgrade_database()
+    upgrade_database()
+    assert _schema_differences() == []
