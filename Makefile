@@ -17,8 +17,11 @@ run: install
 	@echo "  Semaphore is starting on http://127.0.0.1:$${SEMAPHORE_PORT:-3000} (Ctrl-C stops it)"
 	honcho start -f Procfile
 
+# Two pytest-xdist workers, one per core; every fixture is safe per worker.
+TEST_WORKERS ?= 2
+
 test: install-dev system-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

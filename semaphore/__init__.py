@@ -26,6 +26,8 @@ def create_app(config=None) -> Flask:
         static_url_path="/static",
     )
     app.config.update(_flask_settings(config))
+    # Keep fields in the order the original's API writes them.
+    app.json.sort_keys = False
     logging.basicConfig(
         level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

