@@ -74,7 +74,6 @@ def _flask_settings(config) -> dict:
         # Backups with many templates are the biggest bodies we accept.
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
-        "JSON_SORT_KEYS": False,
     }
 
 

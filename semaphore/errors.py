@@ -61,3 +61,10 @@ class ConfigError(Exception):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(f"configuration error in '{key}': {message}")
         self.key = key
+
+
+class InUse(SemaphoreError):
+    """Deleting an object that templates (or other objects) still use; the original's 400."""
+
+    status = 400
+    extra = {"inUse": True}

@@ -10,7 +10,18 @@ import itertools
 from typing import Any
 
 from semaphore.extensions import db
-from semaphore.models import Project, ProjectUser, User
+from semaphore.models import (
+    AccessKey,
+    Environment,
+    Inventory,
+    Project,
+    ProjectUser,
+    Repository,
+    Schedule,
+    Template,
+    User,
+    View,
+)
 from semaphore.services import auth, users
 from tests.contract import ContractClient
 
@@ -52,3 +63,75 @@ def api_token(member: User) -> str:
 def api_client(app, member: User) -> ContractClient:
     """A contract-checked API client authenticated with a bearer token of the user."""
     return ContractClient(app.test_client(), {"Authorization": f"Bearer {api_token(member)}"})
+
+
+def _project_of(fields: dict[str, Any]) -> Project:
+    owner = fields.pop("project", None)
+    return owner if owner is not None else project()
+
+
+def _save(row):
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def key(*, project: Project | None = None, **fields: Any) -> AccessKey:
+    """A key of type none (pass type/secret fields through keys.create_key for real secrets)."""
+    owner = _project_of({"project": project})
+    fields.setdefault("name", f"Key {next(_sequence)}")
+    fields.setdefault("type", "none")
+    return _save(AccessKey(project_id=owner.id, **fields))
+
+
+def repository(*, project: Project | None = None, **fields: Any) -> Repository:
+    owner = _project_of({"project": project})
+    if "ssh_key_id" not in fields:
+        fields["ssh_key_id"] = key(project=owner).id
+    fields.setdefault("name", f"Repository {next(_sequence)}")
+    fields.setdefault("git_url", "https://example.com/repo.git")
+    fields.setdefault("git_branch", "main")
+    return _save(Repository(project_id=owner.id, **fields))
+
+
+def inventory(*, project: Project | None = None, **fields: Any) -> Inventory:
+    owner = _project_of({"project": project})
+    fields.setdefault("name", f"Inventory {next(_sequence)}")
+    fields.setdefault("type", "static")
+    fields.setdefault("inventory", "localhost ansible_connection=local")
+    return _save(Inventory(project_id=owner.id, **fields))
+
+
+def environment(*, project: Project | None = None, **fields: Any) -> Environment:
+    owner = _project_of({"project": project})
+    fields.setdefault("name", f"Environment {next(_sequence)}")
+    fields.setdefault("json", "{}")
+    return _save(Environment(project_id=owner.id, **fields))
+
+
+def view(*, project: Project | None = None, **fields: Any) -> View:
+    owner = _project_of({"project": project})
+    fields.setdefault("title", f"View {next(_sequence)}")
+    return _save(View(project_id=owner.id, **fields))
+
+
+def template(*, project: Project | None = None, **fields: Any) -> Template:
+    """An ansible template with its own repository and inventory unless given."""
+    owner = _project_of({"project": project})
+    if "repository_id" not in fields:
+        fields["repository_id"] = repository(project=owner).id
+    if "inventory_id" not in fields:
+        fields["inventory_id"] = inventory(project=owner).id
+    fields.setdefault("name", f"Template {next(_sequence)}")
+    fields.setdefault("playbook", "site.yml")
+    fields.setdefault("app", "ansible")
+    return _save(Template(project_id=owner.id, **fields))
+
+
+def schedule(*, project: Project | None = None, **fields: Any) -> Schedule:
+    owner = _project_of({"project": project})
+    if "template_id" not in fields:
+        fields["template_id"] = template(project=owner).id
+    fields.setdefault("name", f"Schedule {next(_sequence)}")
+    fields.setdefault("cron_format", "*/5 * * * *")
+    return _save(Schedule(project_id=owner.id, **fields))

@@ -31,4 +31,18 @@ def _require_login() -> None:
 
 
 # Route modules register themselves on the blueprint when imported.
-from semaphore.api import auth, errors, system, users  # noqa: E402,F401
+from semaphore.api import (  # noqa: E402,F401
+    auth,
+    backup,
+    environments,
+    errors,
+    inventories,
+    keys,
+    projects,
+    repositories,
+    schedules,
+    system,
+    templates,
+    users,
+    views,
+)

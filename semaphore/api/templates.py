@@ -1,0 +1,1 @@
+"""templates (being written)."""
