@@ -1,6 +1,7 @@
-"""`semaphore scheduler`: the loop that will start cron schedules.
+"""`semaphore scheduler`: the Procfile's third process.
 
-The loop runs (it is the Procfile's third process); evaluating schedules is issue #7's work.
+Every tick it recovers the task queue (lost wake-ups, tasks of dead workers); evaluating cron
+schedules is issue #7's work. Any number of schedulers may run: each step is idempotent.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 from flask import Flask
 
 from semaphore.models import utcnow
+from semaphore.services.task_recovery import Recovery
 
 TICK_SECONDS = 1.0
 
@@ -23,8 +25,10 @@ def run_scheduler(app: Flask, now: Callable[[], datetime] = utcnow) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     app.logger.info("scheduler started")
+    recovery = Recovery()
     while not stop.wait(TICK_SECONDS):
         with app.app_context():
+            recovery.recover()
             tick(now())
     app.logger.info("scheduler stopped")
 

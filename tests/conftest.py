@@ -152,7 +152,8 @@ def config_overrides() -> dict:
 def config(
     tmp_path: Path, database_url: str, redis_server: RedisServer, config_overrides: dict
 ) -> Config:
-    return make_config(tmp_path / "data", database_url, redis_server.url, **config_overrides)
+    overrides = {"redis_url": redis_server.url, **config_overrides}
+    return make_config(tmp_path / "data", database_url, **overrides)
 
 
 @pytest.fixture

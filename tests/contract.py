@@ -56,6 +56,21 @@ class ContractViolation(AssertionError):
     pass
 
 
+def fix_backup_schema(spec: dict[str, Any]) -> None:
+    """Correct the ProjectBackup definition where REFERENCE.md §12 says the contract is wrong.
+
+    The original's backups carry survey_vars and vaults as arrays and name views by `title`;
+    its inventory `type` enum also forgets terraform-workspace, which backups do contain.
+    """
+    properties = spec["definitions"]["ProjectBackup"]["properties"]
+    template = properties["templates"]["items"]["properties"]
+    template["survey_vars"] = {"type": "array", "items": {"type": "object"}}
+    template["vaults"] = {"type": "array", "items": {"type": "object"}}
+    properties["views"]["items"]["properties"]["title"] = {"type": "string"}
+    inventory_type = properties["inventories"]["items"]["properties"]["type"]
+    inventory_type["enum"] = [*inventory_type["enum"], "terraform-workspace"]
+
+
 @functools.cache
 def contract() -> dict[str, Any]:
     spec = yaml.safe_load(CONTRACT_PATH.read_text(encoding="utf-8"))
@@ -63,6 +78,7 @@ def contract() -> dict[str, Any]:
         properties = spec["definitions"][name].setdefault("properties", {})
         for field in fields:
             properties.setdefault(field, {})["x-nullable"] = True
+    fix_backup_schema(spec)
     return _prepare(spec)
 
 

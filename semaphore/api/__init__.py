@@ -42,6 +42,7 @@ from semaphore.api import (  # noqa: E402,F401
     repositories,
     schedules,
     system,
+    tasks,
     templates,
     users,
     views,

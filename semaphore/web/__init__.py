@@ -11,7 +11,20 @@ web_blueprint = Blueprint("web", __name__)
 
 def register_web(app: Flask) -> None:
     """Attach the pages, their template globals and their error pages to the app."""
-    from semaphore.web import auth, dashboard, errors, users  # noqa: F401
+    from semaphore.web import (  # noqa: F401
+        auth,
+        dashboard,
+        environments,
+        errors,
+        inventories,
+        keys,
+        projects,
+        repositories,
+        schedules,
+        templates,
+        users,
+        views,
+    )
 
     app.register_blueprint(web_blueprint)
     app.context_processor(_layout_context)

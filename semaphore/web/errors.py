@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from semaphore.errors import SemaphoreError
+from semaphore.extensions import db
 
 TITLES = {
     400: "Bad request",
@@ -30,6 +31,8 @@ def error_page(status: int, message: str) -> Response:
 
 
 def handle_semaphore_error(exc: SemaphoreError) -> Response:
+    # Whatever the refused request half-wrote must not be flushed by a later commit.
+    db.session.rollback()
     return error_page(exc.status, exc.message)
 
 

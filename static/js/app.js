@@ -21,3 +21,66 @@
   document.addEventListener("DOMContentLoaded", function () { fadeFlashes(document); });
   document.addEventListener("htmx:load", function (event) { fadeFlashes(event.target); });
 })();
+
+// Project forms: fields marked data-show-when="override_secret type=ssh" show only while every
+// condition holds ("name" = a ticked checkbox, "name=value" = a chosen option). A condition on a
+// field the form does not have counts as met. Hidden fields are still sent; the service ignores
+// what the chosen type does not use.
+(function () {
+  "use strict";
+
+  function conditionHolds(form, condition) {
+    var parts = condition.split("=");
+    var input = form.elements[parts[0]];
+    if (!input) { return true; }
+    if (parts.length === 1) { return input.checked; }
+    return input.value === parts[1];
+  }
+
+  function refresh(form) {
+    form.querySelectorAll("[data-show-when]").forEach(function (field) {
+      if (!field.classList.contains("field")) { return; }
+      var show = field.getAttribute("data-show-when").split(/\s+/).every(function (c) {
+        return conditionHolds(form, c);
+      });
+      field.hidden = !show;
+    });
+  }
+
+  function init(root) {
+    root.querySelectorAll("form").forEach(function (form) {
+      if (form.querySelector(".field[data-show-when]")) { refresh(form); }
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.form;
+    if (form && form.querySelector(".field[data-show-when]")) { refresh(form); }
+    // A select marked data-autosubmit (a member's role) saves as soon as it changes.
+    if (event.target.matches("select[data-autosubmit]") && form) { form.requestSubmit(); }
+  });
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.addEventListener("htmx:load", function (event) { init(event.target); });
+
+  // Repeatable rows (an environment's new secrets): "add" copies the last row, empty, with the
+  // next index in its field names (secrets-0-name -> secrets-1-name).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-add-row]");
+    if (!button) { return; }
+    var list = document.getElementById(button.getAttribute("data-add-row"));
+    var rows = list.querySelectorAll("[data-row]");
+    var last = rows[rows.length - 1];
+    var copy = last.cloneNode(true);
+    var next = rows.length;
+    copy.querySelectorAll("input, select, label").forEach(function (el) {
+      ["name", "id", "for", "data-testid"].forEach(function (attr) {
+        var value = el.getAttribute(attr);
+        if (value) { el.setAttribute(attr, value.replace(/-\d+-/, "-" + next + "-")); }
+      });
+      if (el.tagName === "INPUT") { el.value = ""; }
+      if (el.tagName === "SELECT") { el.selectedIndex = 0; }
+    });
+    copy.querySelectorAll(".field-error").forEach(function (el) { el.remove(); });
+    list.appendChild(copy);
+  });
+})();

@@ -1,0 +1,124 @@
+"""Tasks: /api/project/{id}/tasks, their output, stop and confirm."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+
+from semaphore.api import api_blueprint
+from semaphore.api.project_scope import access
+from semaphore.api.request_body import json_object
+from semaphore.models import Task, Template, isoformat
+from semaphore.services import tasks
+
+
+def task_shape(row: Task, *, secret: str = "") -> dict:
+    """A task as the original shows it; the secret never (POST shows "{}", GET "")."""
+    return {
+        "id": row.id,
+        "template_id": row.template_id,
+        "project_id": row.project_id,
+        "status": row.status,
+        "debug": row.debug,
+        "dry_run": row.dry_run,
+        "diff": row.diff,
+        "playbook": row.playbook,
+        "environment": row.environment,
+        "limit": row.limit,
+        "secret": secret,
+        "arguments": row.arguments,
+        "git_branch": row.git_branch,
+        "user_id": row.user_id,
+        "integration_id": row.integration_id,
+        "schedule_id": row.schedule_id,
+        "created": isoformat(row.created),
+        "start": isoformat(row.start),
+        "end": isoformat(row.end),
+        "message": row.message,
+        "commit_hash": row.commit_hash,
+        "commit_message": row.commit_message,
+        "build_task_id": row.build_task_id,
+        "version": row.version,
+        "inventory_id": row.inventory_id,
+    }
+
+
+def _list_item(row: Task, template: Template, user_name: str | None) -> dict:
+    body = task_shape(row)
+    body.update(
+        tpl_playbook=template.playbook,
+        tpl_alias=template.name,
+        tpl_type=template.type,
+        tpl_app=template.app,
+        user_name=user_name,
+    )
+    return body
+
+
+@api_blueprint.get("/project/<int:project_id>/tasks")
+def list_tasks(project_id: int) -> Response:
+    return jsonify([_list_item(*row) for row in tasks.list_tasks(access(project_id))])
+
+
+@api_blueprint.get("/project/<int:project_id>/tasks/last")
+def last_tasks(project_id: int) -> Response:
+    limit = request.args.get("limit", default=tasks.LAST_TASKS_LIMIT, type=int)
+    limit = min(max(limit, 1), tasks.LAST_TASKS_LIMIT)
+    return jsonify([_list_item(*row) for row in tasks.list_tasks(access(project_id), limit=limit)])
+
+
+@api_blueprint.get("/project/<int:project_id>/templates/<int:template_id>/tasks")
+def template_tasks(project_id: int, template_id: int) -> Response:
+    rows = tasks.list_tasks(access(project_id), template_id=template_id)
+    return jsonify([_list_item(*row) for row in rows])
+
+
+@api_blueprint.post("/project/<int:project_id>/tasks")
+def create_task(project_id: int) -> tuple[Response, int]:
+    task = tasks.create_task(access(project_id), json_object())
+    return jsonify(task_shape(task, secret="{}")), 201
+
+
+@api_blueprint.get("/project/<int:project_id>/tasks/<int:task_id>")
+def get_task(project_id: int, task_id: int) -> Response:
+    return jsonify(task_shape(tasks.get_task(access(project_id), task_id)))
+
+
+@api_blueprint.get("/project/<int:project_id>/tasks/<int:task_id>/output")
+def task_output(project_id: int, task_id: int) -> Response:
+    lines = tasks.list_output(access(project_id), task_id)
+    return jsonify(
+        [
+            {
+                "task_id": line.task_id,
+                "task": "",
+                "time": isoformat(line.time),
+                "output": line.output,
+            }
+            for line in lines
+        ]
+    )
+
+
+@api_blueprint.get("/project/<int:project_id>/tasks/<int:task_id>/raw_output")
+def task_raw_output(project_id: int, task_id: int) -> Response:
+    lines = tasks.list_output(access(project_id), task_id)
+    text = "".join(f"{line.output}\n" for line in lines)
+    return Response(text, mimetype="text/plain")
+
+
+@api_blueprint.post("/project/<int:project_id>/tasks/<int:task_id>/stop")
+def stop_task(project_id: int, task_id: int) -> tuple[str, int]:
+    tasks.stop_task(access(project_id), task_id, json_object(required=False))
+    return "", 204
+
+
+@api_blueprint.post("/project/<int:project_id>/tasks/<int:task_id>/confirm")
+def confirm_task(project_id: int, task_id: int) -> tuple[str, int]:
+    tasks.confirm_task(access(project_id), task_id)
+    return "", 204
+
+
+@api_blueprint.delete("/project/<int:project_id>/tasks/<int:task_id>")
+def delete_task(project_id: int, task_id: int) -> tuple[str, int]:
+    tasks.delete_task(access(project_id), task_id)
+    return "", 204

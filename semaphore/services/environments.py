@@ -1,0 +1,293 @@
+"""Environments: extra variables (`json`), environment variables (`env`) and secrets.
+
+Secrets are `string` access keys owned by the environment, named `var.<NAME>` (an extra
+variable) or `env.<NAME>` (an environment variable), sealed like every key. Requests change them
+through `secrets: [{operation, id, type, name, secret}]`; no response ever carries a value. All
+operations are checked before the first write, so a bad one leaves everything as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from semaphore.errors import NotFound, ValidationError
+from semaphore.extensions import db
+from semaphore.models import AccessKey, Environment, Template
+from semaphore.services import events, keys, listing
+from semaphore.services import validation as v
+from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
+from semaphore.services.references import get_in_project, refuse_if_used
+from semaphore.services.repositories import check_body_ids
+
+MAX_JSON = 1024 * 1024
+SORTS = {"name": Environment.name}
+SECRET_TYPES = ("var", "env")
+OPERATIONS = ("create", "update", "delete")
+# Secrets become ansible extra variables or process environment variables.
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class EnvironmentSecret:
+    """A secret as it may be shown: which variable it sets, never its value."""
+
+    id: int
+    type: str
+    name: str
+
+
+@dataclass(frozen=True)
+class _SecretChange:
+    index: int
+    operation: str
+    key: AccessKey | None
+    type: str
+    name: str
+    value: str | None
+
+
+def _split_name(stored: str) -> tuple[str, str]:
+    """('var'|'env', NAME) from a stored key name; unprefixed names are extra variables."""
+    prefix, dot, rest = stored.partition(".")
+    if dot and prefix in SECRET_TYPES:
+        return prefix, rest
+    return "var", stored
+
+
+def _json_object(data: Mapping[str, Any], field: str, label: str, *, required: bool) -> str | None:
+    text = v.string(data, field, required=required, max_length=MAX_JSON, strip=False)
+    if text is None or (not required and not text.strip()):
+        return text
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        raise ValidationError(f"{label} must be valid JSON", field) from None
+    if not isinstance(parsed, dict):
+        raise ValidationError(f"{label} must be a JSON object", field)
+    if any(not key for key in parsed):
+        raise ValidationError(f"{label}: a key can not be empty", field)
+    if field == "env" and any(isinstance(value, (dict, list)) for value in parsed.values()):
+        raise ValidationError(f"{label}: values must be scalar", field)
+    return text
+
+
+def _fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Every column a request sets, validated before anything is written."""
+    v.require_mapping(data)
+    password = data.get("password")
+    if password is not None and not isinstance(password, str):
+        raise ValidationError("password must be a string", "password")
+    return {
+        "name": v.string(data, "name", required=True),
+        "json": _json_object(data, "json", "Extra variables", required=True),
+        "env": _json_object(data, "env", "Environment variables", required=False),
+        "password": password,
+    }
+
+
+def _secret_keys(environment_id: int) -> dict[int, AccessKey]:
+    query = select(AccessKey).where(AccessKey.environment_id == environment_id)
+    return {key.id: key for key in db.session.scalars(query.order_by(AccessKey.id))}
+
+
+def _parse_secret(item: Any, index: int, existing: dict[int, AccessKey]) -> _SecretChange | None:
+    if not isinstance(item, Mapping):
+        raise ValidationError("must be an object")
+    operation = v.string(item, "operation", default="", max_length=16)
+    if not operation:
+        return None
+    if operation not in OPERATIONS:
+        raise ValidationError(f"operation must be one of {', '.join(OPERATIONS)}", "operation")
+    key = None
+    if operation != "create":
+        key = existing.get(v.integer(item, "id") or 0)
+        if key is None:
+            raise ValidationError("id: the secret does not belong to this environment", "id")
+        if operation == "delete":
+            return _SecretChange(index, operation, key, *_split_name(key.name), None)
+    secret_type = v.string(item, "type", required=True, max_length=8)
+    if secret_type not in SECRET_TYPES:
+        raise ValidationError("type must be var or env", "type")
+    name = v.string(item, "name", required=True)
+    if not _VARIABLE_NAME.match(name):
+        raise ValidationError("name must be a variable name (letters, digits, '_')", "name")
+    value = v.string(item, "secret", default="", max_length=keys.MAX_SECRET, strip=False)
+    return _SecretChange(index, operation, key, secret_type, name, value)
+
+
+def _secret_change(item: Any, index: int, existing: dict[int, AccessKey]) -> _SecretChange | None:
+    """One validated item of `secrets`; None for items without an operation (unchanged).
+
+    Raises:
+        ValidationError: its message and field start with `secrets[<index>]`, so that a form
+            can show it at the row, and it cannot be mistaken for the environment's own field.
+    """
+    try:
+        return _parse_secret(item, index, existing)
+    except ValidationError as exc:
+        where = f"secrets[{index}]"
+        field = f"{where}.{exc.field}" if exc.field else where
+        separator = "." if exc.field and exc.message.startswith(exc.field) else " "
+        raise ValidationError(f"{where}{separator}{exc.message}", field) from None
+
+
+def _check_unique_names(existing: dict[int, AccessKey], changes: list[_SecretChange]) -> None:
+    """Refuse changes after which two secrets of one type would share a name."""
+    touched = [change.key.id for change in changes if change.key is not None]
+    if len(touched) != len(set(touched)):
+        raise ValidationError("A secret can be changed only once per request", "secrets")
+    final = {key_id: _split_name(key.name) for key_id, key in existing.items()}
+    for change in changes:
+        slot = change.key.id if change.key is not None else f"new{change.index}"
+        if change.operation == "delete":
+            final.pop(slot, None)
+        else:
+            final[slot] = (change.type, change.name)
+    names = list(final.values())
+    for change in changes:
+        if change.operation != "delete" and names.count((change.type, change.name)) > 1:
+            raise ValidationError(
+                f"secrets[{change.index}].name: this environment already has a secret "
+                f"{change.type}.{change.name}",
+                f"secrets[{change.index}].name",
+            )
+
+
+def _secret_changes(data: Mapping[str, Any], existing: dict[int, AccessKey]) -> list[_SecretChange]:
+    """Every change requested, checked before anything is written."""
+    items = data.get("secrets")
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise ValidationError("secrets must be an array", "secrets")
+    changes = [_secret_change(item, i, existing) for i, item in enumerate(items)]
+    changes = [change for change in changes if change is not None]
+    _check_unique_names(existing, changes)
+    return changes
+
+
+def _apply_secret_changes(
+    access: ProjectAccess, environment: Environment, changes: list[_SecretChange]
+) -> None:
+    for change in changes:
+        if change.operation == "delete":
+            db.session.delete(change.key)
+            continue
+        key = change.key
+        if key is None:
+            key = AccessKey(
+                type="string", project_id=access.project_id, environment_id=environment.id
+            )
+            db.session.add(key)
+        key.name = f"{change.type}.{change.name}"
+        # An update with an empty secret keeps the stored value, as the original does.
+        if change.operation == "create" or change.value:
+            key.secret = keys.seal_secret(change.value or "")
+
+
+def list_environments(
+    access: ProjectAccess, sort: str | None = None, order: str | None = None
+) -> list[Environment]:
+    """The project's environments, sorted by name."""
+    query = select(Environment).where(Environment.project_id == access.project_id)
+    query = listing.sorted_query(query, SORTS, sort, order, "name", Environment.id)
+    return list(db.session.scalars(query))
+
+
+def get_environment(access: ProjectAccess, environment_id: int) -> Environment:
+    """The project's environment.
+
+    Raises:
+        NotFound: no such environment in this project.
+    """
+    return get_in_project(Environment, environment_id, access.project_id, "Environment")
+
+
+def environment_secrets(access: ProjectAccess, environment: Environment) -> list[EnvironmentSecret]:
+    """The environment's secrets, without their values, in creation order."""
+    if environment.project_id != access.project_id:
+        raise NotFound("Environment not found")
+    return [
+        EnvironmentSecret(key.id, *_split_name(key.name))
+        for key in _secret_keys(environment.id).values()
+    ]
+
+
+def secret_values(environment: Environment) -> list[tuple[str, str, str]]:
+    """(type 'var'|'env', name, value) of every secret, decrypted: for the task engine only.
+
+    Raises:
+        DecryptionError: a value was sealed with another access_key_encryption.
+    """
+    return [
+        (*_split_name(key.name), keys.read_secret(key).string)
+        for key in _secret_keys(environment.id).values()
+    ]
+
+
+def create_environment(access: ProjectAccess, data: Mapping[str, Any]) -> Environment:
+    """A new environment with its secrets (managers, owners, admins).
+
+    Raises:
+        PermissionDenied, ValidationError.
+    """
+    access.require(MANAGE_RESOURCES)
+    v.require_mapping(data)
+    check_body_ids(access, data, "Environment", None)
+    fields = _fields(data)
+    changes = _secret_changes(data, {})
+    if any(change.operation != "create" for change in changes):
+        raise ValidationError("A new environment can only create secrets", "secrets")
+    environment = Environment(project_id=access.project_id, **fields)
+    db.session.add(environment)
+    db.session.flush()
+    _apply_secret_changes(access, environment, changes)
+    events.record(access, "environment", environment.id, f"Environment {environment.name} created")
+    db.session.commit()
+    return environment
+
+
+def update_environment(
+    access: ProjectAccess, environment_id: int, data: Mapping[str, Any]
+) -> Environment:
+    """Replace an environment's fields and apply the requested secret changes.
+
+    Raises:
+        PermissionDenied, NotFound, ValidationError.
+    """
+    access.require(MANAGE_RESOURCES)
+    environment = get_environment(access, environment_id)
+    v.require_mapping(data)
+    check_body_ids(access, data, "Environment", environment_id)
+    fields = _fields(data)
+    changes = _secret_changes(data, _secret_keys(environment_id))
+    for field, value in fields.items():
+        setattr(environment, field, value)
+    _apply_secret_changes(access, environment, changes)
+    events.record(access, "environment", environment.id, f"Environment {environment.name} updated")
+    db.session.commit()
+    return environment
+
+
+def delete_environment(access: ProjectAccess, environment_id: int) -> None:
+    """Remove an environment no template uses, and its secrets with it.
+
+    Raises:
+        PermissionDenied, NotFound, InUse.
+    """
+    access.require(MANAGE_RESOURCES)
+    environment = get_environment(access, environment_id)
+    refuse_if_used(
+        "Environment", select(Template.id).where(Template.environment_id == environment_id)
+    )
+    name = environment.name
+    db.session.execute(delete(AccessKey).where(AccessKey.environment_id == environment_id))
+    db.session.delete(environment)
+    events.record(access, "environment", environment_id, f"Environment {name} deleted")
+    db.session.commit()

@@ -1,0 +1,156 @@
+"""Inventories: static INI or YAML text, a file path in a checkout, or a Terraform workspace.
+
+A `file` inventory is read from inside the task's working directory, so its path must stay
+there: no absolute paths and no '..' climbing out. `tofu-workspace` exists in the original as a
+constant only, and its API refuses it. `holder_id` marks the inventory a terraform template made
+for itself; the API never sets it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from semaphore.errors import ValidationError
+from semaphore.extensions import db
+from semaphore.models import INVENTORY_TYPES, Inventory, Repository, Template
+from semaphore.services import events, listing
+from semaphore.services import validation as v
+from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
+from semaphore.services.references import get_in_project, reference, refuse_if_used
+from semaphore.services.repositories import check_body_ids, key_reference
+
+MAX_INVENTORY = 1024 * 1024
+MAX_PATH = 1024
+SORTS = {"name": Inventory.name, "type": Inventory.type}
+# Workspace names reach `terraform workspace select` as one argument.
+_WORKSPACE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+def _inventory_type(data: Mapping[str, Any]) -> str:
+    inventory_type = v.string(data, "type", required=True, max_length=32)
+    if inventory_type == "tofu-workspace":
+        raise ValidationError("Inventory type tofu-workspace is not supported", "type")
+    if inventory_type not in INVENTORY_TYPES:
+        raise ValidationError(f"type must be one of {', '.join(INVENTORY_TYPES)}", "type")
+    return inventory_type
+
+
+def check_file_path(path: str) -> str:
+    """A relative path that stays inside the working directory.
+
+    Raises:
+        ValidationError: empty, absolute, or climbing out with '..'.
+    """
+    if not path:
+        raise ValidationError("inventory is required: the path of the inventory file", "inventory")
+    absolute = path.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:", path)
+    normal = posixpath.normpath(path.replace("\\", "/"))
+    if absolute or normal == ".." or normal.startswith("../") or "\x00" in path:
+        raise ValidationError(
+            "Invalid inventory file pathname. Must be: path/to/inventory.", "inventory"
+        )
+    return path
+
+
+def _content(data: Mapping[str, Any], inventory_type: str) -> str:
+    if inventory_type == "file":
+        return check_file_path(v.string(data, "inventory", default="", max_length=MAX_PATH) or "")
+    if inventory_type == "terraform-workspace":
+        workspace = v.string(data, "inventory", default="", max_length=MAX_PATH) or ""
+        if not _WORKSPACE.match(workspace):
+            raise ValidationError(
+                "inventory must be a workspace name (letters, digits, '_', '.', '-')", "inventory"
+            )
+        return workspace
+    return v.string(data, "inventory", default="", max_length=MAX_INVENTORY, strip=False) or ""
+
+
+def _fields(access: ProjectAccess, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Every column a request sets, validated before anything is written (never holder_id)."""
+    v.require_mapping(data)
+    name = v.string(data, "name", required=True)
+    inventory_type = _inventory_type(data)
+    return {
+        "name": name,
+        "type": inventory_type,
+        "inventory": _content(data, inventory_type),
+        "ssh_key_id": key_reference(access, data, "ssh_key_id"),
+        "become_key_id": key_reference(access, data, "become_key_id"),
+        "repository_id": reference(
+            data, "repository_id", Repository, access.project_id, "Repository"
+        ),
+    }
+
+
+def list_inventories(
+    access: ProjectAccess, sort: str | None = None, order: str | None = None
+) -> list[Inventory]:
+    """The project's inventories, sorted by name (or type)."""
+    query = select(Inventory).where(Inventory.project_id == access.project_id)
+    query = listing.sorted_query(query, SORTS, sort, order, "name", Inventory.id)
+    return list(db.session.scalars(query))
+
+
+def get_inventory(access: ProjectAccess, inventory_id: int) -> Inventory:
+    """The project's inventory.
+
+    Raises:
+        NotFound: no such inventory in this project.
+    """
+    return get_in_project(Inventory, inventory_id, access.project_id, "Inventory")
+
+
+def create_inventory(access: ProjectAccess, data: Mapping[str, Any]) -> Inventory:
+    """A new inventory (managers, owners, admins).
+
+    Raises:
+        PermissionDenied, ValidationError.
+    """
+    access.require(MANAGE_RESOURCES)
+    v.require_mapping(data)
+    check_body_ids(access, data, "Inventory", None)
+    inventory = Inventory(project_id=access.project_id, **_fields(access, data))
+    db.session.add(inventory)
+    db.session.flush()
+    events.record(access, "inventory", inventory.id, f"Inventory {inventory.name} created")
+    db.session.commit()
+    return inventory
+
+
+def update_inventory(
+    access: ProjectAccess, inventory_id: int, data: Mapping[str, Any]
+) -> Inventory:
+    """Replace an inventory's fields; its holder stays as it was.
+
+    Raises:
+        PermissionDenied, NotFound, ValidationError.
+    """
+    access.require(MANAGE_RESOURCES)
+    inventory = get_inventory(access, inventory_id)
+    v.require_mapping(data)
+    check_body_ids(access, data, "Inventory", inventory_id)
+    for field, value in _fields(access, data).items():
+        setattr(inventory, field, value)
+    events.record(access, "inventory", inventory.id, f"Inventory {inventory.name} updated")
+    db.session.commit()
+    return inventory
+
+
+def delete_inventory(access: ProjectAccess, inventory_id: int) -> None:
+    """Remove an inventory that no template uses (tasks that ran with it keep their history).
+
+    Raises:
+        PermissionDenied, NotFound, InUse.
+    """
+    access.require(MANAGE_RESOURCES)
+    inventory = get_inventory(access, inventory_id)
+    refuse_if_used("Inventory", select(Template.id).where(Template.inventory_id == inventory_id))
+    name = inventory.name
+    db.session.delete(inventory)
+    events.record(access, "inventory", inventory_id, f"Inventory {name} deleted")
+    db.session.commit()

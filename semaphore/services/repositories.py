@@ -1,0 +1,165 @@
+"""Git repositories that templates, schedules and file inventories take their files from.
+
+A URL starting with '/' is a local directory used in place, so it needs no branch. URLs and
+branches reach `git` on a command line, so anything that could read as an option is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from semaphore.errors import ValidationError
+from semaphore.extensions import db
+from semaphore.models import AccessKey, Inventory, Repository, Schedule, Template
+from semaphore.services import events, listing
+from semaphore.services import validation as v
+from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
+from semaphore.services.references import get_in_project, reference, refuse_if_used
+
+MAX_URL = 2048
+SORTS = {"name": Repository.name, "git_url": Repository.git_url, "ssh_key": AccessKey.name}
+# What `git check-ref-format` refuses, besides a leading '-' that git would take as an option.
+_BAD_BRANCH = re.compile(r"[\s~^:?*\[\\\x00-\x1f\x7f]|\.\.|@\{|/$|\.$|\.lock$|^/|//")
+
+
+def check_body_ids(
+    access: ProjectAccess, data: Mapping[str, Any], label: str, object_id: int | None
+) -> None:
+    """Refuse a body whose project_id (or id, on update) differs from the URL, as the original.
+
+    Raises:
+        ValidationError: "<label> ID in body and URL must be the same" (or the project's).
+    """
+    project_id = v.integer(data, "project_id")
+    if project_id and project_id != access.project_id:
+        raise ValidationError("Project ID in body and URL must be the same", "project_id")
+    body_id = v.integer(data, "id")
+    if object_id is not None and body_id and body_id != object_id:
+        raise ValidationError(f"{label} ID in body and URL must be the same", "id")
+
+
+def key_reference(
+    access: ProjectAccess, data: Mapping[str, Any], field: str, *, required: bool = False
+) -> int | None:
+    """An access key id of this project that is not one of an environment's secrets.
+
+    Raises:
+        ValidationError: missing when required, not an integer, or not a usable key here.
+    """
+    key_id = reference(data, field, AccessKey, access.project_id, "Access key", required=required)
+    if key_id is not None and db.session.get(AccessKey, key_id).environment_id is not None:
+        raise ValidationError(f"Access key {key_id} belongs to an environment", field)
+    return key_id
+
+
+def is_local(git_url: str) -> bool:
+    """True for a directory on the server, used in place and never cloned."""
+    return git_url.startswith("/")
+
+
+def _branch(data: Mapping[str, Any], git_url: str) -> str:
+    branch = v.string(data, "git_branch", default="") or ""
+    if not branch:
+        if is_local(git_url):
+            return ""
+        raise ValidationError("git_branch is required", "git_branch")
+    if branch.startswith("-") or _BAD_BRANCH.search(branch):
+        raise ValidationError("git_branch is not a valid branch name", "git_branch")
+    return branch
+
+
+def _fields(access: ProjectAccess, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Every column a request sets, validated before anything is written."""
+    v.require_mapping(data)
+    name = v.string(data, "name", required=True)
+    git_url = v.string(data, "git_url", required=True, max_length=MAX_URL)
+    if git_url.startswith("-") or any(ch.isspace() or ord(ch) < 32 for ch in git_url):
+        raise ValidationError("git_url is not a valid repository URL", "git_url")
+    return {
+        "name": name,
+        "git_url": git_url,
+        "git_branch": _branch(data, git_url),
+        "ssh_key_id": key_reference(access, data, "ssh_key_id", required=True),
+    }
+
+
+def list_repositories(
+    access: ProjectAccess, sort: str | None = None, order: str | None = None
+) -> list[Repository]:
+    """The project's repositories, sorted by name, git_url or the key's name (ssh_key)."""
+    query = (
+        select(Repository)
+        .outerjoin(AccessKey, AccessKey.id == Repository.ssh_key_id)
+        .where(Repository.project_id == access.project_id)
+    )
+    query = listing.sorted_query(query, SORTS, sort, order, "name", Repository.id)
+    return list(db.session.scalars(query))
+
+
+def get_repository(access: ProjectAccess, repository_id: int) -> Repository:
+    """The project's repository.
+
+    Raises:
+        NotFound: no such repository in this project.
+    """
+    return get_in_project(Repository, repository_id, access.project_id, "Repository")
+
+
+def create_repository(access: ProjectAccess, data: Mapping[str, Any]) -> Repository:
+    """A new repository (managers, owners, admins).
+
+    Raises:
+        PermissionDenied, ValidationError.
+    """
+    access.require(MANAGE_RESOURCES)
+    v.require_mapping(data)
+    check_body_ids(access, data, "Repository", None)
+    repository = Repository(project_id=access.project_id, **_fields(access, data))
+    db.session.add(repository)
+    db.session.flush()
+    events.record(access, "repository", repository.id, f"Repository {repository.name} created")
+    db.session.commit()
+    return repository
+
+
+def update_repository(
+    access: ProjectAccess, repository_id: int, data: Mapping[str, Any]
+) -> Repository:
+    """Replace a repository's fields.
+
+    Raises:
+        PermissionDenied, NotFound, ValidationError.
+    """
+    access.require(MANAGE_RESOURCES)
+    repository = get_repository(access, repository_id)
+    v.require_mapping(data)
+    check_body_ids(access, data, "Repository", repository_id)
+    for field, value in _fields(access, data).items():
+        setattr(repository, field, value)
+    events.record(access, "repository", repository.id, f"Repository {repository.name} updated")
+    db.session.commit()
+    return repository
+
+
+def delete_repository(access: ProjectAccess, repository_id: int) -> None:
+    """Remove a repository that no template, schedule or inventory uses.
+
+    Raises:
+        PermissionDenied, NotFound, InUse.
+    """
+    access.require(MANAGE_RESOURCES)
+    repository = get_repository(access, repository_id)
+    refuse_if_used(
+        "Repository",
+        select(Template.id).where(Template.repository_id == repository_id),
+        select(Schedule.id).where(Schedule.repository_id == repository_id),
+        select(Inventory.id).where(Inventory.repository_id == repository_id),
+    )
+    name = repository.name
+    db.session.delete(repository)
+    events.record(access, "repository", repository_id, f"Repository {name} deleted")
+    db.session.commit()

@@ -1,0 +1,393 @@
+"""Schedules: start a template on a cron expression, or once at a given time.
+
+Cron expressions follow the original's parser (robfig/cron v3, standard mode): five fields
+(minute hour day-of-month month day-of-week, with month and day names), the @yearly … @hourly
+descriptors, `@every <Go duration>`, and an optional `CRON_TZ=<zone> ` (or `TZ=`) prefix. Times
+without a zone are the server's local time. Errors read as the original's, after "Cron: ".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from sqlalchemy import select
+
+from semaphore.errors import ValidationError
+from semaphore.extensions import db
+from semaphore.models import Repository, Schedule, Template
+from semaphore.services import events
+from semaphore.services import validation as v
+from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
+from semaphore.services.references import get_in_project, reference
+
+SCHEDULE_TYPES = ("", "run_at")
+DESCRIPTORS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+MONTHS = {
+    name: n for n, name in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)
+}
+DAYS = {name: n for n, name in enumerate("sun mon tue wed thu fri sat".split())}
+# (minimum, maximum, names) of the five fields, as robfig/cron's bounds.
+FIELDS = ((0, 59, {}), (0, 23, {}), (1, 31, {}), (1, 12, MONTHS), (0, 6, DAYS))
+DURATION_UNITS = {
+    "ns": Decimal("1e-9"),
+    "us": Decimal("1e-6"),
+    "µs": Decimal("1e-6"),
+    "μs": Decimal("1e-6"),
+    "ms": Decimal("1e-3"),
+    "s": Decimal(1),
+    "m": Decimal(60),
+    "h": Decimal(3600),
+}
+DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)([^0-9.]+)")
+
+
+# --- cron expressions ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CronSpec:
+    """A parsed expression: either a five-field `cron` or a constant `every` delay."""
+
+    zone: tzinfo | None
+    cron: str | None = None
+    every: timedelta | None = None
+
+
+def _number(text: str, expr: str) -> int:
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        raise ValueError(
+            f'failed to parse int from {text}: strconv.Atoi: parsing "{text}": invalid syntax'
+        )
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"negative number ({value}) not allowed: {expr}")
+    return value
+
+
+def _value(text: str, expr: str, names: Mapping[str, int]) -> int:
+    named = names.get(text.lower())
+    return named if named is not None else _number(text, expr)
+
+
+def _range(expr: str, low: int, high: int, names: Mapping[str, int]) -> str:
+    """One comma-separated part of a field, as an explicit croniter range."""
+    range_and_step = expr.split("/")
+    bounds = range_and_step[0].split("-")
+    if bounds[0] in ("*", "?"):
+        start, end = low, high
+    else:
+        start = end = _value(bounds[0], expr, names)
+        if len(bounds) > 2:
+            raise ValueError(f"too many hyphens: {expr}")
+        if len(bounds) == 2:
+            end = _value(bounds[1], expr, names)
+    if len(range_and_step) > 2:
+        raise ValueError(f"too many slashes: {expr}")
+    step = 1
+    if len(range_and_step) == 2:
+        step = _number(range_and_step[1], expr)
+        if len(bounds) == 1:
+            end = high  # "5/10" means from 5 to the end, every 10
+    _check_range(expr, (start, end, step), low, high)
+    if bounds[0] in ("*", "?") and step == 1:
+        return "*"
+    if step == 1:
+        return str(start) if start == end else f"{start}-{end}"
+    return f"{start}-{end}/{step}"
+
+
+def _check_range(expr: str, parsed: tuple[int, int, int], low: int, high: int) -> None:
+    start, end, step = parsed
+    if start < low:
+        raise ValueError(f"beginning of range ({start}) below minimum ({low}): {expr}")
+    if end > high:
+        raise ValueError(f"end of range ({end}) above maximum ({high}): {expr}")
+    if start > end:
+        raise ValueError(f"beginning of range ({start}) beyond end of range ({end}): {expr}")
+    if step == 0:
+        raise ValueError(f"step of range should be a positive number: {expr}")
+
+
+def _fields(spec: str) -> str:
+    fields = spec.split()
+    if len(fields) != len(FIELDS):
+        listed = " ".join(fields)
+        raise ValueError(f"expected exactly 5 fields, found {len(fields)}: [{listed}]")
+    return " ".join(
+        ",".join(_range(part, low, high, names) for part in field.split(","))
+        for field, (low, high, names) in zip(fields, FIELDS, strict=True)
+    )
+
+
+def go_duration(text: str) -> timedelta:
+    """A Go duration string ("1h30m", "1.5s", "300ms") as a timedelta."""
+    quoted = f'"{text}"'
+    body = text.lstrip("+-")
+    if body == "0":
+        return timedelta(0)
+    if not body:
+        raise ValueError(f"time: invalid duration {quoted}")
+    total = Decimal(0)
+    position = 0
+    for match in DURATION_PART.finditer(body):
+        number, unit = match.groups()
+        if match.start() != position or number in ("", "."):
+            raise ValueError(f"time: invalid duration {quoted}")
+        if unit not in DURATION_UNITS:
+            raise ValueError(f'time: unknown unit "{unit}" in duration {quoted}')
+        try:
+            total += Decimal(number) * DURATION_UNITS[unit]
+        except InvalidOperation:
+            raise ValueError(f"time: invalid duration {quoted}") from None
+        position = match.end()
+    if position != len(body):
+        raise ValueError(f"time: missing unit in duration {quoted}")
+    seconds = -total if text.startswith("-") else total
+    return timedelta(seconds=float(seconds))
+
+
+def _zone(spec: str) -> tuple[tzinfo | None, str]:
+    if not spec.startswith(("TZ=", "CRON_TZ=")):
+        return None, spec
+    head, _, rest = spec.partition(" ")
+    name = head.split("=", 1)[1]
+    try:
+        return ZoneInfo(name), rest.strip()
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"provided bad location {name}: unknown time zone {name}") from None
+
+
+def parse_cron(expr: str) -> CronSpec:
+    """Parse a schedule expression as the original does.
+
+    Raises:
+        ValueError: the expression is not valid; the message is the original's.
+    """
+    if not expr:
+        raise ValueError("empty spec string")
+    zone, spec = _zone(expr)
+    if spec.startswith("@every "):
+        try:
+            delay = go_duration(spec[len("@every ") :].strip())
+        except ValueError as exc:
+            raise ValueError(f"failed to parse duration {spec}: {exc}") from None
+        # robfig/cron rounds a delay down to whole seconds, and up to one second at least.
+        delay = max(timedelta(seconds=int(delay.total_seconds())), timedelta(seconds=1))
+        return CronSpec(zone, every=delay)
+    if spec.startswith("@"):
+        if spec not in DESCRIPTORS:
+            raise ValueError(f"unrecognized descriptor: {spec}")
+        return CronSpec(zone, cron=DESCRIPTORS[spec])
+    return CronSpec(zone, cron=_fields(spec))
+
+
+def validate_cron(expr: str) -> None:
+    """Raises:
+    ValidationError: "Cron: <the original's parser message>".
+    """
+    if not isinstance(expr, str):
+        raise ValidationError("cron_format must be a string", "cron_format")
+    try:
+        parse_cron(expr)
+    except ValueError as exc:
+        raise ValidationError(f"Cron: {exc}", "cron_format") from None
+
+
+def _local_zone() -> tzinfo:
+    try:
+        with open("/etc/localtime", "rb") as source:
+            return ZoneInfo.from_file(source)
+    except OSError:
+        return datetime.now().astimezone().tzinfo or UTC
+
+
+def next_run(schedule: Schedule, after: datetime, *, zone: tzinfo | None = None) -> datetime | None:
+    """When the schedule fires next, strictly after `after` (UTC), or None if never.
+
+    Cron fields without CRON_TZ are read in `zone`, by default the server's local time zone.
+    """
+    if after.tzinfo is None:
+        after = after.replace(tzinfo=UTC)
+    if schedule.type == "run_at":
+        run_at = schedule.run_at
+        if run_at is not None and run_at.tzinfo is None:
+            run_at = run_at.replace(tzinfo=UTC)
+        return run_at if run_at is not None and run_at > after else None
+    try:
+        spec = parse_cron(schedule.cron_format or "")
+    except ValueError:
+        return None
+    if spec.every is not None:
+        return after.replace(microsecond=0) + spec.every
+    local = after.astimezone(spec.zone or zone or _local_zone())
+    try:
+        found = croniter(spec.cron, local).get_next(datetime)
+    except Exception:  # noqa: BLE001 - an impossible date (Feb 30) never fires
+        return None
+    return found.astimezone(UTC)
+
+
+# --- the resource -------------------------------------------------------------------------------
+
+
+def _check_body_ids(access: ProjectAccess, data: Mapping[str, Any], schedule_id: int | None):
+    project_id = v.integer(data, "project_id")
+    if project_id and project_id != access.project_id:
+        raise ValidationError("Project ID in body and URL must be the same", "project_id")
+    body_id = v.integer(data, "id")
+    if schedule_id is not None and body_id and body_id != schedule_id:
+        raise ValidationError("Schedule ID in body and URL must be the same", "id")
+
+
+def list_schedules(access: ProjectAccess) -> list[tuple[Schedule, str]]:
+    """The project's schedules with their template's name (the original's tpl_name)."""
+    query = (
+        select(Schedule, Template.name)
+        .join(Template, Template.id == Schedule.template_id)
+        .where(Schedule.project_id == access.project_id)
+        .order_by(Schedule.id)
+    )
+    return [(schedule, name) for schedule, name in db.session.execute(query)]
+
+
+def list_template_schedules(access: ProjectAccess, template_id: int) -> list[Schedule]:
+    """The schedules of one of the project's templates.
+
+    Raises:
+        NotFound: no such template in this project.
+    """
+    get_in_project(Template, template_id, access.project_id, "Template")
+    query = select(Schedule).where(
+        Schedule.project_id == access.project_id, Schedule.template_id == template_id
+    )
+    return list(db.session.scalars(query.order_by(Schedule.id)))
+
+
+def get_schedule(access: ProjectAccess, schedule_id: int) -> Schedule:
+    """The project's schedule.
+
+    Raises:
+        NotFound: no such schedule in this project.
+    """
+    return get_in_project(Schedule, schedule_id, access.project_id, "Schedule")
+
+
+def task_params(schedule: Schedule) -> dict | None:
+    """The task parameters a scheduled run starts with, or None."""
+    try:
+        value = json.loads(schedule.task_params) if schedule.task_params else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _run_at(data: Mapping[str, Any], required: bool) -> datetime | None:
+    text = v.string(data, "run_at", required=required, max_length=64)
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValidationError("run_at must be an RFC 3339 date and time", "run_at") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _task_params(data: Mapping[str, Any]) -> str | None:
+    value = data.get("task_params")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ValidationError("task_params must be an object", "task_params")
+    return json.dumps(value) if value else None
+
+
+def _schedule_values(
+    access: ProjectAccess, data: Mapping[str, Any], schedule_id: int | None
+) -> dict:
+    """Every column of the schedule from the request; nothing is written."""
+    v.require_mapping(data)
+    _check_body_ids(access, data, schedule_id)
+    kind = v.string(data, "type", default="", max_length=16)
+    if kind not in SCHEDULE_TYPES:
+        raise ValidationError("type must be '' or run_at", "type")
+    cron_format = v.string(data, "cron_format", default="", max_length=255)
+    if kind == "" or cron_format:
+        validate_cron(cron_format)
+    pid = access.project_id
+    return {
+        "template_id": reference(data, "template_id", Template, pid, "Template", required=True),
+        "name": v.string(data, "name", default=""),
+        "cron_format": cron_format,
+        "active": v.boolean(data, "active", default=False),
+        "type": kind,
+        "run_at": _run_at(data, required=kind == "run_at"),
+        "repository_id": reference(data, "repository_id", Repository, pid, "Repository"),
+        "task_params": _task_params(data),
+    }
+
+
+def _label(schedule: Schedule) -> str:
+    return f"Schedule {schedule.name}" if schedule.name else f"Schedule ID {schedule.id}"
+
+
+def create_schedule(access: ProjectAccess, data: Mapping[str, Any]) -> Schedule:
+    """A new schedule of one of the project's templates."""
+    access.require(MANAGE_RESOURCES)
+    schedule = Schedule(project_id=access.project_id, **_schedule_values(access, data, None))
+    db.session.add(schedule)
+    db.session.flush()
+    events.record(access, "schedule", schedule.id, f"{_label(schedule)} created")
+    db.session.commit()
+    return schedule
+
+
+def update_schedule(access: ProjectAccess, schedule_id: int, data: Mapping[str, Any]) -> Schedule:
+    """Replace a schedule; the remembered commit is forgotten, so a commit check fires anew."""
+    access.require(MANAGE_RESOURCES)
+    schedule = get_schedule(access, schedule_id)
+    for key, value in _schedule_values(access, data, schedule_id).items():
+        setattr(schedule, key, value)
+    schedule.last_commit_hash = None
+    events.record(access, "schedule", schedule.id, f"{_label(schedule)} updated")
+    db.session.commit()
+    return schedule
+
+
+def set_active(access: ProjectAccess, schedule_id: int, data: Mapping[str, Any]) -> Schedule:
+    """Switch a schedule on or off ({"active": bool})."""
+    access.require(MANAGE_RESOURCES)
+    schedule = get_schedule(access, schedule_id)
+    v.require_mapping(data)
+    active = v.boolean(data, "active")
+    if active is None:
+        raise ValidationError("active is required", "active")
+    schedule.active = active
+    events.record(access, "schedule", schedule.id, f"{_label(schedule)} updated")
+    db.session.commit()
+    return schedule
+
+
+def delete_schedule(access: ProjectAccess, schedule_id: int) -> None:
+    """Remove a schedule."""
+    access.require(MANAGE_RESOURCES)
+    schedule = get_schedule(access, schedule_id)
+    label = _label(schedule)
+    db.session.delete(schedule)
+    events.record(access, "schedule", schedule_id, f"{label} deleted")
+    db.session.commit()

@@ -1,0 +1,68 @@
+"""Keeping the queue honest after crashes: no task is lost, none stays stuck.
+
+The scheduler process calls `recover` every tick:
+* waiting tasks without a wake-up in flight (Redis was down at POST, or restarted and lost its
+  queue) are enqueued again; the claim in the worker makes sure each runs once;
+* active tasks whose worker stopped renewing their liveness key (killed, machine lost) for
+  longer than LAPSE_SECONDS end `error` with a message saying so; their output stays.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+
+from semaphore.errors import ServiceUnavailable
+from semaphore.extensions import db
+from semaphore.models import Task, TaskOutput, utcnow
+from semaphore.services import task_queue, tasks
+
+log = logging.getLogger(__name__)
+
+LAPSE_SECONDS = 20.0
+WORKER_LOST = "The worker running this task stopped unexpectedly; the task was ended."
+
+
+class Recovery:
+    """Remembers since when each active task has looked orphaned."""
+
+    def __init__(self) -> None:
+        self._lapsed_since: dict[int, float] = {}
+
+    def recover(self) -> None:
+        """One pass: re-send lost wake-ups, end tasks whose worker is gone."""
+        try:
+            task_queue.dispatch_waiting()
+            lapsed = task_queue.lapsed_tasks()
+        except (ServiceUnavailable, redis.RedisError) as exc:
+            # Without Redis nothing can be told apart: keep every task as it is.
+            self._lapsed_since.clear()
+            log.warning("task recovery skipped: %s", exc)
+            db.session.rollback()
+            return
+        now = time.monotonic()
+        self._lapsed_since = {t: self._lapsed_since.get(t, now) for t in lapsed}
+        for task_id, since in list(self._lapsed_since.items()):
+            if now - since >= LAPSE_SECONDS:
+                end_orphan(task_id)
+                del self._lapsed_since[task_id]
+
+
+def end_orphan(task_id: int) -> bool:
+    """Mark a task whose worker died as `error`, with a line in its output saying why."""
+    db.session.expire_all()
+    task = db.session.get(Task, task_id)
+    if task is None or task.status not in task_queue.ACTIVE_STATUSES:
+        return False
+    last = db.session.query(db.func.max(TaskOutput.seq)).filter_by(task_id=task_id).scalar()
+    db.session.add(
+        TaskOutput(task_id=task_id, seq=(last or 0) + 1, time=utcnow(), output=WORKER_LOST)
+    )
+    tasks.change_status(task, "error")
+    task.message = task.message or "worker lost"
+    db.session.commit()
+    task_queue.forget(task_id)
+    task_queue.dispatch_waiting()
+    return True

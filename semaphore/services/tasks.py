@@ -1,0 +1,225 @@
+"""Tasks: starting a template, listing and reading runs, stopping, confirming, deleting.
+
+Status changes go through `change_status`, which applies the original's guard (finished states
+are final) and writes the events the original writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from semaphore.errors import NotAuthenticated, ServiceUnavailable, ValidationError
+from semaphore.extensions import db
+from semaphore.models import (
+    FINISHED_STATUSES,
+    Inventory,
+    Task,
+    TaskOutput,
+    Template,
+    User,
+    utcnow,
+)
+from semaphore.services import events, task_queue
+from semaphore.services import validation as v
+from semaphore.services.keys import seal_secret
+from semaphore.services.permissions import RUN_TASKS, ProjectAccess
+from semaphore.services.references import get_in_project, reference
+
+TASK_LIST_LIMIT = 1000
+LAST_TASKS_LIMIT = 200
+MAX_MESSAGE = 250
+# Transitions the original ignores (REFERENCE.md, task lifecycle: guard).
+IGNORED_TRANSITIONS = {
+    ("confirmed", "waiting_confirmation"),
+    ("running", "waiting"),
+    ("stopping", "waiting"),
+    ("stopping", "running"),
+}
+
+
+def _json_text(data: Mapping[str, Any], field: str, kind: type) -> str | None:
+    """A field holding JSON text of the given kind (object or array); "" means none."""
+    text = v.string(data, field, max_length=1024 * 1024, strip=False)
+    if not text or not text.strip():
+        return None
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        raise ValidationError(f"{field} must be valid JSON", field) from None
+    if not isinstance(parsed, kind):
+        name = "an object" if kind is dict else "an array"
+        raise ValidationError(f"{field} must be {name}", field)
+    if kind is list and not all(isinstance(item, str) for item in parsed):
+        raise ValidationError(f"{field} must be an array of strings", field)
+    return text
+
+
+def _params(data: Mapping[str, Any]) -> str | None:
+    params = data.get("params")
+    if params is None:
+        return None
+    if not isinstance(params, Mapping):
+        raise ValidationError("params must be an object", "params")
+    return json.dumps(params)
+
+
+def create_task(access: ProjectAccess, data: Mapping[str, Any]) -> Task:
+    """Store a `waiting` task and wake a worker (task runners and up).
+
+    Raises:
+        ValidationError: bad fields, or a template/inventory outside the project.
+        ServiceUnavailable: Redis is down; the task is stored and starts once Redis is back.
+    """
+    access.require(RUN_TASKS)
+    v.require_mapping(data)
+    template_id = reference(
+        data, "template_id", Template, access.project_id, "Template", required=True
+    )
+    template = db.session.get(Template, template_id)
+    secret = _json_text(data, "secret", dict)
+    task = Task(
+        template_id=template_id,
+        project_id=access.project_id,
+        status="waiting",
+        debug=v.boolean(data, "debug", default=False),
+        dry_run=v.boolean(data, "dry_run", default=False),
+        diff=v.boolean(data, "diff", default=False),
+        playbook=v.string(data, "playbook", default="", max_length=1024),
+        environment=_json_text(data, "environment", dict) or "",
+        limit=v.string(data, "limit", default="", max_length=4096),
+        git_branch=v.string(data, "git_branch", max_length=255) or None,
+        message=v.string(data, "message", default="", max_length=MAX_MESSAGE),
+        arguments=_json_text(data, "arguments", list),
+        inventory_id=reference(data, "inventory_id", Inventory, access.project_id, "Inventory"),
+        params=_params(data),
+        secret=seal_secret(secret) if secret else None,
+        user_id=access.user_id,
+    )
+    v.integer(data, "build_task_id")
+    db.session.add(task)
+    db.session.flush()
+    template.tasks = (template.tasks or 0) + 1
+    events.record(
+        access, "task", task.id, f"Task ID {task.id} queued for running", object_name=task.playbook
+    )
+    db.session.commit()
+    try:
+        task_queue.enqueue_task(task.id)
+    except ServiceUnavailable:
+        # Stored as waiting: the scheduler sends the wake-up once Redis answers again.
+        raise
+    return task
+
+
+def list_tasks(
+    access: ProjectAccess, template_id: int | None = None, limit: int = TASK_LIST_LIMIT
+) -> list[tuple[Task, Template, str | None]]:
+    """The project's tasks, newest first, with their template and user name."""
+    query = (
+        select(Task, Template, User.name)
+        .join(Template, Template.id == Task.template_id)
+        .outerjoin(User, User.id == Task.user_id)
+        .where(Task.project_id == access.project_id)
+        .order_by(Task.created.desc(), Task.id.desc())
+        .limit(min(max(limit, 1), TASK_LIST_LIMIT))
+    )
+    if template_id is not None:
+        query = query.where(Task.template_id == template_id)
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def get_task(access: ProjectAccess, task_id: int) -> Task:
+    return get_in_project(Task, task_id, access.project_id, "Task")
+
+
+def list_output(access: ProjectAccess, task_id: int) -> list[TaskOutput]:
+    """Every stored output line of the task, in order."""
+    get_task(access, task_id)
+    query = select(TaskOutput).where(TaskOutput.task_id == task_id).order_by(TaskOutput.seq)
+    return list(db.session.scalars(query))
+
+
+def change_status(task: Task, status: str, *, user: User | None = None) -> bool:
+    """Apply a status change as the original's guard allows; True when applied.
+
+    The caller commits. Finished states are final.
+    """
+    if task.status == status or task.status in FINISHED_STATUSES:
+        return False
+    if (task.status, status) in IGNORED_TRANSITIONS:
+        return False
+    task.status = status
+    template = db.session.get(Template, task.template_id)
+    name = template.name if template else ""
+    if status == "running" and task.start is None:
+        task.start = utcnow()
+        description = f"Task ID {task.id} ({name}) is running"
+    elif status in FINISHED_STATUSES:
+        task.end = utcnow()
+        description = f"Task ID {task.id} ({name}) finished - {status.upper()}"
+    else:
+        return True
+    events.record(
+        None,
+        "task",
+        task.id,
+        description,
+        object_name=task.playbook,
+        project_id=task.project_id,
+        user=user,
+    )
+    return True
+
+
+def stop_task(access: ProjectAccess, task_id: int, data: Mapping[str, Any]) -> Task:
+    """Stop a task: a waiting one ends `stopped` at once; a running one is signalled."""
+    access.require(RUN_TASKS)
+    v.require_mapping(data)
+    force = v.boolean(data, "force", default=False)
+    task = get_task(access, task_id)
+    if task.status in FINISHED_STATUSES:
+        return task
+    if task.status == "waiting" or (force and task.status not in task_queue.ACTIVE_STATUSES):
+        # Conditional, so a worker claiming it at this instant cannot also start it.
+        stopped = db.session.execute(
+            update(Task)
+            .where(Task.id == task.id, Task.status == "waiting")
+            .values(status="stopping")
+        ).rowcount
+        db.session.expire(task)
+        if stopped:
+            change_status(task, "stopped", user=access.user)
+            db.session.commit()
+            return task
+    change_status(task, "stopping", user=access.user)
+    db.session.commit()
+    task_queue.request_stop(task.id)
+    return task
+
+
+def confirm_task(access: ProjectAccess, task_id: int) -> Task:
+    """Let a terraform task waiting for confirmation apply its plan."""
+    access.require(RUN_TASKS)
+    task = get_task(access, task_id)
+    if task.status != "waiting_confirmation":
+        raise ValidationError("Task is not waiting for confirmation")
+    change_status(task, "confirmed", user=access.user)
+    db.session.commit()
+    return task
+
+
+def delete_task(access: ProjectAccess, task_id: int) -> None:
+    """Remove a finished task and its output (system admins only, as the original)."""
+    if not access.is_admin:
+        raise NotAuthenticated("Only administrators may delete task records")
+    task = get_task(access, task_id)
+    if task.status not in FINISHED_STATUSES and task.status != "waiting":
+        raise ValidationError("An active task cannot be deleted")
+    db.session.execute(delete(TaskOutput).where(TaskOutput.task_id == task_id))
+    db.session.execute(update(Task).where(Task.build_task_id == task_id).values(build_task_id=None))
+    db.session.delete(task)
+    db.session.commit()

@@ -1,0 +1,518 @@
+"""Templates: what to run (app, playbook or script, repository, inventory, environment) and how.
+
+A template owns its vault passwords, survey variables, schedules, tasks and, for the Terraform
+family, the workspace inventory made for it. PUT replaces the whole template, as the original
+binds the full object: omitted fields go back to their defaults. Every rule is checked before the
+first write, so a refused request leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select, update
+
+from semaphore.errors import ValidationError
+from semaphore.extensions import db
+from semaphore.models import (
+    APPS,
+    TEMPLATE_TYPES,
+    AccessKey,
+    Environment,
+    Integration,
+    Inventory,
+    Repository,
+    Schedule,
+    Task,
+    TaskOutput,
+    Template,
+    TemplateVault,
+    User,
+    View,
+)
+from semaphore.services import events, listing
+from semaphore.services import validation as v
+from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
+from semaphore.services.references import get_in_project, reference, refuse_if_used
+
+# pulumi is a constant of the original with no runner behind it, so it is refused.
+VALID_APPS = tuple(app for app in APPS if app != "pulumi")
+TERRAFORM_APPS = ("terraform", "tofu", "terragrunt")
+SURVEY_TYPES = ("", "int", "secret", "enum")
+VAULT_TYPES = ("password", "script")
+MAX_TEXT = 64 * 1024
+SORTS = {
+    "name": Template.name,
+    "playbook": Template.playbook,
+    "inventory": Inventory.name,
+    "environment": Environment.name,
+    "repository": Repository.name,
+}
+
+
+@contextmanager
+def _within(prefix: str) -> Iterator[None]:
+    """Name the list item a nested check failed in: "vaults[1]: name must be a string"."""
+    try:
+        yield
+    except ValidationError as exc:
+        field = f"{prefix}.{exc.field}" if exc.field else prefix
+        raise ValidationError(f"{prefix}: {exc.message}", field) from None
+
+
+def _check_body_ids(access: ProjectAccess, data: Mapping[str, Any], template_id: int | None):
+    project_id = v.integer(data, "project_id")
+    if project_id and project_id != access.project_id:
+        raise ValidationError("Project ID in body and URL must be the same", "project_id")
+    body_id = v.integer(data, "id")
+    if template_id is not None and body_id and body_id != template_id:
+        raise ValidationError("Template ID in body and URL must be the same", "id")
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def list_templates(
+    access: ProjectAccess,
+    sort: str | None = None,
+    order: str | None = None,
+    view_id: int | None = None,
+    app: str | None = None,
+) -> list[Template]:
+    """The project's templates, sorted by the original's columns, optionally of one view or app."""
+    query = (
+        select(Template)
+        .outerjoin(Inventory, Inventory.id == Template.inventory_id)
+        .outerjoin(Environment, Environment.id == Template.environment_id)
+        .outerjoin(Repository, Repository.id == Template.repository_id)
+        .where(Template.project_id == access.project_id)
+    )
+    if view_id is not None:
+        query = query.where(Template.view_id == view_id)
+    if app:
+        query = query.where(Template.app == app)
+    query = listing.sorted_query(query, SORTS, sort, order, "name", Template.id)
+    return list(db.session.scalars(query))
+
+
+def get_template(access: ProjectAccess, template_id: int) -> Template:
+    """The project's template.
+
+    Raises:
+        NotFound: no such template in this project.
+    """
+    return get_in_project(Template, template_id, access.project_id, "Template")
+
+
+def template_vaults(template: Template) -> list[TemplateVault]:
+    """The template's vaults, oldest first."""
+    return vaults_of([template])[template.id]
+
+
+def vaults_of(templates: Iterable[Template]) -> dict[int, list[TemplateVault]]:
+    """Vaults of several templates in one query (lists show every template's vaults)."""
+    ids = [template.id for template in templates]
+    found: dict[int, list[TemplateVault]] = {template_id: [] for template_id in ids}
+    if ids:
+        query = select(TemplateVault).where(TemplateVault.template_id.in_(ids))
+        for vault in db.session.scalars(query.order_by(TemplateVault.id)):
+            found[vault.template_id].append(vault)
+    return found
+
+
+def last_tasks(templates: Iterable[Template]) -> dict[int, tuple[Task, str | None]]:
+    """The newest task of each template, with its user's name, in one query."""
+    ids = [template.id for template in templates]
+    if not ids:
+        return {}
+    newest = select(func.max(Task.id)).where(Task.template_id.in_(ids)).group_by(Task.template_id)
+    query = (
+        select(Task, User.username)
+        .outerjoin(User, User.id == Task.user_id)
+        .where(Task.id.in_(newest))
+    )
+    return {task.template_id: (task, username) for task, username in db.session.execute(query)}
+
+
+def survey_vars(template: Template) -> list[dict]:
+    """The template's survey variables (stored validated, as JSON text)."""
+    return _json_list(template.survey_vars)
+
+
+def task_params(template: Template) -> dict | None:
+    """The template's default task parameters, or None."""
+    if not template.task_params:
+        return None
+    try:
+        value = json.loads(template.task_params)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _json_list(text: str | None) -> list:
+    if not text:
+        return []
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
+def template_refs(access: ProjectAccess, template_id: int) -> dict[str, list[dict]]:
+    """What refers to the template: deploy templates building on it, and integrations."""
+    get_template(access, template_id)
+    deploys = db.session.execute(
+        select(Template.id, Template.name)
+        .where(Template.build_template_id == template_id, Template.id != template_id)
+        .order_by(Template.name)
+    )
+    hooks = db.session.execute(
+        select(Integration.id, Integration.name)
+        .where(Integration.template_id == template_id)
+        .order_by(Integration.name)
+    )
+    return {
+        "templates": [{"id": row.id, "name": row.name} for row in deploys],
+        "inventories": [],
+        "repositories": [],
+        "integrations": [{"id": row.id, "name": row.name} for row in hooks],
+    }
+
+
+# --- validating ---------------------------------------------------------------------------------
+
+
+def _app(data: Mapping[str, Any]) -> str:
+    app = data.get("app")
+    if app is None or app == "":
+        return "ansible"
+    if not isinstance(app, str) or app not in VALID_APPS:
+        raise ValidationError(f"Invalid app id: {app}", "app")
+    return app
+
+
+def _playbook(data: Mapping[str, Any], app: str) -> str:
+    terraform = app in TERRAFORM_APPS
+    playbook = v.string(data, "playbook", required=not terraform, max_length=1024) or ""
+    # For the Terraform family the playbook is a sub-directory of the repository.
+    return playbook.lstrip("/") if terraform else playbook
+
+
+def _arguments(data: Mapping[str, Any]) -> str | None:
+    value = v.string(data, "arguments", max_length=MAX_TEXT)
+    if not value:
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, list) or not all(isinstance(item, str) for item in parsed):
+        raise ValidationError("arguments must be a JSON array of strings", "arguments")
+    return value
+
+
+def _optional_text(data: Mapping[str, Any], field: str, max_length: int) -> str | None:
+    return v.string(data, field, max_length=max_length, strip=False) or None
+
+
+def _task_params(data: Mapping[str, Any]) -> str | None:
+    value = data.get("task_params")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ValidationError("task_params must be an object", "task_params")
+    return json.dumps(value) if value else None
+
+
+def _build_template(access: ProjectAccess, data: Mapping[str, Any], template_id: int | None):
+    build_id = reference(
+        data, "build_template_id", Template, access.project_id, "Template", required=True
+    )
+    build = db.session.get(Template, build_id)
+    if build_id == template_id or build.type != "build":
+        raise ValidationError("build_template_id must name a build template", "build_template_id")
+    return build_id
+
+
+def _kind(access: ProjectAccess, data: Mapping[str, Any], template_id: int | None) -> dict:
+    """type with what goes with it: start_version for builds, build_template_id for deploys."""
+    kind = v.string(data, "type", default="", max_length=16)
+    if kind not in TEMPLATE_TYPES:
+        raise ValidationError("type must be one of '', build, deploy", "type")
+    return {
+        "type": kind,
+        "start_version": (
+            v.string(data, "start_version", max_length=20) or None if kind == "build" else None
+        ),
+        "build_template_id": (
+            _build_template(access, data, template_id) if kind == "deploy" else None
+        ),
+        "autorun": v.boolean(data, "autorun", default=False),
+    }
+
+
+def _links(access: ProjectAccess, data: Mapping[str, Any], app: str) -> dict:
+    """The objects a template uses, each of which must be in the same project."""
+    pid = access.project_id
+    return {
+        "inventory_id": reference(
+            data, "inventory_id", Inventory, pid, "Inventory", required=app == "ansible"
+        ),
+        "repository_id": reference(
+            data, "repository_id", Repository, pid, "Repository", required=True
+        ),
+        "environment_id": reference(data, "environment_id", Environment, pid, "Environment"),
+        "view_id": reference(data, "view_id", View, pid, "View"),
+    }
+
+
+def _survey_var(item: Any) -> dict:
+    if not isinstance(item, Mapping):
+        raise ValidationError("must be an object")
+    kind = v.string(item, "type", default="", max_length=16)
+    if kind not in SURVEY_TYPES:
+        raise ValidationError("type must be one of '', int, secret, enum", "type")
+    raw_values = item.get("values")
+    if raw_values is not None and not isinstance(raw_values, list):
+        raise ValidationError("values must be an array", "values")
+    values = []
+    for index, value in enumerate(raw_values or []):
+        with _within(f"values[{index}]"):
+            if not isinstance(value, Mapping):
+                raise ValidationError("must be an object")
+            values.append(
+                {
+                    "name": v.string(value, "name", default="", strip=False),
+                    "value": v.string(value, "value", default="", max_length=MAX_TEXT, strip=False),
+                }
+            )
+    if kind == "enum" and not values:
+        raise ValidationError("an enum needs at least one value", "values")
+    result = {
+        "name": v.string(item, "name", required=True),
+        "title": v.string(item, "title", default=""),
+        "description": v.string(item, "description", default="", max_length=MAX_TEXT),
+        "type": kind,
+        "required": v.boolean(item, "required", default=False),
+        "values": values,
+    }
+    default_value = v.string(item, "default_value", default="", max_length=MAX_TEXT, strip=False)
+    if default_value:
+        result["default_value"] = default_value
+    return result
+
+
+def _survey_vars(data: Mapping[str, Any]) -> str | None:
+    raw = data.get("survey_vars")
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        raise ValidationError("survey_vars must be an array", "survey_vars")
+    parsed = []
+    for index, item in enumerate(raw):
+        with _within(f"survey_vars[{index}]"):
+            var = _survey_var(item)
+            if any(other["name"] == var["name"] for other in parsed):
+                raise ValidationError(f"the name {var['name']} is used twice", "name")
+        parsed.append(var)
+    return json.dumps(parsed) if parsed else None
+
+
+def _vault_key(access: ProjectAccess, item: Mapping[str, Any]) -> int:
+    key_id = v.integer(item, "vault_key_id")
+    if not key_id:
+        raise ValidationError("vault_key_id is required", "vault_key_id")
+    key = db.session.get(AccessKey, key_id)
+    if key is None or key.project_id != access.project_id or key.environment_id is not None:
+        raise ValidationError(f"Access key {key_id} does not exist in this project", "vault_key_id")
+    # The engine answers ansible's vault prompt with a login_password key's password.
+    if key.type != "login_password":
+        raise ValidationError("the vault key must be a login_password key", "vault_key_id")
+    return key_id
+
+
+def _vault(access: ProjectAccess, item: Any, known_ids: set[int] | None) -> dict:
+    if not isinstance(item, Mapping):
+        raise ValidationError("must be an object")
+    vault_id = v.integer(item, "id") or 0
+    if known_ids is None:
+        vault_id = 0  # a new template copied from another one: its vaults are new too
+    elif vault_id and vault_id not in known_ids:
+        raise ValidationError(f"vault {vault_id} does not belong to this template", "id")
+    kind = v.string(item, "type", default="password", max_length=16) or "password"
+    if kind not in VAULT_TYPES:
+        raise ValidationError("type must be password or script", "type")
+    script = v.string(item, "script", max_length=1024) or None
+    if kind == "script" and not script:
+        raise ValidationError("script is required", "script")
+    return {
+        "id": vault_id,
+        "name": v.string(item, "name") or None,
+        "type": kind,
+        "vault_key_id": _vault_key(access, item) if kind == "password" else None,
+        "script": script if kind == "script" else None,
+    }
+
+
+def _vaults(access: ProjectAccess, data: Mapping[str, Any], template_id: int | None) -> list:
+    raw = data.get("vaults")
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ValidationError("vaults must be an array", "vaults")
+    known = None
+    if template_id is not None:
+        query = select(TemplateVault.id).where(TemplateVault.template_id == template_id)
+        known = set(db.session.scalars(query))
+    parsed: list[dict] = []
+    for index, item in enumerate(raw):
+        with _within(f"vaults[{index}]"):
+            vault = _vault(access, item, known)
+            # ansible refuses two vault ids of one name; an unnamed vault is "default".
+            if any(
+                (other["name"] or "default") == (vault["name"] or "default") for other in parsed
+            ):
+                raise ValidationError("two vaults have the same name", "name")
+            if vault["id"] and any(other["id"] == vault["id"] for other in parsed):
+                raise ValidationError(f"vault {vault['id']} is given twice", "id")
+        parsed.append(vault)
+    return parsed
+
+
+def _template_values(
+    access: ProjectAccess, data: Mapping[str, Any], template_id: int | None
+) -> tuple[dict, list]:
+    """Every column of the template from the request, and its vaults; nothing is written."""
+    v.require_mapping(data)
+    _check_body_ids(access, data, template_id)
+    app = _app(data)
+    values = {
+        "name": v.string(data, "name", required=True),
+        "app": app,
+        "playbook": _playbook(data, app),
+        **_links(access, data, app),
+        **_kind(access, data, template_id),
+        "arguments": _arguments(data),
+        "description": _optional_text(data, "description", MAX_TEXT),
+        "git_branch": _optional_text(data, "git_branch", 255),
+        "survey_vars": _survey_vars(data),
+        "task_params": _task_params(data),
+    }
+    for flag in (
+        "allow_override_args_in_task",
+        "allow_override_branch_in_task",
+        "suppress_success_alerts",
+    ):
+        values[flag] = v.boolean(data, flag, default=False)
+    return values, _vaults(access, data, template_id)
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def _save_vaults(access: ProjectAccess, template: Template, vaults: list[dict]) -> None:
+    """Replace the template's vaults: id 0 inserts, known ids update, the rest are deleted."""
+    current = {vault.id: vault for vault in template_vaults(template)}
+    kept = {vault["id"] for vault in vaults if vault["id"]}
+    for vault_id, row in current.items():
+        if vault_id not in kept:
+            db.session.delete(row)
+    for vault in vaults:
+        fields = {key: value for key, value in vault.items() if key != "id"}
+        row = current.get(vault["id"])
+        if row is None:
+            row = TemplateVault(project_id=access.project_id, template_id=template.id)
+            db.session.add(row)
+        for key, value in fields.items():
+            setattr(row, key, value)
+
+
+def _ensure_workspace(access: ProjectAccess, template: Template) -> None:
+    """Give a Terraform-family template without an inventory a workspace inventory of its own."""
+    if template.app not in TERRAFORM_APPS or template.inventory_id is not None:
+        return
+    held = db.session.scalar(
+        select(Inventory).where(Inventory.holder_id == template.id).order_by(Inventory.id)
+    )
+    if held is None:
+        held = Inventory(
+            project_id=access.project_id,
+            name=f"{template.name} - default",
+            type="terraform-workspace",
+            inventory="default",
+            holder_id=template.id,
+        )
+        db.session.add(held)
+        db.session.flush()
+    template.inventory_id = held.id
+
+
+def create_template(access: ProjectAccess, data: Mapping[str, Any]) -> Template:
+    """A new template (managers, owners, admins)."""
+    access.require(MANAGE_RESOURCES)
+    values, vaults = _template_values(access, data, None)
+    template = Template(project_id=access.project_id, tasks=0, **values)
+    db.session.add(template)
+    db.session.flush()
+    _save_vaults(access, template, vaults)
+    _ensure_workspace(access, template)
+    events.record(access, "template", template.id, f"Template {template.name} created")
+    db.session.commit()
+    return template
+
+
+def update_template(access: ProjectAccess, template_id: int, data: Mapping[str, Any]) -> Template:
+    """Replace a template's fields and vaults with the request's."""
+    access.require(MANAGE_RESOURCES)
+    template = get_template(access, template_id)
+    values, vaults = _template_values(access, data, template_id)
+    if values["type"] != "build":
+        # Deploy templates follow their build template's versions: it must stay a build.
+        refuse_if_used("Template", _deploys_of(template_id))
+    for key, value in values.items():
+        setattr(template, key, value)
+    _save_vaults(access, template, vaults)
+    _ensure_workspace(access, template)
+    events.record(access, "template", template.id, f"Template {template.name} updated")
+    db.session.commit()
+    return template
+
+
+def _deploys_of(template_id: int) -> Select:
+    """The deploy templates that build on a template."""
+    return select(Template.id).where(
+        Template.build_template_id == template_id, Template.id != template_id
+    )
+
+
+def delete_template(access: ProjectAccess, template_id: int) -> None:
+    """Remove a template with its tasks, schedules, vaults and workspace inventories.
+
+    Raises:
+        InUse: a deploy template builds on it.
+    """
+    access.require(MANAGE_RESOURCES)
+    template = get_template(access, template_id)
+    refuse_if_used("Template", _deploys_of(template_id))
+    held = select(Inventory.id).where(Inventory.holder_id == template_id)
+    # Whoever still points at a workspace inventory about to go loses it first.
+    db.session.execute(
+        update(Template).where(Template.inventory_id.in_(held)).values(inventory_id=None)
+    )
+    tasks = select(Task.id).where(Task.template_id == template_id)
+    db.session.execute(delete(TaskOutput).where(TaskOutput.task_id.in_(tasks)))
+    db.session.execute(update(Task).where(Task.build_task_id.in_(tasks)).values(build_task_id=None))
+    db.session.execute(delete(Task).where(Task.template_id == template_id))
+    db.session.execute(delete(Schedule).where(Schedule.template_id == template_id))
+    db.session.execute(delete(TemplateVault).where(TemplateVault.template_id == template_id))
+    db.session.execute(delete(Integration).where(Integration.template_id == template_id))
+    db.session.execute(delete(Inventory).where(Inventory.holder_id == template_id))
+    name = template.name
+    db.session.delete(template)
+    events.record(access, "template", template_id, f"Template {name} deleted")
+    db.session.commit()

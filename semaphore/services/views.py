@@ -1,0 +1,146 @@
+"""Views: named tabs that group a project's templates, shown in the order of `position`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from semaphore.errors import ValidationError
+from semaphore.extensions import db
+from semaphore.models import Template, View
+from semaphore.services import events
+from semaphore.services import validation as v
+from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
+from semaphore.services.references import get_in_project
+
+VIEW_TYPES = ("", "all")
+# The contract's only sort column for a view's templates.
+SORT_COLUMNS = ("name",)
+
+
+def _check_body_ids(access: ProjectAccess, data: Mapping[str, Any], view_id: int | None) -> None:
+    project_id = v.integer(data, "project_id")
+    if project_id and project_id != access.project_id:
+        raise ValidationError("Project ID in body and URL must be the same", "project_id")
+    body_id = v.integer(data, "id")
+    if view_id is not None and body_id and body_id != view_id:
+        raise ValidationError("View ID in body and URL must be the same", "id")
+
+
+def list_views(access: ProjectAccess) -> list[View]:
+    """The project's views by position."""
+    query = (
+        select(View).where(View.project_id == access.project_id).order_by(View.position, View.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def get_view(access: ProjectAccess, view_id: int) -> View:
+    """The project's view.
+
+    Raises:
+        NotFound: no such view in this project.
+    """
+    return get_in_project(View, view_id, access.project_id, "View")
+
+
+def _next_position(access: ProjectAccess) -> int:
+    last = db.session.scalar(
+        select(func.max(View.position)).where(View.project_id == access.project_id)
+    )
+    return (last or 0) + 1
+
+
+def _view_values(
+    access: ProjectAccess, data: Mapping[str, Any], view_id: int | None, position: int
+) -> dict:
+    """The view's columns from the request; a missing position keeps `position`."""
+    v.require_mapping(data)
+    _check_body_ids(access, data, view_id)
+    kind = v.string(data, "type", default="", max_length=16)
+    if kind not in VIEW_TYPES:
+        raise ValidationError("type must be '' or all", "type")
+    sort_column = v.string(data, "sort_column", max_length=32) or None
+    if sort_column is not None and sort_column not in SORT_COLUMNS:
+        raise ValidationError(
+            f"sort_column must be one of {', '.join(SORT_COLUMNS)}", "sort_column"
+        )
+    return {
+        "title": v.string(data, "title", required=True),
+        "position": v.integer(data, "position", default=position),
+        "hidden": v.boolean(data, "hidden", default=False),
+        "type": kind,
+        "sort_column": sort_column,
+        "sort_reverse": v.boolean(data, "sort_reverse", default=False),
+    }
+
+
+def create_view(access: ProjectAccess, data: Mapping[str, Any]) -> View:
+    """A new view, placed last unless a position is given."""
+    access.require(MANAGE_RESOURCES)
+    view = View(project_id=access.project_id, **_view_values(access, data, None, 0))
+    if v.integer(data, "position") is None:
+        view.position = _next_position(access)
+    db.session.add(view)
+    db.session.flush()
+    events.record(access, "view", view.id, f"View {view.title} created")
+    db.session.commit()
+    return view
+
+
+def update_view(access: ProjectAccess, view_id: int, data: Mapping[str, Any]) -> View:
+    """Rename, move or restyle a view."""
+    access.require(MANAGE_RESOURCES)
+    view = get_view(access, view_id)
+    for key, value in _view_values(access, data, view_id, view.position).items():
+        setattr(view, key, value)
+    events.record(access, "view", view.id, f"View {view.title} updated")
+    db.session.commit()
+    return view
+
+
+def delete_view(access: ProjectAccess, view_id: int) -> None:
+    """Remove a view; its templates stay, in no view."""
+    access.require(MANAGE_RESOURCES)
+    view = get_view(access, view_id)
+    db.session.execute(
+        update(Template).where(Template.view_id == view_id).values(view_id=None),
+        execution_options={"synchronize_session": "fetch"},
+    )
+    title = view.title
+    db.session.delete(view)
+    events.record(access, "view", view_id, f"View {title} deleted")
+    db.session.commit()
+
+
+def _positions(access: ProjectAccess, data: Any) -> dict[int, int]:
+    v.require_mapping(data)
+    positions: dict[int, int] = {}
+    for raw_id in data:
+        try:
+            view_id = int(raw_id)
+        except (TypeError, ValueError):
+            raise ValidationError(f"{raw_id} is not a view ID", str(raw_id)) from None
+        positions[view_id] = v.integer(data, raw_id, required=True)
+    known = set(
+        db.session.scalars(
+            select(View.id).where(View.project_id == access.project_id, View.id.in_(positions))
+        )
+    )
+    unknown = sorted(set(positions) - known)
+    if unknown:
+        raise ValidationError(f"View {unknown[0]} does not exist in this project")
+    return positions
+
+
+def set_positions(access: ProjectAccess, data: Mapping[str, Any]) -> None:
+    """Reorder views from a {view_id: position} map (the original's drag and drop)."""
+    access.require(MANAGE_RESOURCES)
+    positions = _positions(access, data)
+    for view in list_views(access):
+        if view.id in positions:
+            view.position = positions[view.id]
+    events.record(access, "view", None, "View positions updated")
+    db.session.commit()

@@ -1,0 +1,148 @@
+"""The environment pages: list, add, edit (with secrets added and removed), remove.
+
+Secret values go in and never come back out: the form shows the secrets' names only.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Response, url_for
+from flask_login import login_required
+
+from semaphore.errors import SemaphoreError
+from semaphore.services import environments
+from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
+from semaphore.web import web_blueprint
+from semaphore.web.forms import EnvironmentForm, attach_error, options
+from semaphore.web.htmx import render
+from semaphore.web.project_resources import (
+    delete_and_return,
+    edit_form,
+    form_page,
+    project_scope,
+    submit_form,
+)
+
+# "secrets[2].name": the service names the item of the `secrets` list that it refused.
+_SECRET_FIELD = re.compile(r"^secrets\[(\d+)\](?:\.(\w+))?$")
+
+
+@web_blueprint.get("/project/<int:project_id>/environment")
+@login_required
+def environments_index(project_id: int) -> Response:
+    access = project_scope(project_id)
+    rows = environments.list_environments(access)
+    secrets = {env.id: environments.environment_secrets(access, env) for env in rows}
+    return render(
+        "projects/environments/index.html", access=access, environments=rows, secrets=secrets
+    )
+
+
+@web_blueprint.route("/project/<int:project_id>/environment/new", methods=["GET", "POST"])
+@login_required
+def environments_new(project_id: int) -> Response:
+    access = project_scope(project_id)
+    form = edit_form(EnvironmentForm, {"json": "{}"})
+    done = submit_form(
+        form,
+        lambda: environments.create_environment(access, _data(form)),
+        lambda environment: f"Environment {environment.name} added",
+        _index_url(project_id),
+        attach=_attach,
+    )
+    return done or _page(access, form, None)
+
+
+@web_blueprint.route(
+    "/project/<int:project_id>/environment/<int:environment_id>/edit", methods=["GET", "POST"]
+)
+@login_required
+def environments_edit(project_id: int, environment_id: int) -> Response:
+    access = project_scope(project_id)
+    environment = environments.get_environment(access, environment_id)
+    form = edit_form(
+        EnvironmentForm,
+        {"name": environment.name, "json": environment.json, "env": environment.env or ""},
+    )
+    done = submit_form(
+        form,
+        lambda: environments.update_environment(access, environment_id, _data(form)),
+        lambda saved: f"Environment {saved.name} saved",
+        _index_url(project_id),
+        attach=_attach,
+    )
+    return done or _page(access, form, environment)
+
+
+@web_blueprint.delete("/project/<int:project_id>/environment/<int:environment_id>")
+@login_required
+def environments_delete(project_id: int, environment_id: int) -> Response:
+    access = project_scope(project_id)
+    environment = environments.get_environment(access, environment_id)
+    return delete_and_return(
+        lambda: environments.delete_environment(access, environment_id),
+        f"Environment {environment.name} removed",
+        _index_url(project_id),
+    )
+
+
+def _index_url(project_id: int) -> str:
+    return url_for("web.environments_index", project_id=project_id)
+
+
+def _new_rows(form: EnvironmentForm) -> list:
+    """The filled-in rows of new secrets (blank rows are ignored)."""
+    return [row.form for row in form.secrets if (row.form.name.data or "").strip()]
+
+
+def _data(form: EnvironmentForm) -> dict:
+    # New secrets come first, so that the service's "secrets[i]" is the i-th filled-in row.
+    secrets = [
+        {
+            "operation": "create",
+            "type": row.type.data or "var",
+            "name": row.name.data,
+            "secret": row.secret.data,
+        }
+        for row in _new_rows(form)
+    ]
+    secrets += [
+        {"operation": "delete", "id": int(value)}
+        for value in form.remove_secrets.data or []
+        if value.isdigit()
+    ]
+    return {
+        "name": form.name.data,
+        "json": form.json.data,
+        "env": form.env.data,
+        "secrets": secrets,
+    }
+
+
+def _attach(form: EnvironmentForm, exc: SemaphoreError) -> None:
+    """Put a refused new secret's message next to its row's field."""
+    match = _SECRET_FIELD.match(exc.field or "")
+    rows = _new_rows(form)
+    if match and int(match.group(1)) < len(rows):
+        row = rows[int(match.group(1))]
+        field = getattr(row, match.group(2) or "name", None) or row.name
+        field.errors = [*list(field.errors or []), exc.message]
+        return
+    attach_error(form, exc)
+
+
+def _page(access: ProjectAccess, form: EnvironmentForm, environment) -> Response:
+    existing = environments.environment_secrets(access, environment) if environment else []
+    form.remove_secrets.choices = options([(str(s.id), f"{s.type}.{s.name}") for s in existing])
+    return form_page(
+        access,
+        MANAGE_RESOURCES,
+        "projects/environments/form.html",
+        form,
+        page_title=f"Edit environment {environment.name}" if environment else "New environment",
+        submit_label="Save" if environment else "Add environment",
+        form_id="environment-form",
+        cancel_url=_index_url(access.project_id),
+        secrets=existing,
+    )

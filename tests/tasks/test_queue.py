@@ -1,0 +1,163 @@
+"""Queueing tasks: one wake-up per task, claims under the limits, recovery after crashes."""
+
+import pytest
+from rq import Queue
+from sqlalchemy import select
+
+from semaphore import broker
+from semaphore.extensions import db
+from semaphore.models import Task, TaskOutput
+from semaphore.services import task_queue, task_recovery, tasks
+from semaphore.services.permissions import project_access
+from tests import factories
+
+
+@pytest.fixture
+def owner(app):
+    return factories.user()
+
+
+@pytest.fixture
+def project(owner):
+    return factories.project(members={owner: "owner"})
+
+
+def _start(project, owner, template=None, **fields):
+    template = template or factories.template(project=project)
+    return tasks.create_task(
+        project_access(owner, project.id), {"template_id": template.id, **fields}
+    )
+
+
+def _queued_job_args(app) -> list[tuple]:
+    queue = Queue(broker.QUEUE_TASKS, connection=broker.connection())
+    return [job.args for job in queue.get_jobs()]
+
+
+def test_a_new_task_waits_with_exactly_one_wake_up(app, project, owner):
+    task = _start(project, owner)
+    assert task.status == "waiting"
+    assert _queued_job_args(app) == [(task.id,)]
+    assert task_queue.dispatch_waiting() == 0  # already in flight
+    assert _queued_job_args(app) == [(task.id,)]
+
+
+def test_api_starts_a_task_and_refuses_bad_input(app, project, owner):
+    client = factories.api_client(app, owner)
+    template = factories.template(project=project)
+    url = f"/api/project/{project.id}/tasks"
+    response = client.post(url, json={"template_id": template.id, "debug": True, "limit": "web"})
+    assert response.status_code == 201
+    body = response.get_json()
+    assert (body["status"], body["debug"], body["limit"], body["secret"]) == (
+        "waiting",
+        True,
+        "web",
+        "{}",
+    )
+    foreign = factories.template(project=factories.project())
+    for bad in (
+        {},
+        {"template_id": "1"},
+        {"template_id": foreign.id},
+        {"template_id": template.id, "environment": "{not json"},
+        {"template_id": template.id, "arguments": '{"a": 1}'},
+        {"template_id": template.id, "message": "m" * 251},
+    ):
+        assert client.post(url, json=bad).status_code == 400, bad
+    assert db.session.scalars(select(Task.id)).all() == [body["id"]]
+
+
+def test_guests_cannot_start_tasks(app, project):
+    guest = factories.user()
+    project = factories.project(members={guest: "guest"})
+    template = factories.template(project=project)
+    client = factories.api_client(app, guest)
+    url = f"/api/project/{project.id}/tasks"
+    assert client.post(url, json={"template_id": template.id}).status_code == 403
+
+
+@pytest.mark.parametrize("config_overrides", [{"redis_url": "redis://127.0.0.1:9/0"}])
+def test_redis_down_answers_503_and_keeps_the_task_waiting(app, project, owner):
+    client = factories.api_client(app, owner)
+    template = factories.template(project=project)
+    response = client.post(f"/api/project/{project.id}/tasks", json={"template_id": template.id})
+    assert response.status_code == 503
+    assert "error" in response.get_json()
+    assert db.session.scalars(select(Task.status)).all() == ["waiting"]
+
+
+def test_a_task_is_claimed_once(app, project, owner):
+    task = _start(project, owner)
+    assert task_queue.claim(task.id) is True
+    assert task_queue.claim(task.id) is False
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).status == "starting"
+
+
+def test_one_template_never_runs_twice_at_once(app, project, owner):
+    template = factories.template(project=project)
+    first = _start(project, owner, template)
+    second = _start(project, owner, template)
+    assert task_queue.claim(first.id)
+    assert not task_queue.claim(second.id)
+    _finish(first.id)
+    assert task_queue.claim(second.id)
+
+
+@pytest.mark.parametrize("config_overrides", [{"max_parallel_tasks": 2}])
+def test_global_parallel_limit(app, project, owner):
+    started = [_start(project, owner) for _ in range(3)]
+    assert [task_queue.claim(t.id) for t in started] == [True, True, False]
+    _finish(started[0].id)
+    assert task_queue.claim(started[2].id)
+
+
+def test_project_parallel_limit(app, owner):
+    project = factories.project(members={owner: "owner"}, max_parallel_tasks=1)
+    first, second = _start(project, owner), _start(project, owner)
+    other_project = factories.project(members={owner: "owner"})
+    assert task_queue.claim(first.id)
+    assert not task_queue.claim(second.id)
+    assert task_queue.claim(_start(other_project, owner).id)
+
+
+def test_a_waiting_task_stopped_before_its_worker_never_starts(app, project, owner):
+    task = _start(project, owner)
+    tasks.stop_task(project_access(owner, project.id), task.id, {})
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).status == "stopped"
+    assert task_queue.claim(task.id) is False
+
+
+def test_lost_wake_ups_are_sent_again(app, project, owner):
+    task = _start(project, owner)
+    broker.connection().flushdb()  # Redis restarted without its data
+    assert _queued_job_args(app) == []
+    task_recovery.Recovery().recover()
+    assert _queued_job_args(app) == [(task.id,)]
+
+
+def test_a_task_whose_worker_died_ends_in_error(app, project, owner, monkeypatch):
+    task = _start(project, owner)
+    assert task_queue.claim(task.id)
+    db.session.add(TaskOutput(task_id=task.id, seq=1, output="TASK [ping]"))
+    db.session.commit()
+    recovery = task_recovery.Recovery()
+    recovery.recover()  # still alive: nothing happens
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).status == "starting"
+    broker.connection().delete(task_queue.alive_key(task.id))  # the worker stopped renewing it
+    monkeypatch.setattr(task_recovery, "LAPSE_SECONDS", 0.0)
+    recovery.recover()
+    db.session.expire_all()
+    ended = db.session.get(Task, task.id)
+    assert ended.status == "error" and ended.end is not None
+    lines = db.session.scalars(select(TaskOutput.output).where(TaskOutput.task_id == task.id))
+    assert list(lines) == ["TASK [ping]", task_recovery.WORKER_LOST]
+
+
+def _finish(task_id: int) -> None:
+    task = db.session.get(Task, task_id)
+    tasks.change_status(task, "success")
+    db.session.commit()
