@@ -22,9 +22,35 @@ def json_body(required: bool = True) -> Any:
             raise ValidationError("Request body is required")
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ValidationError("Request body is not valid JSON") from None
+    _refuse_unstorable_strings(body)
+    return body
+
+
+def _refuse_constant(name: str) -> None:
+    # NaN and Infinity are not JSON; Python's parser accepts them unless told not to.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _refuse_unstorable_strings(body: Any) -> None:
+    """Refuse NUL characters and lone surrogates, which no database column can store."""
+    pending = [body]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                raise ValidationError("Request body contains a NUL character")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValidationError("Request body contains an invalid character") from None
 
 
 def json_object(required: bool = True) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from semaphore.services import events
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
 from semaphore.services.references import get_in_project, reference
+from semaphore.services.task_params import validated_task_params
 
 SCHEDULE_TYPES = ("", "run_at")
 DESCRIPTORS = {
@@ -308,15 +309,6 @@ def _run_at(data: Mapping[str, Any], required: bool) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _task_params(data: Mapping[str, Any]) -> str | None:
-    value = data.get("task_params")
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        raise ValidationError("task_params must be an object", "task_params")
-    return json.dumps(value) if value else None
-
-
 def _schedule_values(
     access: ProjectAccess, data: Mapping[str, Any], schedule_id: int | None
 ) -> dict:
@@ -338,7 +330,7 @@ def _schedule_values(
         "type": kind,
         "run_at": _run_at(data, required=kind == "run_at"),
         "repository_id": reference(data, "repository_id", Repository, pid, "Repository"),
-        "task_params": _task_params(data),
+        "task_params": validated_task_params(data),
     }
 
 

@@ -28,6 +28,7 @@ from semaphore.services import validation as v
 from semaphore.services.keys import seal_secret
 from semaphore.services.permissions import RUN_TASKS, ProjectAccess
 from semaphore.services.references import get_in_project, reference
+from semaphore.services.task_params import check_params
 
 TASK_LIST_LIMIT = 1000
 LAST_TASKS_LIMIT = 200
@@ -62,8 +63,7 @@ def _params(data: Mapping[str, Any]) -> str | None:
     params = data.get("params")
     if params is None:
         return None
-    if not isinstance(params, Mapping):
-        raise ValidationError("params must be an object", "params")
+    check_params(params, "params")
     return json.dumps(params)
 
 

@@ -37,6 +37,7 @@ from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
 from semaphore.services.references import get_in_project, reference, refuse_if_used
+from semaphore.services.task_params import validated_task_params
 
 # pulumi is a constant of the original with no runner behind it, so it is refused.
 VALID_APPS = tuple(app for app in APPS if app != "pulumi")
@@ -220,15 +221,6 @@ def _optional_text(data: Mapping[str, Any], field: str, max_length: int) -> str 
     return v.string(data, field, max_length=max_length, strip=False) or None
 
 
-def _task_params(data: Mapping[str, Any]) -> str | None:
-    value = data.get("task_params")
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        raise ValidationError("task_params must be an object", "task_params")
-    return json.dumps(value) if value else None
-
-
 def _build_template(access: ProjectAccess, data: Mapping[str, Any], template_id: int | None):
     build_id = reference(
         data, "build_template_id", Template, access.project_id, "Template", required=True
@@ -401,7 +393,7 @@ def _template_values(
         "description": _optional_text(data, "description", MAX_TEXT),
         "git_branch": _optional_text(data, "git_branch", 255),
         "survey_vars": _survey_vars(data),
-        "task_params": _task_params(data),
+        "task_params": validated_task_params(data),
     }
     for flag in (
         "allow_override_args_in_task",

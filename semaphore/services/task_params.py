@@ -1,0 +1,45 @@
+"""The default task parameters templates and schedules carry (the contract's TaskPrams)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from semaphore.errors import ValidationError
+
+TEXT_FIELDS = ("environment", "git_branch", "message", "arguments")
+FLAG_PARAMS = ("debug", "dry_run", "diff", "plan", "destroy", "auto_approve", "upgrade")
+LIST_PARAMS = ("limit", "tags", "skip_tags")
+
+
+def check_params(params: Any, where: str) -> None:
+    """Ansible and Terraform run parameters: flags are booleans, lists are lists of strings."""
+    if not isinstance(params, Mapping):
+        raise ValidationError(f"{where} must be an object", where)
+    for name, value in params.items():
+        if name in FLAG_PARAMS and not isinstance(value, bool):
+            raise ValidationError(f"{where}.{name} must be true or false", where)
+        if name in LIST_PARAMS and (
+            not isinstance(value, list) or not all(isinstance(item, str) for item in value)
+        ):
+            raise ValidationError(f"{where}.{name} must be an array of strings", where)
+
+
+def validated_task_params(data: Mapping[str, Any], field: str = "task_params") -> str | None:
+    """The field as JSON text after checking the shape the contract gives it; None when empty.
+
+    Raises:
+        ValidationError: not an object, or a known field of the wrong type.
+    """
+    value = data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"{field} must be an object", field)
+    for name in TEXT_FIELDS:
+        if value.get(name) is not None and not isinstance(value[name], str):
+            raise ValidationError(f"{field}.{name} must be a string", field)
+    if value.get("params") is not None:
+        check_params(value["params"], f"{field}.params")
+    return json.dumps(value) if value else None
