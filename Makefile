@@ -63,7 +63,7 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 
 bench: install-dev system-deps
-	$(BIN)/python -m pytest bench $(PYTEST_ARGS)
+	$(BIN)/python -m pytest bench -p tests.conftest -s $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -16,6 +16,10 @@ from semaphore.jobs import runtime
 def run_worker(app: Flask, burst: bool = False) -> None:
     """Work until stopped (or, with burst, until the queues are empty)."""
     runtime.set_app(app)
+    # Imported once here, so that each forked work-horse starts with the engine loaded
+    # instead of importing it for every task.
+    import semaphore.jobs.tasks  # noqa: F401
+
     with app.app_context():
         db.engine.dispose()
     connection = broker.connection()

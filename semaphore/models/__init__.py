@@ -15,7 +15,7 @@ from semaphore.models.project import ROLES, Project, ProjectUser
 from semaphore.models.repository import Repository
 from semaphore.models.runner import Option, Runner
 from semaphore.models.schedule import Schedule
-from semaphore.models.task import FINISHED_STATUSES, TASK_STATUSES, Task, TaskOutput
+from semaphore.models.task import FINISHED_STATUSES, TASK_STATUSES, Task, TaskOutputChunk
 from semaphore.models.template import APPS, TEMPLATE_TYPES, Template, TemplateVault
 from semaphore.models.user import APIToken, Session, User
 from semaphore.models.view import View
@@ -46,7 +46,7 @@ __all__ = [
     "Schedule",
     "Session",
     "Task",
-    "TaskOutput",
+    "TaskOutputChunk",
     "Template",
     "TemplateVault",
     "User",

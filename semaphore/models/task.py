@@ -65,16 +65,26 @@ class Task(Base):
     version: Mapped[str | None] = mapped_column(String(20))
 
 
-class TaskOutput(Base):
-    """One line of a task's output; `seq` numbers the lines of one task from 1."""
+class TaskOutputChunk(Base):
+    """A batch of consecutive output lines of one task, stored as one row.
 
-    __tablename__ = "task__output"
-    __table_args__ = (Index("ix_task__output_task_id_seq", "task_id", "seq", unique=True),)
+    The original stores one row per line, which is what makes its big logs slow. Here a row
+    holds up to a few thousand lines: `output` is the lines joined by "\n", `first_seq` the
+    number of the first (lines of a task are numbered from 1), and `times` each line's time as
+    comma-separated microseconds after `started`.
+    """
+
+    __tablename__ = "task__output_chunk"
+    __table_args__ = (
+        Index("ix_task__output_chunk_task_id_first_seq", "task_id", "first_seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
     task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))
-    seq: Mapped[int] = mapped_column(Integer)
-    time: Mapped[datetime] = mapped_column(default=utcnow)
+    first_seq: Mapped[int] = mapped_column(Integer)
+    line_count: Mapped[int] = mapped_column(Integer)
+    started: Mapped[datetime] = mapped_column(default=utcnow)
+    times: Mapped[str] = mapped_column(Text, default="")
     output: Mapped[str] = mapped_column(Text, default="")

@@ -25,7 +25,7 @@ RUN_JOB = "semaphore.jobs.tasks.run_task"
 # A wake-up in flight; it expires so that one lost with its job is sent again.
 QUEUED_MARKER_SECONDS = 300
 # A running task's worker renews this key; when it lapses the worker is gone.
-ALIVE_SECONDS = 15
+ALIVE_SECONDS = 10
 HEARTBEAT_SECONDS = 3
 DISPATCH_LOCK_SECONDS = 10
 

@@ -16,12 +16,12 @@ import redis
 
 from semaphore.errors import ServiceUnavailable
 from semaphore.extensions import db
-from semaphore.models import Task, TaskOutput, utcnow
-from semaphore.services import task_queue, tasks
+from semaphore.models import Task
+from semaphore.services import task_output, task_queue, tasks
 
 log = logging.getLogger(__name__)
 
-LAPSE_SECONDS = 20.0
+LAPSE_SECONDS = 10.0
 WORKER_LOST = "The worker running this task stopped unexpectedly; the task was ended."
 
 
@@ -56,10 +56,7 @@ def end_orphan(task_id: int) -> bool:
     task = db.session.get(Task, task_id)
     if task is None or task.status not in task_queue.ACTIVE_STATUSES:
         return False
-    last = db.session.query(db.func.max(TaskOutput.seq)).filter_by(task_id=task_id).scalar()
-    db.session.add(
-        TaskOutput(task_id=task_id, seq=(last or 0) + 1, time=utcnow(), output=WORKER_LOST)
-    )
+    task_output.append_line(task_id, WORKER_LOST)
     tasks.change_status(task, "error")
     task.message = task.message or "worker lost"
     db.session.commit()

@@ -10,24 +10,24 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
-from semaphore.errors import NotAuthenticated, ServiceUnavailable, ValidationError
+from semaphore.errors import PermissionDenied, ServiceUnavailable, ValidationError
 from semaphore.extensions import db
 from semaphore.models import (
     FINISHED_STATUSES,
     Inventory,
     Task,
-    TaskOutput,
     Template,
     User,
     utcnow,
 )
-from semaphore.services import events, task_queue
+from semaphore.services import events, task_output, task_queue
 from semaphore.services import validation as v
 from semaphore.services.keys import seal_secret
 from semaphore.services.permissions import RUN_TASKS, ProjectAccess
 from semaphore.services.references import get_in_project, reference
+from semaphore.services.task_output import OutputLine
 from semaphore.services.task_params import check_params
 
 TASK_LIST_LIMIT = 1000
@@ -136,11 +136,12 @@ def get_task(access: ProjectAccess, task_id: int) -> Task:
     return get_in_project(Task, task_id, access.project_id, "Task")
 
 
-def list_output(access: ProjectAccess, task_id: int) -> list[TaskOutput]:
-    """Every stored output line of the task, in order."""
+def list_output(
+    access: ProjectAccess, task_id: int, after: int = 0, limit: int | None = None
+) -> list[OutputLine]:
+    """The task's output lines after line number `after`, in order (at most `limit`)."""
     get_task(access, task_id)
-    query = select(TaskOutput).where(TaskOutput.task_id == task_id).order_by(TaskOutput.seq)
-    return list(db.session.scalars(query))
+    return task_output.read_lines(task_id, after, limit)
 
 
 def change_status(task: Task, status: str, *, user: User | None = None) -> bool:
@@ -215,11 +216,11 @@ def confirm_task(access: ProjectAccess, task_id: int) -> Task:
 def delete_task(access: ProjectAccess, task_id: int) -> None:
     """Remove a finished task and its output (system admins only, as the original)."""
     if not access.is_admin:
-        raise NotAuthenticated("Only administrators may delete task records")
+        raise PermissionDenied("Only administrators may delete task records")
     task = get_task(access, task_id)
     if task.status not in FINISHED_STATUSES and task.status != "waiting":
         raise ValidationError("An active task cannot be deleted")
-    db.session.execute(delete(TaskOutput).where(TaskOutput.task_id == task_id))
+    task_output.delete_output([task_id])
     db.session.execute(update(Task).where(Task.build_task_id == task_id).values(build_task_id=None))
     db.session.delete(task)
     db.session.commit()

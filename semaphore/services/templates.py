@@ -27,7 +27,6 @@ from semaphore.models import (
     Repository,
     Schedule,
     Task,
-    TaskOutput,
     Template,
     TemplateVault,
     User,
@@ -37,6 +36,7 @@ from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
 from semaphore.services.references import get_in_project, reference, refuse_if_used
+from semaphore.services.task_output import delete_output
 from semaphore.services.task_params import validated_task_params
 
 # pulumi is a constant of the original with no runner behind it, so it is refused.
@@ -497,7 +497,7 @@ def delete_template(access: ProjectAccess, template_id: int) -> None:
         update(Template).where(Template.inventory_id.in_(held)).values(inventory_id=None)
     )
     tasks = select(Task.id).where(Task.template_id == template_id)
-    db.session.execute(delete(TaskOutput).where(TaskOutput.task_id.in_(tasks)))
+    delete_output(tasks)
     db.session.execute(update(Task).where(Task.build_task_id.in_(tasks)).values(build_task_id=None))
     db.session.execute(delete(Task).where(Task.template_id == template_id))
     db.session.execute(delete(Schedule).where(Schedule.template_id == template_id))

@@ -12,10 +12,11 @@ from semaphore.models import (
     ProjectUser,
     Schedule,
     Task,
-    TaskOutput,
+    TaskOutputChunk,
     Template,
     TemplateVault,
 )
+from semaphore.services import task_output
 from tests import factories
 
 
@@ -435,14 +436,14 @@ def test_delete_removes_what_the_template_owns(user_api, project, world):
     task = Task(template_id=template_id, project_id=project.id, status="success")
     db.session.add(task)
     db.session.flush()
-    db.session.add(TaskOutput(task_id=task.id, seq=1, output="ok"))
+    task_output.append_line(task.id, "ok")
     db.session.commit()
     schedule_id, task_id = schedule.id, task.id
     assert user_api.delete(url(project, template_id)).status_code == 204
     assert db.session.get(Template, template_id) is None
     assert db.session.get(Schedule, schedule_id) is None
     assert db.session.get(Task, task_id) is None
-    assert count(TaskOutput) == 0 and count(TemplateVault) == 0
+    assert count(TaskOutputChunk) == 0 and count(TemplateVault) == 0
     assert db.session.get(Inventory, world["inventory"].id) is not None
     assert events_of(project)[-1] == "Template Deploy deleted"
 

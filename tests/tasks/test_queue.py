@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from semaphore import broker
 from semaphore.extensions import db
-from semaphore.models import Task, TaskOutput
-from semaphore.services import task_queue, task_recovery, tasks
+from semaphore.models import Task
+from semaphore.services import task_output, task_queue, task_recovery, tasks
 from semaphore.services.permissions import project_access
 from tests import factories
 
@@ -141,7 +141,7 @@ def test_lost_wake_ups_are_sent_again(app, project, owner):
 def test_a_task_whose_worker_died_ends_in_error(app, project, owner, monkeypatch):
     task = _start(project, owner)
     assert task_queue.claim(task.id)
-    db.session.add(TaskOutput(task_id=task.id, seq=1, output="TASK [ping]"))
+    task_output.append_line(task.id, "TASK [ping]")
     db.session.commit()
     recovery = task_recovery.Recovery()
     recovery.recover()  # still alive: nothing happens
@@ -153,8 +153,8 @@ def test_a_task_whose_worker_died_ends_in_error(app, project, owner, monkeypatch
     db.session.expire_all()
     ended = db.session.get(Task, task.id)
     assert ended.status == "error" and ended.end is not None
-    lines = db.session.scalars(select(TaskOutput.output).where(TaskOutput.task_id == task.id))
-    assert list(lines) == ["TASK [ping]", task_recovery.WORKER_LOST]
+    lines = [line.output for line in task_output.read_lines(task.id)]
+    assert lines == ["TASK [ping]", task_recovery.WORKER_LOST]
 
 
 def _finish(task_id: int) -> None:

@@ -1,0 +1,154 @@
+"""Task engine figures (issue 5): start latency and stored output throughput.
+
+* start: POST /api/project/{id}/tasks -> the task's first output line is in the database, with
+  an idle `semaphore worker` process waiting; beside raw `subprocess.run(["bash","-c","echo hi"])`.
+  Target: median <= 0.3 s.
+* throughput: a task printing 1,000,000 lines, lines stored per second; beside the same script
+  piped to /dev/null. Target: >= 200,000 lines/s stored.
+
+Run with `make bench` (it loads the test suite's fixtures: real Redis, SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from semaphore.extensions import db
+from semaphore.models import Task
+from semaphore.services import task_output
+from tests import factories
+
+MILLION = 1_000_000
+SCRIPTS = {
+    "hi.sh": "echo hi\n",
+    "million.sh": f"seq 1 {MILLION} | sed 's/^/line /'\n",
+}
+
+
+@pytest.fixture(scope="module")
+def script_repo(tmp_path_factory) -> Path:
+    repo = tmp_path_factory.mktemp("bench-scripts")
+    for name, body in SCRIPTS.items():
+        (repo / name).write_text(body)
+    git = ["git", "-c", "user.name=b", "-c", "user.email=b@example.com", "-C", str(repo)]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "scripts"], check=True)
+    return repo
+
+
+@pytest.fixture
+def worker(config, tmp_path):
+    env = dict(os.environ)
+    env.update(
+        SEMAPHORE_DB_URL=config.database_url,
+        SEMAPHORE_REDIS_URL=config.redis_url,
+        SEMAPHORE_DATA_DIR=config.data_dir,
+        SEMAPHORE_TMP_PATH=config.tmp_path,
+        SEMAPHORE_COOKIE_HASH=config.cookie_hash,
+        SEMAPHORE_COOKIE_ENCRYPTION=config.cookie_encryption,
+        SEMAPHORE_ACCESS_KEY_ENCRYPTION=config.access_key_encryption,
+        SEMAPHORE_LOG_LEVEL="WARNING",
+    )
+    with open(tmp_path / "worker.log", "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "semaphore", "worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    time.sleep(3)  # idle and listening
+    yield process
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+def _setup(app, script_repo, script):
+    owner = factories.user()
+    project = factories.project(members={owner: "owner"})
+    repository = factories.repository(
+        project=project, git_url=f"file://{script_repo}", git_branch="main"
+    )
+    template = factories.template(
+        project=project,
+        app="bash",
+        playbook=script,
+        repository_id=repository.id,
+        inventory_id=None,
+    )
+    return project, template, factories.api_client(app, owner)
+
+
+def _wait_done(task_id: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        if db.session.get(Task, task_id).status in ("success", "error", "stopped"):
+            return
+        time.sleep(0.02)
+    raise AssertionError("task did not finish")
+
+
+def test_start_latency(app, worker, script_repo):
+    project, template, client = _setup(app, script_repo, "hi.sh")
+    # Warm the checkout so that every measured run is a fetch, as in steady use.
+    warm = client.post(f"/api/project/{project.id}/tasks", json={"template_id": template.id})
+    _wait_done(warm.get_json()["id"], 60)
+    latencies, script_latencies = [], []
+    for _ in range(20):
+        began = time.perf_counter()
+        task_id = client.post(
+            f"/api/project/{project.id}/tasks", json={"template_id": template.id}
+        ).get_json()["id"]
+        while True:
+            db.session.expire_all()
+            if task_output.last_seq(task_id):
+                break
+            time.sleep(0.002)
+        latencies.append(time.perf_counter() - began)
+        while "hi" not in [line.output for line in task_output.read_lines(task_id)]:
+            db.session.expire_all()
+            time.sleep(0.002)
+        script_latencies.append(time.perf_counter() - began)
+        _wait_done(task_id, 60)
+    baseline = []
+    for _ in range(20):
+        began = time.perf_counter()
+        subprocess.run(["bash", "-c", "echo hi"], check=True, capture_output=True)
+        baseline.append(time.perf_counter() - began)
+    median, base = statistics.median(latencies), statistics.median(baseline)
+    print(
+        f"\nstart latency: median {median * 1000:.1f} ms (target <= 300 ms); "
+        f"raw bash median {base * 1000:.2f} ms; ratio {median / base:.0f}x; "
+        f"to the script's own first line (after the git fetch): median "
+        f"{statistics.median(script_latencies) * 1000:.1f} ms"
+    )
+
+
+def test_output_throughput(app, worker, script_repo):
+    project, template, client = _setup(app, script_repo, "million.sh")
+    began = time.perf_counter()
+    task_id = client.post(
+        f"/api/project/{project.id}/tasks", json={"template_id": template.id}
+    ).get_json()["id"]
+    _wait_done(task_id, 600)
+    elapsed = time.perf_counter() - began
+    stored = task_output.last_seq(task_id)
+    began = time.perf_counter()
+    subprocess.run(["bash", "-c", SCRIPTS["million.sh"] + " > /dev/null"], check=True)
+    raw = time.perf_counter() - began
+    print(
+        f"\nthroughput: {stored} lines stored in {elapsed:.2f} s = {stored / elapsed:,.0f} lines/s "
+        f"(target >= 200,000); the script alone to /dev/null: {MILLION / raw:,.0f} lines/s "
+        f"({raw:.2f} s); ratio {elapsed / raw:.1f}x"
+    )
+    assert stored >= MILLION

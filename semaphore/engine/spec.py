@@ -1,0 +1,171 @@
+"""What one task run needs, as plain data: no Flask, no ORM, secrets already decrypted.
+
+The RQ job builds a TaskSpec from the database (services.keys.read_secret for each key,
+services.environments.secret_values for the environment's secrets) and hands it to
+engine.runner.TaskRunner; the engine never reads the database, so it can be tested and
+benchmarked without one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+BUILD = "build"
+DEPLOY = "deploy"
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A decrypted access key. Field names match services.keys.KeySecret, plus the key's id.
+
+    Build one with `Credential(id=key.id, **dataclasses.asdict(read_secret(key)))`.
+    """
+
+    type: str = "none"  # none | ssh | login_password | string
+    id: int = 0
+    login: str = ""
+    password: str = ""
+    private_key: str = ""
+    passphrase: str = ""
+    string: str = ""
+
+    def secret_values(self) -> list[str]:
+        """Every value output must never show (the login is not secret)."""
+        return [v for v in (self.password, self.private_key, self.passphrase, self.string) if v]
+
+
+@dataclass(frozen=True)
+class RepositorySpec:
+    id: int
+    url: str
+    branch: str = ""
+    credential: Credential | None = None
+
+
+@dataclass(frozen=True)
+class InventorySpec:
+    """An inventory: `inventory` is INI/YAML text, a file path, or a Terraform workspace name."""
+
+    id: int = 0
+    type: str = "static"  # static | static-yaml | file | terraform-workspace
+    inventory: str = ""
+    ssh_key: Credential | None = None
+    become_key: Credential | None = None
+    # For `file` inventories kept in another repository (cloned next to the task).
+    repository: RepositorySpec | None = None
+
+
+@dataclass(frozen=True)
+class EnvSecret:
+    """An environment secret: `var` becomes an extra variable, `env` an environment variable."""
+
+    type: str  # var | env
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """A project environment: extra variables, environment variables and secrets."""
+
+    json: Mapping[str, Any] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+    secrets: Sequence[EnvSecret] = ()
+
+
+@dataclass(frozen=True)
+class VaultSpec:
+    """A vault password (login_password key's password) or a vault client script."""
+
+    name: str = ""  # "" means ansible's `default` vault id
+    password: str = ""
+    script: str = ""  # 2.16 `script` vaults: a path in the checkout
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    id: int
+    app: str = "ansible"
+    playbook: str = ""
+    arguments: Sequence[str] = ()
+    allow_override_args_in_task: bool = False
+    type: str = ""  # "" | build | deploy
+    git_branch: str = ""
+    vaults: Sequence[VaultSpec] = ()
+    # Terraform: apply without waiting for a confirmation (template level, as the original's
+    # auto_approve template parameter).
+    auto_approve: bool = False
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One run of a template. Task fields keep the API's names; lists and objects are parsed."""
+
+    task_id: int
+    project_id: int
+    template: TemplateSpec
+    repository: RepositorySpec | None = None
+    inventory: InventorySpec | None = None
+    environment: EnvironmentSpec | None = None
+    # The task's own fields.
+    playbook: str = ""  # overrides the template's playbook (ansible)
+    environment_json: Mapping[str, Any] = field(default_factory=dict)  # survey values
+    secret: Mapping[str, Any] = field(default_factory=dict)  # secret survey values
+    arguments: Sequence[str] = ()
+    git_branch: str = ""
+    commit_hash: str = ""
+    limit: str = ""
+    debug: bool = False
+    dry_run: bool = False
+    diff: bool = False
+    # 2.16 task params: ansible {limit[], tags[], skip_tags[]}, terraform {plan, destroy,
+    # auto_approve, upgrade}.
+    params: Mapping[str, Any] = field(default_factory=dict)
+    username: str = ""
+    message: str = ""
+    url: str | None = None  # <web_host>/project/<p>/history?t=<id>, None without web_host
+    version: str | None = None  # a build task's target version
+    incoming_version: str | None = None  # a deploy task's version, from its build task
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """The part of the server configuration the engine reads."""
+
+    tmp_path: str = "/tmp/semaphore"
+    ssh_config_path: str = ""
+    apps: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    env_vars: Mapping[str, str] = field(default_factory=dict)
+    forwarded_env_vars: Sequence[str] = ()
+    # The server's own environment: git gets all of it and ansible its PATH, as in the
+    # original. Captured once here so that the rest of the engine never reads os.environ.
+    server_env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    # Seconds between SIGTERM to a stopped task's process group and SIGKILL.
+    stop_grace_seconds: float = 10.0
+
+    @classmethod
+    def from_config(cls, config: Any, **overrides: Any) -> EngineSettings:
+        """Settings from a semaphore.config.Config (duck-typed: the engine imports no Flask)."""
+        values = {
+            "tmp_path": config.tmp_path,
+            "ssh_config_path": config.ssh_config_path,
+            "apps": dict(config.apps),
+            "env_vars": dict(config.env_vars),
+            "forwarded_env_vars": tuple(config.forwarded_env_vars),
+        }
+        values.update(overrides)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended. `status` is a final task status: success, error or stopped."""
+
+    status: str
+    message: str = ""
+    commit_hash: str | None = None
+    commit_message: str = ""
+    exit_code: int | None = None

@@ -1,0 +1,151 @@
+"""The RQ job that runs one task: claim it, run the engine, store output and the outcome.
+
+The engine runs in a thread of its own. This thread keeps the app context and does all the
+database and Redis work: it writes output batches, renews the task's liveness key, notices a
+stop request or a confirmation, and records status changes the engine reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+
+import redis
+
+from semaphore.engine.runner import TaskRunner
+from semaphore.engine.spec import EngineSettings, RunResult
+from semaphore.extensions import db
+from semaphore.jobs import runtime
+from semaphore.jobs.task_output import OutputWriter
+from semaphore.jobs.task_spec import build_spec
+from semaphore.models import Task
+from semaphore.services import task_queue, tasks
+from semaphore.services.settings import current_config
+
+log = logging.getLogger(__name__)
+STOP_POLL_SECONDS = 0.2
+
+
+def run_task(task_id: int) -> None:
+    """RQ entry point: run the task if this worker wins its claim."""
+    app = runtime.get_app()
+    with app.app_context():
+        try:
+            if task_queue.claim(task_id):
+                TaskJob(task_id).run()
+        finally:
+            db.session.remove()
+            try:
+                task_queue.dispatch_waiting()
+            except Exception:  # noqa: BLE001 - the scheduler's recovery sends it later
+                log.exception("could not dispatch waiting tasks")
+
+
+class TaskJob:
+    """One claimed task, from `starting` to a final status."""
+
+    def __init__(self, task_id: int) -> None:
+        self.task_id = task_id
+        self.output = OutputWriter(task_id)
+        self.statuses: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self.commit: tuple[str, str] | None = None
+        self.confirmed = threading.Event()
+        self.awaiting_confirmation = False
+        self.result: RunResult | None = None
+        self.crash: BaseException | None = None
+
+    def run(self) -> None:
+        task = db.session.get(Task, self.task_id)
+        try:
+            spec = build_spec(task)
+        except Exception as exc:  # noqa: BLE001 - a preparation error ends the task
+            self.output.write(f"Error: {exc}")
+            self._finish(RunResult("error", str(exc)))
+            return
+        runner = TaskRunner(
+            spec,
+            EngineSettings.from_config(current_config()),
+            on_line=self.output.write,
+            on_status=self.statuses.put,
+            on_commit=lambda sha, message: setattr(self, "commit", (sha, message)),
+            confirm=self._wait_for_confirmation,
+        )
+        self._set_status("running")
+        thread = threading.Thread(target=self._run_engine, args=(runner,), daemon=True)
+        thread.start()
+        self._supervise(runner, thread)
+        if self.crash is not None:
+            self.output.write(f"Running app failed: {self.crash}")
+        self._finish(self.result or RunResult("error", "the engine failed"))
+
+    def _run_engine(self, runner: TaskRunner) -> None:
+        try:
+            self.result = runner.run()
+        except BaseException as exc:  # noqa: BLE001 - reported by the supervising thread
+            self.crash = exc
+
+    def _supervise(self, runner: TaskRunner, thread: threading.Thread) -> None:
+        """Until the engine ends: store output, renew liveness, pass on stops and statuses."""
+        last_beat = 0.0
+        while thread.is_alive():
+            self.output.wait()
+            self.output.flush()
+            self._apply_statuses()
+            if time.monotonic() - last_beat >= STOP_POLL_SECONDS:
+                last_beat = time.monotonic()
+                try:
+                    if task_queue.heartbeat(self.task_id) and not runner.stopped:
+                        runner.stop()
+                except redis.RedisError:
+                    pass  # Redis is back soon or the reaper ends the task; keep running
+        thread.join()
+        self.output.flush()
+        self._apply_statuses()
+
+    def _apply_statuses(self) -> None:
+        while not self.statuses.empty():
+            self._set_status(self.statuses.get())
+        if self.awaiting_confirmation and not self.confirmed.is_set():
+            db.session.expire_all()
+            task = db.session.get(Task, self.task_id)
+            if task is not None and task.status == "confirmed":
+                self.confirmed.set()
+
+    def _wait_for_confirmation(self) -> bool:
+        """Called by the engine's thread: block until confirmed (True) or stopped (False)."""
+        while not self.confirmed.wait(STOP_POLL_SECONDS):
+            if self.result is not None:
+                return False
+        return True
+
+    def _set_status(self, status: str) -> None:
+        self.awaiting_confirmation = status == "waiting_confirmation"
+        task = db.session.get(Task, self.task_id)
+        if tasks.change_status(task, status):
+            db.session.commit()
+
+    def _finish(self, result: RunResult) -> None:
+        db.session.expire_all()
+        task = db.session.get(Task, self.task_id)
+        status = result.status
+        if task.status == "stopping" or (status == "error" and _stop_requested(self.task_id)):
+            status = "stopped"
+        if self.commit is not None:
+            task.commit_hash, task.commit_message = self.commit
+        elif result.commit_hash:
+            task.commit_hash, task.commit_message = result.commit_hash, result.commit_message
+        if status == "error" and result.message and not task.message:
+            task.message = result.message[:250]
+        task.secret = None  # the run's secret values are not kept once it is over
+        tasks.change_status(task, status)
+        db.session.commit()
+        task_queue.forget(self.task_id)
+
+
+def _stop_requested(task_id: int) -> bool:
+    try:
+        return task_queue.heartbeat(task_id)
+    except redis.RedisError:
+        return False

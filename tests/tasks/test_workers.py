@@ -1,0 +1,196 @@
+"""Real `semaphore worker` processes: crashes, Redis restarts and the parallel limit.
+
+These start worker processes from the command line with the test's configuration, as the
+Procfile does, and play the scheduler's recovery pass themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from semaphore import broker
+from semaphore.config import Config
+from semaphore.extensions import db
+from semaphore.models import Task
+from semaphore.services import task_output, task_recovery, tasks
+from semaphore.services.permissions import project_access
+from tests import factories
+
+pytestmark = pytest.mark.single_db
+
+SCRIPTS = {
+    "hello.sh": 'echo "hello once"\n',
+    "slow.sh": "for i in $(seq 1 600); do echo tick $i; sleep 0.1; done\n",
+    "second.sh": "echo start; sleep 1; echo end\n",
+}
+
+
+@pytest.fixture(scope="module")
+def script_repo(tmp_path_factory) -> Path:
+    repo = tmp_path_factory.mktemp("worker-scripts")
+    for name, body in SCRIPTS.items():
+        (repo / name).write_text(body)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-C", str(repo)]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "scripts"], check=True)
+    return repo
+
+
+def _worker_env(config: Config) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        SEMAPHORE_DB_URL=config.database_url,
+        SEMAPHORE_REDIS_URL=config.redis_url,
+        SEMAPHORE_DATA_DIR=config.data_dir,
+        SEMAPHORE_TMP_PATH=config.tmp_path,
+        SEMAPHORE_COOKIE_HASH=config.cookie_hash,
+        SEMAPHORE_COOKIE_ENCRYPTION=config.cookie_encryption,
+        SEMAPHORE_ACCESS_KEY_ENCRYPTION=config.access_key_encryption,
+        SEMAPHORE_MAX_PARALLEL_TASKS=str(config.max_parallel_tasks),
+        SEMAPHORE_LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+@pytest.fixture
+def spawn_worker(config: Config, tmp_path: Path) -> Iterator:
+    """Start `semaphore worker` processes, each in a process group of its own."""
+    started: list[subprocess.Popen] = []
+
+    def spawn() -> subprocess.Popen:
+        log = open(tmp_path / f"worker-{len(started)}.log", "wb")  # noqa: SIM115
+        process = subprocess.Popen(
+            [sys.executable, "-m", "semaphore", "worker"],
+            env=_worker_env(config),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        started.append(process)
+        return process
+
+    yield spawn
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in started:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below pid, whatever its process group or session."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, pending = [], [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def _template(project, script_repo, script):
+    repository = factories.repository(
+        project=project, git_url=f"file://{script_repo}", git_branch="main"
+    )
+    return factories.template(
+        project=project, app="bash", playbook=script, repository_id=repository.id, inventory_id=None
+    )
+
+
+def _output(task_id: int) -> list[str]:
+    db.session.expire_all()
+    return [line.output for line in task_output.read_lines(task_id)]
+
+
+def _status(task_id: int) -> str:
+    db.session.expire_all()
+    return db.session.get(Task, task_id).status
+
+
+def _wait_for(condition, timeout: float, recovery: task_recovery.Recovery | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if recovery is not None:
+            recovery.recover()
+        if condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"not reached within {timeout} s")
+
+
+def test_a_worker_killed_mid_task_ends_it_in_error_keeping_output(app, spawn_worker, script_repo):
+    owner = factories.user()
+    project = factories.project(members={owner: "owner"})
+    template = _template(project, script_repo, "slow.sh")
+    task = tasks.create_task(project_access(owner, project.id), {"template_id": template.id})
+    worker = spawn_worker()
+    _wait_for(lambda: "tick 5" in _output(task.id), 60)
+    # The machine dies: the worker, its work-horse (RQ gives it a session of its own) and
+    # the script all go at once.
+    for pid in [worker.pid, *_descendants(worker.pid)]:
+        os.kill(pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+    _wait_for(lambda: _status(task.id) == "error", 60, task_recovery.Recovery())
+    assert time.monotonic() - killed_at < 60
+    lines = _output(task.id)
+    assert "tick 5" in lines and lines[-1] == task_recovery.WORKER_LOST
+
+
+def test_a_task_waiting_through_a_redis_restart_runs_exactly_once(
+    app, redis_server, spawn_worker, script_repo
+):
+    owner = factories.user()
+    project = factories.project(members={owner: "owner"})
+    template = _template(project, script_repo, "hello.sh")
+    task = tasks.create_task(project_access(owner, project.id), {"template_id": template.id})
+    # The test server keeps nothing on disk: a restart loses the queued wake-up.
+    redis_server.stop()
+    redis_server.start()
+    assert broker.connection().llen("rq:queue:tasks") == 0
+    spawn_worker()
+    spawn_worker()
+    _wait_for(lambda: _status(task.id) == "success", 60, task_recovery.Recovery())
+    time.sleep(2)  # a duplicate run, if there were one, would have written by now
+    assert _output(task.id).count("hello once") == 1
+    assert _status(task.id) == "success"
+
+
+@pytest.mark.parametrize("config_overrides", [{"max_parallel_tasks": 2}])
+def test_three_workers_never_run_more_than_two_tasks_at_once(app, spawn_worker, script_repo):
+    owner = factories.user()
+    project = factories.project(members={owner: "owner"})
+    access = project_access(owner, project.id)
+    started = [
+        tasks.create_task(access, {"template_id": _template(project, script_repo, "second.sh").id})
+        for _ in range(5)
+    ]
+    for _ in range(3):
+        spawn_worker()
+    ids = [t.id for t in started]
+    _wait_for(lambda: all(_status(i) == "success" for i in ids), 90, task_recovery.Recovery())
+    db.session.expire_all()
+    spans = [(t.start, t.end) for t in db.session.scalars(select(Task).where(Task.id.in_(ids)))]
+    moments = sorted({s for s, _ in spans} | {e for _, e in spans})
+    overlap = [sum(1 for s, e in spans if s <= m < e) for m in moments]
+    assert max(overlap) == 2
