@@ -121,7 +121,9 @@ def build_spec(task: Task) -> TaskSpec:
         template=_template(template),
         repository=_repository(template.repository_id),
         inventory=_inventory(task.inventory_id or template.inventory_id),
-        environment=_environment(template.environment_id),
+        # Without an environment of its own a template still takes the task's survey values
+        # (the original refuses such a task).
+        environment=_environment(template.environment_id) or EnvironmentSpec(),
         playbook=task.playbook or "",
         environment_json=_json(task.environment, {}),
         secret=secret,

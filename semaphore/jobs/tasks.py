@@ -53,6 +53,7 @@ class TaskJob:
         self.commit: tuple[str, str] | None = None
         self.confirmed = threading.Event()
         self.awaiting_confirmation = False
+        self.stop_requested = threading.Event()
         self.result: RunResult | None = None
         self.crash: BaseException | None = None
 
@@ -97,6 +98,7 @@ class TaskJob:
                 last_beat = time.monotonic()
                 try:
                     if task_queue.heartbeat(self.task_id) and not runner.stopped:
+                        self.stop_requested.set()
                         runner.stop()
                 except redis.RedisError:
                     pass  # Redis is back soon or the reaper ends the task; keep running
@@ -116,7 +118,7 @@ class TaskJob:
     def _wait_for_confirmation(self) -> bool:
         """Called by the engine's thread: block until confirmed (True) or stopped (False)."""
         while not self.confirmed.wait(STOP_POLL_SECONDS):
-            if self.result is not None:
+            if self.stop_requested.is_set():
                 return False
         return True
 

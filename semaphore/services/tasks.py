@@ -109,8 +109,9 @@ def create_task(access: ProjectAccess, data: Mapping[str, Any]) -> Task:
     db.session.commit()
     try:
         task_queue.enqueue_task(task.id)
-    except ServiceUnavailable:
+    except ServiceUnavailable as exc:
         # Stored as waiting: the scheduler sends the wake-up once Redis answers again.
+        exc.extra = {"task_id": task.id}
         raise
     return task
 

@@ -21,6 +21,7 @@ def register_web(app: Flask) -> None:
         projects,
         repositories,
         schedules,
+        tasks,
         templates,
         users,
         views,

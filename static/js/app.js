@@ -84,3 +84,59 @@
     list.appendChild(copy);
   });
 })();
+
+// Task pages: the run dialog (a <dialog data-modal> appended by the Run button) opens at once
+// and is removed once closed; the output pane follows new lines while scrolled to its end.
+(function () {
+  "use strict";
+
+  function openDialogs(root) {
+    var dialogs = root.matches && root.matches("dialog[data-modal]") ? [root] : [];
+    if (root.querySelectorAll) {
+      dialogs = dialogs.concat(Array.prototype.slice.call(root.querySelectorAll("dialog[data-modal]")));
+    }
+    dialogs.forEach(function (dialog) {
+      if (dialog.open) { return; }
+      dialog.addEventListener("close", function () { dialog.remove(); });
+      dialog.showModal();
+      var first = dialog.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) { first.focus(); }
+    });
+  }
+  document.addEventListener("htmx:load", function (event) { openDialogs(event.target); });
+
+  document.addEventListener("click", function (event) {
+    var closer = event.target.closest("[data-close-dialog]");
+    var dialog = closer && closer.closest("dialog");
+    if (dialog) {
+      event.preventDefault();
+      dialog.close();
+    }
+  });
+
+  // A field of the run dialog loses its error once the user changes it.
+  document.addEventListener("input", function (event) {
+    var field = event.target.closest(".run-form .field.has-error");
+    if (!field) { return; }
+    field.classList.remove("has-error");
+    field.querySelectorAll(".field-error").forEach(function (error) { error.remove(); });
+    event.target.setAttribute("aria-invalid", "false");
+  });
+
+  function nearEnd(pane) {
+    return pane.scrollHeight - pane.scrollTop - pane.clientHeight < 40;
+  }
+  document.addEventListener("scroll", function (event) {
+    var pane = event.target;
+    if (pane.classList && pane.classList.contains("output-pane")) {
+      pane.setAttribute("data-follow", nearEnd(pane) ? "true" : "false");
+    }
+  }, true);
+  function follow() {
+    document.querySelectorAll(".output-pane[data-follow='true']").forEach(function (pane) {
+      pane.scrollTop = pane.scrollHeight;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", follow);
+  document.addEventListener("htmx:afterSettle", follow);
+})();

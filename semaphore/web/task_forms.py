@@ -1,0 +1,197 @@
+"""The run dialog's form: built per template from its survey variables and allowed overrides.
+
+The form checks only what a user can fix on the spot (a required survey value, an integer, an
+enum choice), as Semaphore UI's dialog does; every other rule is the task service's.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, Field, PasswordField, StringField, TextAreaField
+from wtforms.validators import AnyOf, InputRequired, Optional, Regexp
+
+from semaphore.models import Task, Template
+from semaphore.services import templates
+from semaphore.web.forms import choice
+
+ANSIBLE_APPS = ("ansible",)
+TERRAFORM_APPS = ("terraform", "tofu", "terragrunt")
+ANSIBLE_FLAGS = ("debug", "dry_run", "diff")
+TERRAFORM_FLAGS = ("plan", "destroy", "auto_approve")
+SURVEY_PREFIX = "survey_"
+
+
+class RunForm(FlaskForm):
+    """The fields every template has; `run_form_class` adds the rest."""
+
+    message = StringField("Message", description="Shown in the task list (optional).")
+
+
+def _flag_fields(app: str) -> dict[str, Field]:
+    if app in ANSIBLE_APPS:
+        return {
+            "debug": BooleanField("Debug", description="Runs ansible-playbook with -vvvv."),
+            "dry_run": BooleanField("Dry run", description="--check: report, change nothing."),
+            "diff": BooleanField("Diff", description="--diff: show what changes in files."),
+        }
+    if app in TERRAFORM_APPS:
+        return {
+            "plan": BooleanField("Plan only", description="Stop after the plan."),
+            "destroy": BooleanField("Destroy", description="Plan and apply a destroy."),
+            "auto_approve": BooleanField(
+                "Auto approve", description="Apply without waiting for confirmation."
+            ),
+        }
+    return {}
+
+
+def survey_field(var: dict[str, Any]) -> Field:
+    """The input of one survey variable, with the dialog's light checks."""
+    title = var.get("title") or var["name"]
+    kind = var.get("type") or ""
+    checks: list = [InputRequired(f"{title} is required") if var.get("required") else Optional()]
+    label = f"{title} *" if var.get("required") else title
+    options = {"description": var.get("description") or "", "validators": checks}
+    if kind == "int":
+        checks.append(Regexp(r"^-?\d+$", message=f"{title} must be an integer"))
+        return StringField(label, render_kw={"inputmode": "numeric"}, **options)
+    if kind == "enum":
+        values = var.get("values") or []
+        pairs = [(value["value"], value["name"] or value["value"]) for value in values]
+        checks.append(AnyOf([value for value, _ in pairs], f"Choose one of the values of {title}"))
+        return choice(label, [("", "Choose…"), *pairs], **options)
+    if kind == "secret":
+        return PasswordField(label, render_kw={"autocomplete": "off"}, **options)
+    return StringField(label, **options)
+
+
+def run_form_class(template: Template) -> type[RunForm]:
+    """A RunForm with the template's survey variables, overrides and switches."""
+    fields: dict[str, Field] = {}
+    for index, var in enumerate(templates.survey_vars(template)):
+        fields[f"{SURVEY_PREFIX}{index}"] = survey_field(var)
+    if template.allow_override_branch_in_task:
+        fields["git_branch"] = StringField(
+            "Branch", description=f"Instead of {template.git_branch or 'the repository branch'}."
+        )
+    if template.allow_override_args_in_task:
+        fields["arguments"] = TextAreaField(
+            "Arguments (JSON)",
+            description='A JSON array of strings, added to the command line, e.g. ["-e", "x=1"].',
+            render_kw={"rows": 2, "class": "mono"},
+        )
+    fields.update(_flag_fields(template.app))
+    return type("TemplateRunForm", (RunForm,), fields)
+
+
+def survey_fields(form: RunForm) -> list[Field]:
+    """The survey inputs, in the template's order."""
+    return [field for field in form if field.name.startswith(SURVEY_PREFIX)]
+
+
+def flag_fields(form: RunForm) -> list[Field]:
+    return [field for field in form if field.name in ANSIBLE_FLAGS + TERRAFORM_FLAGS]
+
+
+# Initial values and the task data ------------------------------------------------------------
+
+
+def _json_object(text: str | None) -> dict:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def initial_values(template: Template, task: Task | None = None) -> dict[str, Any]:
+    """What the dialog opens with: the template's default task parameters, or the values of
+    an earlier task being run again (its secret values are not kept, so they stay empty)."""
+    if task is not None:
+        source = {
+            "message": task.message,
+            "git_branch": task.git_branch,
+            "arguments": task.arguments,
+            "environment": task.environment,
+            "params": {
+                **_json_object(task.params),
+                **{flag: getattr(task, flag) for flag in ANSIBLE_FLAGS},
+            },
+        }
+    else:
+        source = templates.task_params(template) or {}
+    params = source.get("params") if isinstance(source.get("params"), dict) else {}
+    environment = _json_object(source.get("environment"))
+    values: dict[str, Any] = {
+        name: source.get(name) or "" for name in ("message", "git_branch", "arguments")
+    }
+    values.update({flag: bool(params.get(flag)) for flag in ANSIBLE_FLAGS + TERRAFORM_FLAGS})
+    for index, var in enumerate(templates.survey_vars(template)):
+        value = environment.get(var["name"])
+        if var.get("type") != "secret" and value is not None:
+            values[f"{SURVEY_PREFIX}{index}"] = str(value)
+    return values
+
+
+def _survey_values(form: RunForm, template: Template) -> tuple[dict, dict]:
+    """Plain values (the task's environment) and secret ones (its secret), by variable name."""
+    environment: dict[str, Any] = {}
+    secret: dict[str, Any] = {}
+    for index, var in enumerate(templates.survey_vars(template)):
+        value = form[f"{SURVEY_PREFIX}{index}"].data
+        if value is None or value == "":
+            continue
+        kind = var.get("type") or ""
+        if kind == "int":
+            value = int(value)
+        (secret if kind == "secret" else environment)[var["name"]] = value
+    return environment, secret
+
+
+def task_data(form: RunForm, template: Template) -> dict[str, Any]:
+    """The form as the API's POST /project/{id}/tasks body."""
+    environment, secret = _survey_values(form, template)
+    data: dict[str, Any] = {"template_id": template.id, "message": form.message.data or ""}
+    if environment:
+        data["environment"] = json.dumps(environment)
+    if secret:
+        data["secret"] = json.dumps(secret)
+    for name in ("git_branch", "arguments"):
+        if name in form:
+            data[name] = form[name].data or ""
+    for flag in ANSIBLE_FLAGS:
+        if flag in form:
+            data[flag] = form[flag].data
+    params = {flag: form[flag].data for flag in TERRAFORM_FLAGS if flag in form}
+    if params:
+        data["params"] = params
+    return data
+
+
+def rerun_data(task: Task) -> dict[str, Any]:
+    """A finished task's parameters as a new task's body (secret values are not kept)."""
+    data: dict[str, Any] = {
+        "template_id": task.template_id,
+        "debug": task.debug,
+        "dry_run": task.dry_run,
+        "diff": task.diff,
+        "playbook": task.playbook or "",
+        "environment": task.environment or "",
+        "limit": task.limit or "",
+        "git_branch": task.git_branch or "",
+        "message": task.message or "",
+        "arguments": task.arguments or "",
+        "inventory_id": task.inventory_id,
+    }
+    params = _json_object(task.params) if task.params else None
+    if params is not None:
+        data["params"] = params
+    return data
+
+
+def has_secret_survey(template: Template) -> bool:
+    """True when the template asks for secret values, which a re-run cannot repeat."""
+    return any(var.get("type") == "secret" for var in templates.survey_vars(template))

@@ -1,0 +1,394 @@
+"""The task pages: a template's page and run dialog, the project's task history, a task's page
+with its output, and the stop / confirm / reject / re-run / delete buttons.
+
+The output pane polls a partial for the lines after the last one it shows; live tailing over
+the WebSocket replaces that poll later.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from flask import Response, flash, request, url_for
+from flask_login import login_required
+
+from semaphore.errors import ServiceUnavailable
+from semaphore.extensions import db
+from semaphore.models import FINISHED_STATUSES, Task, Template, utcnow
+from semaphore.services import projects, task_output, tasks, templates
+from semaphore.services.permissions import RUN_TASKS, ProjectAccess
+from semaphore.web import web_blueprint
+from semaphore.web.htmx import redirect_to, render
+from semaphore.web.project_resources import (
+    FORM_ERRORS,
+    delete_and_return,
+    edit_form,
+    form_page,
+    project_scope,
+    submit_form,
+)
+from semaphore.web.task_forms import (
+    RunForm,
+    flag_fields,
+    has_secret_survey,
+    initial_values,
+    rerun_data,
+    run_form_class,
+    survey_fields,
+    task_data,
+)
+from semaphore.web.templates import APP_TITLES
+
+STATUS_TITLES = {
+    "waiting": "Waiting",
+    "starting": "Starting",
+    "waiting_confirmation": "Waiting confirmation",
+    "confirmed": "Confirmed",
+    "running": "Running",
+    "stopping": "Stopping",
+    "stopped": "Stopped",
+    "success": "Success",
+    "error": "Failed",
+}
+# The task page shows at most this many of the last lines.
+OUTPUT_TAIL_LINES = 5000
+FLAG_NAMES = {"debug": "debug", "dry_run": "dry run", "diff": "diff"}
+QUEUE_DOWN = (
+    "The task was stored, but the task queue (Redis) cannot be reached: it starts as soon as "
+    "the queue is back. Do not run it again."
+)
+
+
+def _helpers() -> dict:
+    """What every task template uses to show a task."""
+    return {
+        "status_titles": STATUS_TITLES,
+        "duration": duration,
+        "app_titles": APP_TITLES,
+        "task_flags": task_flags,
+        "pretty_json": pretty_json,
+    }
+
+
+def task_flags(task: Task) -> list[str]:
+    """The switches the task ran with: ansible's, then the 2.16 params (terraform's, tags…)."""
+    flags = [title for name, title in FLAG_NAMES.items() if getattr(task, name)]
+    params = _json(task.params)
+    for name, value in (params if isinstance(params, dict) else {}).items():
+        if value is True:
+            flags.append(name.replace("_", " "))
+        elif isinstance(value, list) and value:
+            flags.append(f"{name.replace('_', ' ')}: {', '.join(map(str, value))}")
+    return flags
+
+
+def pretty_json(text: str | None) -> str:
+    """JSON text indented for reading (as it is when it does not parse)."""
+    value = _json(text)
+    if value is None:
+        return text or ""
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _json(text: str | None):
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def duration(task: Task, now: datetime | None = None) -> str:
+    """How long the task ran (or has been running), as "1h 02m", "3m 05s" or "12s"."""
+    if task.start is None:
+        return "—"
+    seconds = int(((task.end or now or utcnow()) - task.start) / timedelta(seconds=1))
+    seconds = max(seconds, 0)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {seconds:02d}s"
+    return f"{seconds}s"
+
+
+def _any_active(rows: list) -> bool:
+    return any(task.status not in FINISHED_STATUSES for task, _, _ in rows)
+
+
+# The task history and a template's page -----------------------------------------------------
+
+
+@web_blueprint.get("/project/<int:project_id>/history")
+@login_required
+def tasks_index(project_id: int) -> Response:
+    access = project_scope(project_id)
+    rows = tasks.list_tasks(access)
+    return render(
+        "projects/tasks/index.html",
+        "projects/tasks/_list.html",
+        access=access,
+        rows=rows,
+        polling=_any_active(rows),
+        list_url=url_for("web.tasks_index", project_id=project_id),
+        show_template=True,
+        **_helpers(),
+    )
+
+
+@web_blueprint.get("/project/<int:project_id>/templates/<int:template_id>")
+@login_required
+def templates_show(project_id: int, template_id: int) -> Response:
+    access = project_scope(project_id)
+    template = templates.get_template(access, template_id)
+    rows = tasks.list_tasks(access, template_id=template_id)
+    return render(
+        "projects/tasks/template.html",
+        "projects/tasks/_list.html",
+        access=access,
+        template=template,
+        survey=templates.survey_vars(template),
+        rows=rows,
+        polling=_any_active(rows),
+        list_url=url_for("web.templates_show", project_id=project_id, template_id=template_id),
+        show_template=False,
+        **_helpers(),
+    )
+
+
+# The run dialog -------------------------------------------------------------------------------
+
+
+@web_blueprint.route(
+    "/project/<int:project_id>/templates/<int:template_id>/run", methods=["GET", "POST"]
+)
+@login_required
+def templates_run(project_id: int, template_id: int) -> Response:
+    access = project_scope(project_id)
+    access.require(RUN_TASKS)
+    template = templates.get_template(access, template_id)
+    earlier = _earlier_task(access, template)
+    form = edit_form(run_form_class(template), initial_values(template, earlier))
+    try:
+        done = submit_form(
+            form,
+            lambda: tasks.create_task(access, task_data(form, template)),
+            lambda task: f"Task #{task.id} of {template.name} queued",
+            lambda task: _task_url(project_id, task.id),
+        )
+    except ServiceUnavailable:
+        return _run_page(access, template, form, queue_down=QUEUE_DOWN)
+    return done or _run_page(access, template, form)
+
+
+def _earlier_task(access: ProjectAccess, template: Template) -> Task | None:
+    """The task named by ?task=, whose values the dialog starts from (a re-run)."""
+    task_id = request.args.get("task", type=int)
+    if task_id is None:
+        return None
+    task = tasks.get_task(access, task_id)
+    return task if task.template_id == template.id else None
+
+
+def _run_page(
+    access: ProjectAccess, template: Template, form: RunForm, queue_down: str | None = None
+) -> Response:
+    # The dialog's first load is the whole <dialog>; a refused submit swaps only the form.
+    partial = "projects/tasks/_run_form.html"
+    if request.method == "GET":
+        partial = "projects/tasks/_run_dialog.html"
+    form_url = url_for("web.templates_run", project_id=access.project_id, template_id=template.id)
+    if request.query_string:
+        form_url += "?" + request.query_string.decode()
+    response = form_page(
+        access,
+        RUN_TASKS,
+        "projects/tasks/run.html",
+        form,
+        partial=partial,
+        template=template,
+        page_title=f"Run {template.name}",
+        form_url=form_url,
+        survey=survey_fields(form),
+        flags=flag_fields(form),
+        cancel_url=url_for(
+            "web.templates_show", project_id=access.project_id, template_id=template.id
+        ),
+        history_url=url_for("web.tasks_index", project_id=access.project_id),
+        app_titles=APP_TITLES,
+        queue_down=queue_down,
+    )
+    if queue_down:
+        response.status_code = 503
+    return response
+
+
+# A task's page, its output, its buttons ------------------------------------------------------
+
+
+def _task_url(project_id: int, task_id: int) -> str:
+    return url_for("web.tasks_show", project_id=project_id, task_id=task_id)
+
+
+def _user_name(access: ProjectAccess, task: Task) -> str | None:
+    """The name of who started the task: a member, else (an admin, a former member) as the
+    task list shows it."""
+    if task.user_id is None:
+        return None
+    for user, _ in projects.list_members(access):
+        if user.id == task.user_id:
+            return user.name
+    for row, _, name in tasks.list_tasks(access, template_id=task.template_id):
+        if row.id == task.id:
+            return name
+    return None
+
+
+def _task_context(access: ProjectAccess, task: Task) -> dict:
+    template = templates.get_template(access, task.template_id)
+    return {
+        "access": access,
+        "task": task,
+        "template": template,
+        "user_name": _user_name(access, task),
+        "finished": task.status in FINISHED_STATUSES,
+        "page_title": f"Task #{task.id}",
+        **_helpers(),
+    }
+
+
+@web_blueprint.get("/project/<int:project_id>/tasks/<int:task_id>")
+@login_required
+def tasks_show(project_id: int, task_id: int) -> Response:
+    access = project_scope(project_id)
+    task = tasks.get_task(access, task_id)
+    context = _task_context(access, task)
+    # Read after the status: once that is final, every line is stored. A big log opens on
+    # its tail; the raw output has the rest.
+    skipped = max(task_output.last_seq(task_id) - OUTPUT_TAIL_LINES, 0)
+    lines = tasks.list_output(access, task_id, after=skipped)
+    return render(
+        "projects/tasks/show.html",
+        lines=lines,
+        skipped=skipped,
+        last_seq=lines[-1].seq if lines else skipped,
+        **context,
+    )
+
+
+@web_blueprint.get("/project/<int:project_id>/tasks/<int:task_id>/output")
+@login_required
+def tasks_output(project_id: int, task_id: int) -> Response:
+    """The output lines after ?after=<seq> and a poller for the next ones while the task runs;
+    the details come along out of band, and the buttons when the status changed."""
+    access = project_scope(project_id)
+    task = tasks.get_task(access, task_id)
+    context = _task_context(access, task)
+    after = request.args.get("after", default=0, type=int)
+    lines = tasks.list_output(access, task_id, after=after)
+    return render(
+        "projects/tasks/_output_poll.html",
+        lines=lines,
+        last_seq=lines[-1].seq if lines else after,
+        status_changed=request.args.get("status") != task.status,
+        **context,
+    )
+
+
+def _back_to_task(
+    project_id: int, task_id: int, action: Callable[[], Task], success: Callable[[Task], str]
+) -> Response:
+    """Call the service; its refusal is flashed. Back to the task page either way."""
+    try:
+        task = action()
+    except FORM_ERRORS as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(success(task), "success")
+    return redirect_to(_task_url(project_id, task_id))
+
+
+def _stopped(task: Task) -> str:
+    if task.status == "stopping":
+        return f"Task #{task.id} is stopping"
+    return f"Task #{task.id} {STATUS_TITLES.get(task.status, task.status).lower()}"
+
+
+@web_blueprint.post("/project/<int:project_id>/tasks/<int:task_id>/stop")
+@login_required
+def tasks_stop(project_id: int, task_id: int) -> Response:
+    access = project_scope(project_id)
+    force = request.form.get("force") == "1"
+    return _back_to_task(
+        project_id,
+        task_id,
+        lambda: tasks.stop_task(access, task_id, {"force": force}),
+        _stopped,
+    )
+
+
+@web_blueprint.post("/project/<int:project_id>/tasks/<int:task_id>/confirm")
+@login_required
+def tasks_confirm(project_id: int, task_id: int) -> Response:
+    access = project_scope(project_id)
+    return _back_to_task(
+        project_id,
+        task_id,
+        lambda: tasks.confirm_task(access, task_id),
+        lambda task: f"Task #{task.id} confirmed: it applies the plan",
+    )
+
+
+@web_blueprint.post("/project/<int:project_id>/tasks/<int:task_id>/reject")
+@login_required
+def tasks_reject(project_id: int, task_id: int) -> Response:
+    # The original has no reject: rejecting a plan is a forced stop there too.
+    access = project_scope(project_id)
+    return _back_to_task(
+        project_id,
+        task_id,
+        lambda: tasks.stop_task(access, task_id, {"force": True}),
+        lambda task: f"Task #{task.id} rejected",
+    )
+
+
+@web_blueprint.post("/project/<int:project_id>/tasks/<int:task_id>/rerun")
+@login_required
+def tasks_rerun(project_id: int, task_id: int) -> Response:
+    access = project_scope(project_id)
+    access.require(RUN_TASKS)
+    task = tasks.get_task(access, task_id)
+    template = templates.get_template(access, task.template_id)
+    if has_secret_survey(template):
+        # Secret values are not kept: the dialog asks for them again.
+        return redirect_to(
+            url_for(
+                "web.templates_run", project_id=project_id, template_id=template.id, task=task_id
+            )
+        )
+    try:
+        new_task = tasks.create_task(access, rerun_data(task))
+    except ServiceUnavailable:
+        flash(QUEUE_DOWN, "warning")
+        return redirect_to(url_for("web.tasks_index", project_id=project_id))
+    except FORM_ERRORS as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect_to(_task_url(project_id, task_id))
+    flash(f"Task #{new_task.id} of {template.name} queued", "success")
+    return redirect_to(_task_url(project_id, new_task.id))
+
+
+@web_blueprint.delete("/project/<int:project_id>/tasks/<int:task_id>")
+@login_required
+def tasks_delete(project_id: int, task_id: int) -> Response:
+    access = project_scope(project_id)
+    tasks.get_task(access, task_id)
+    return delete_and_return(
+        lambda: tasks.delete_task(access, task_id),
+        f"Task #{task_id} deleted",
+        url_for("web.tasks_index", project_id=project_id),
+    )
