@@ -203,8 +203,42 @@ def request_in_own_context(client, path: str, **kwargs: Any):
     return response
 
 
+# Every secret any test has sent through a ContractClient, in this process. No response of the
+# suite may contain one of them (issue 4: secrets go in, never out).
+SECRET_FIELDS = {"private_key", "passphrase", "password", "secret"}
+# Shorter values ("secret", "pw") are words that JSON field names contain.
+MIN_SECRET_LENGTH = 8
+_stored_secrets: set[str] = set()
+
+
+def _collect_secrets(node: Any) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in SECRET_FIELDS and isinstance(value, str):
+                for part in [value, *value.splitlines()]:
+                    part = part.strip()
+                    if len(part) >= MIN_SECRET_LENGTH and not part.startswith("-----"):
+                        _stored_secrets.add(part)
+            else:
+                _collect_secrets(value)
+    elif isinstance(node, list):
+        for item in node:
+            _collect_secrets(item)
+
+
+def check_no_stored_secret(method: str, path: str, body: bytes) -> None:
+    """Raise ContractViolation when a response shows a secret a test has stored."""
+    text = body.decode("utf-8", errors="replace")
+    for secret in _stored_secrets:
+        if secret in text:
+            raise ContractViolation(f"{method} {path} returned a stored secret: {secret[:12]}…")
+
+
 class ContractClient:
-    """A Flask test client whose every /api response is checked against the contract."""
+    """A Flask test client whose every /api response is checked against the contract.
+
+    Secrets sent in request bodies are remembered, and no later response may contain them.
+    """
 
     def __init__(self, client, headers: dict[str, str] | None = None) -> None:
         self.client = client
@@ -215,6 +249,7 @@ class ContractClient:
 
     def open(self, method: str, path: str, **kwargs: Any):
         headers = {**self.headers, **kwargs.pop("headers", {})}
+        _collect_secrets(kwargs.get("json"))
         response = request_in_own_context(
             self.client, path, method=method, headers=headers, **kwargs
         )
@@ -226,6 +261,7 @@ class ContractClient:
                 response.get_data(),
                 response.content_type or "",
             )
+            check_no_stored_secret(method, path, response.get_data())
         return response
 
     def get(self, path: str, **kwargs: Any):

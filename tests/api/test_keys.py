@@ -195,3 +195,13 @@ def test_manager_writes_keys(app):
     project = factories.project(members={member: "manager"})
     client = factories.api_client(app, member)
     assert client.post(_url(project), json={"name": "k", "type": "none"}).status_code == 201
+
+
+def test_the_suite_wide_secret_check_catches_a_leak():
+    """The ContractClient's leak check (tests/contract.py) is live: it sees a stored secret."""
+    from tests.contract import ContractViolation, _collect_secrets, check_no_stored_secret
+
+    _collect_secrets({"login_password": {"password": "leak-canary-4711"}})
+    check_no_stored_secret("GET", "/api/x", b'{"name": "fine"}')
+    with pytest.raises(ContractViolation):
+        check_no_stored_secret("GET", "/api/x", b'{"password": "leak-canary-4711"}')
