@@ -35,14 +35,7 @@ SCRIPTS = {
 
 @pytest.fixture(scope="module")
 def script_repo(tmp_path_factory) -> Path:
-    repo = tmp_path_factory.mktemp("bench-scripts")
-    for name, body in SCRIPTS.items():
-        (repo / name).write_text(body)
-    git = ["git", "-c", "user.name=b", "-c", "user.email=b@example.com", "-C", str(repo)]
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "scripts"], check=True)
-    return repo
+    return factories.git_repository(tmp_path_factory.mktemp("bench-scripts"), SCRIPTS, "scripts")
 
 
 @pytest.fixture
@@ -126,8 +119,9 @@ def test_start_latency(app, worker, script_repo):
         subprocess.run(["bash", "-c", "echo hi"], check=True, capture_output=True)
         baseline.append(time.perf_counter() - began)
     median, base = statistics.median(latencies), statistics.median(baseline)
+    backend = app.config["SEMAPHORE"].database_url.split(":")[0]
     print(
-        f"\nstart latency: median {median * 1000:.1f} ms (target <= 300 ms); "
+        f"\n[{backend}] start latency: median {median * 1000:.1f} ms (target <= 300 ms); "
         f"raw bash median {base * 1000:.2f} ms; ratio {median / base:.0f}x; "
         f"to the script's own first line (after the git fetch): median "
         f"{statistics.median(script_latencies) * 1000:.1f} ms"
@@ -144,10 +138,12 @@ def test_output_throughput(app, worker, script_repo):
     elapsed = time.perf_counter() - began
     stored = task_output.last_seq(task_id)
     began = time.perf_counter()
-    subprocess.run(["bash", "-c", SCRIPTS["million.sh"] + " > /dev/null"], check=True)
+    subprocess.run(["bash", "-c", SCRIPTS["million.sh"].strip() + " > /dev/null"], check=True)
     raw = time.perf_counter() - began
+    backend = app.config["SEMAPHORE"].database_url.split(":")[0]
     print(
-        f"\nthroughput: {stored} lines stored in {elapsed:.2f} s = {stored / elapsed:,.0f} lines/s "
+        f"\n[{backend}] throughput: {stored} lines stored in {elapsed:.2f} s = "
+        f"{stored / elapsed:,.0f} lines/s "
         f"(target >= 200,000); the script alone to /dev/null: {MILLION / raw:,.0f} lines/s "
         f"({raw:.2f} s); ratio {elapsed / raw:.1f}x"
     )

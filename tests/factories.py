@@ -7,6 +7,8 @@ through the ORM otherwise. They need an app context (the `app` fixture provides 
 from __future__ import annotations
 
 import itertools
+import subprocess
+from pathlib import Path
 from typing import Any
 
 from semaphore.extensions import db
@@ -135,3 +137,15 @@ def schedule(*, project: Project | None = None, **fields: Any) -> Schedule:
     fields.setdefault("name", f"Schedule {next(_sequence)}")
     fields.setdefault("cron_format", "*/5 * * * *")
     return _save(Schedule(project_id=owner.id, **fields))
+
+
+def git_repository(directory: Path, files: dict[str, str], message: str = "initial") -> Path:
+    """A real git repository in `directory` with the files committed on branch main."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, body in files.items():
+        (directory / name).write_text(body)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-C", str(directory)]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(directory)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", message], check=True)
+    return directory

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import threading
 from pathlib import Path
 
@@ -41,14 +40,7 @@ SURVEY = [
 
 @pytest.fixture(scope="module")
 def script_repo(tmp_path_factory) -> Path:
-    repo = tmp_path_factory.mktemp("scripts")
-    for name, body in SCRIPTS.items():
-        (repo / name).write_text(body)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    subprocess.run([*git, "-C", str(repo), "add", "."], check=True)
-    subprocess.run([*git, "-C", str(repo), "commit", "-q", "-m", "Add the scripts"], check=True)
-    return repo
+    return factories.git_repository(tmp_path_factory.mktemp("scripts"), SCRIPTS, "Add the scripts")
 
 
 def log_in(page: Page, live_server: str, username: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -29,15 +28,7 @@ SCRIPTS = {
 
 @pytest.fixture(scope="module")
 def script_repo(tmp_path_factory) -> Path:
-    """A git repository with the scripts, committed on branch main."""
-    repo = tmp_path_factory.mktemp("scripts")
-    for name, body in SCRIPTS.items():
-        (repo / name).write_text(body)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    subprocess.run([*git, "-C", str(repo), "add", "."], check=True)
-    subprocess.run([*git, "-C", str(repo), "commit", "-q", "-m", "scripts"], check=True)
-    return repo
+    return factories.git_repository(tmp_path_factory.mktemp("scripts"), SCRIPTS, "scripts")
 
 
 @pytest.fixture

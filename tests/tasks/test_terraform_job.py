@@ -6,7 +6,6 @@ terraform cannot be installed here: the test-only stub on PATH records each call
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -26,14 +25,8 @@ STUBS = Path(__file__).parent.parent / "engine" / "stubs"
 
 @pytest.fixture
 def terraform_repo(tmp_path) -> Path:
-    repo = tmp_path / "infra"
-    repo.mkdir()
-    (repo / "main.tf").write_text('resource "null_resource" "x" {}\n')
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-C", str(repo)]
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "infra"], check=True)
-    return repo
+    files = {"main.tf": 'resource "null_resource" "x" {}\n'}
+    return factories.git_repository(tmp_path / "infra", files, "infra")
 
 
 @pytest.fixture

@@ -36,14 +36,7 @@ SCRIPTS = {
 
 @pytest.fixture(scope="module")
 def script_repo(tmp_path_factory) -> Path:
-    repo = tmp_path_factory.mktemp("worker-scripts")
-    for name, body in SCRIPTS.items():
-        (repo / name).write_text(body)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-C", str(repo)]
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "scripts"], check=True)
-    return repo
+    return factories.git_repository(tmp_path_factory.mktemp("worker-scripts"), SCRIPTS, "scripts")
 
 
 def _worker_env(config: Config) -> dict[str, str]:
