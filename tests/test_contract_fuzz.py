@@ -18,17 +18,11 @@ from tests.fuzz_support import operations_in_scope
 MAX_EXAMPLES = int(os.environ.get("SEMAPHORE_FUZZ_EXAMPLES", "30"))
 EXPLORE_SEED = os.environ.get("SEMAPHORE_FUZZ_SEED")
 
-# Known deviations, each with its reason: {(METHOD, path): reason}. Keep this minimal.
-TOLERATED: dict[tuple[str, str], str] = {}
-
 
 def _params() -> list:
     params = []
     for method, path in operations_in_scope():
-        marks = []
-        if (method, path) in TOLERATED:
-            marks.append(pytest.mark.xfail(reason=TOLERATED[(method, path)], strict=False))
-        params.append(pytest.param(method, path, id=f"{method} {path}", marks=marks))
+        params.append(pytest.param(method, path, id=f"{method} {path}"))
     return params
 
 
