@@ -22,8 +22,7 @@ from semaphore.models import AccessKey, Environment, Template
 from semaphore.services import events, keys, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
-from semaphore.services.references import get_in_project, refuse_if_used
-from semaphore.services.repositories import check_body_ids
+from semaphore.services.references import check_body_ids, get_in_project, refuse_if_used
 
 MAX_JSON = 1024 * 1024
 SORTS = {"name": Environment.name}

@@ -21,8 +21,13 @@ from semaphore.models import INVENTORY_TYPES, Inventory, Repository, Template
 from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
-from semaphore.services.references import get_in_project, reference, refuse_if_used
-from semaphore.services.repositories import check_body_ids, key_reference
+from semaphore.services.references import (
+    check_body_ids,
+    get_in_project,
+    key_reference,
+    reference,
+    refuse_if_used,
+)
 
 MAX_INVENTORY = 1024 * 1024
 MAX_PATH = 1024

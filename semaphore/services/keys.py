@@ -22,7 +22,7 @@ from semaphore.security.crypto import seal, unseal
 from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
-from semaphore.services.references import get_in_project, refuse_if_used
+from semaphore.services.references import check_body_ids, get_in_project, refuse_if_used
 from semaphore.services.settings import current_config
 
 USER_KEY_TYPES = ("none", "ssh", "login_password")
@@ -134,15 +134,6 @@ def _key_type(data: Mapping[str, Any]) -> str:
     return key_type
 
 
-def _check_body_ids(access: ProjectAccess, data: Mapping[str, Any], key_id: int | None) -> None:
-    project_id = v.integer(data, "project_id")
-    if project_id and project_id != access.project_id:
-        raise ValidationError("Project ID in body and URL must be the same", "project_id")
-    body_id = v.integer(data, "id")
-    if key_id is not None and body_id and body_id != key_id:
-        raise ValidationError("Key ID in body and URL must be the same", "id")
-
-
 def list_keys(
     access: ProjectAccess,
     sort: str | None = None,
@@ -170,7 +161,7 @@ def create_key(access: ProjectAccess, data: Mapping[str, Any]) -> AccessKey:
     """A new key (managers, owners, admins)."""
     access.require(MANAGE_RESOURCES)
     v.require_mapping(data)
-    _check_body_ids(access, data, None)
+    check_body_ids(access, data, "Key", None)
     key_type = _key_type(data)
     key = AccessKey(
         name=v.string(data, "name", required=True),
@@ -190,7 +181,7 @@ def update_key(access: ProjectAccess, key_id: int, data: Mapping[str, Any]) -> A
     access.require(MANAGE_RESOURCES)
     v.require_mapping(data)
     key = get_key(access, key_id)
-    _check_body_ids(access, data, key_id)
+    check_body_ids(access, data, "Key", key_id)
     key.name = v.string(data, "name", required=True)
     if v.boolean(data, "override_secret", default=False):
         key.type = _key_type(data)

@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 
 from semaphore.errors import InUse, NotFound, ValidationError
 from semaphore.extensions import db
+from semaphore.models import AccessKey
 from semaphore.services import validation as v
+from semaphore.services.permissions import ProjectAccess
 
 ModelT = TypeVar("ModelT")
 
@@ -56,3 +58,33 @@ def refuse_if_used(label: str, *counts: Any) -> None:
     for query in counts:
         if db.session.scalar(select(func.count()).select_from(query.subquery())):
             raise InUse(f"{label} is in use by one or more templates")
+
+
+def check_body_ids(
+    access: ProjectAccess, data: Mapping[str, Any], label: str, object_id: int | None
+) -> None:
+    """Refuse a body whose project_id (or id, on update) differs from the URL, as the original.
+
+    Raises:
+        ValidationError: "<label> ID in body and URL must be the same" (or the project's).
+    """
+    project_id = v.integer(data, "project_id")
+    if project_id and project_id != access.project_id:
+        raise ValidationError("Project ID in body and URL must be the same", "project_id")
+    body_id = v.integer(data, "id")
+    if object_id is not None and body_id and body_id != object_id:
+        raise ValidationError(f"{label} ID in body and URL must be the same", "id")
+
+
+def key_reference(
+    access: ProjectAccess, data: Mapping[str, Any], field: str, *, required: bool = False
+) -> int | None:
+    """An access key id of this project that is not one of an environment's secrets.
+
+    Raises:
+        ValidationError: missing when required, not an integer, or not a usable key here.
+    """
+    key_id = reference(data, field, AccessKey, access.project_id, "Access key", required=required)
+    if key_id is not None and db.session.get(AccessKey, key_id).environment_id is not None:
+        raise ValidationError(f"Access key {key_id} belongs to an environment", field)
+    return key_id

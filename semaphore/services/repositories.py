@@ -18,42 +18,17 @@ from semaphore.models import AccessKey, Inventory, Repository, Schedule, Templat
 from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
-from semaphore.services.references import get_in_project, reference, refuse_if_used
+from semaphore.services.references import (
+    check_body_ids,
+    get_in_project,
+    key_reference,
+    refuse_if_used,
+)
 
 MAX_URL = 2048
 SORTS = {"name": Repository.name, "git_url": Repository.git_url, "ssh_key": AccessKey.name}
 # What `git check-ref-format` refuses, besides a leading '-' that git would take as an option.
 _BAD_BRANCH = re.compile(r"[\s~^:?*\[\\\x00-\x1f\x7f]|\.\.|@\{|/$|\.$|\.lock$|^/|//")
-
-
-def check_body_ids(
-    access: ProjectAccess, data: Mapping[str, Any], label: str, object_id: int | None
-) -> None:
-    """Refuse a body whose project_id (or id, on update) differs from the URL, as the original.
-
-    Raises:
-        ValidationError: "<label> ID in body and URL must be the same" (or the project's).
-    """
-    project_id = v.integer(data, "project_id")
-    if project_id and project_id != access.project_id:
-        raise ValidationError("Project ID in body and URL must be the same", "project_id")
-    body_id = v.integer(data, "id")
-    if object_id is not None and body_id and body_id != object_id:
-        raise ValidationError(f"{label} ID in body and URL must be the same", "id")
-
-
-def key_reference(
-    access: ProjectAccess, data: Mapping[str, Any], field: str, *, required: bool = False
-) -> int | None:
-    """An access key id of this project that is not one of an environment's secrets.
-
-    Raises:
-        ValidationError: missing when required, not an integer, or not a usable key here.
-    """
-    key_id = reference(data, field, AccessKey, access.project_id, "Access key", required=required)
-    if key_id is not None and db.session.get(AccessKey, key_id).environment_id is not None:
-        raise ValidationError(f"Access key {key_id} belongs to an environment", field)
-    return key_id
 
 
 def is_local(git_url: str) -> bool:

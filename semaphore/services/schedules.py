@@ -26,7 +26,7 @@ from semaphore.models import Repository, Schedule, Template
 from semaphore.services import events
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
-from semaphore.services.references import get_in_project, reference
+from semaphore.services.references import check_body_ids, get_in_project, reference
 from semaphore.services.task_params import validated_task_params
 
 SCHEDULE_TYPES = ("", "run_at")
@@ -247,15 +247,6 @@ def next_run(schedule: Schedule, after: datetime, *, zone: tzinfo | None = None)
 # --- the resource -------------------------------------------------------------------------------
 
 
-def _check_body_ids(access: ProjectAccess, data: Mapping[str, Any], schedule_id: int | None):
-    project_id = v.integer(data, "project_id")
-    if project_id and project_id != access.project_id:
-        raise ValidationError("Project ID in body and URL must be the same", "project_id")
-    body_id = v.integer(data, "id")
-    if schedule_id is not None and body_id and body_id != schedule_id:
-        raise ValidationError("Schedule ID in body and URL must be the same", "id")
-
-
 def list_schedules(access: ProjectAccess) -> list[tuple[Schedule, str]]:
     """The project's schedules with their template's name (the original's tpl_name)."""
     query = (
@@ -314,7 +305,7 @@ def _schedule_values(
 ) -> dict:
     """Every column of the schedule from the request; nothing is written."""
     v.require_mapping(data)
-    _check_body_ids(access, data, schedule_id)
+    check_body_ids(access, data, "Schedule", schedule_id)
     kind = v.string(data, "type", default="", max_length=16)
     if kind not in SCHEDULE_TYPES:
         raise ValidationError("type must be '' or run_at", "type")

@@ -35,7 +35,7 @@ from semaphore.models import (
 from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
-from semaphore.services.references import get_in_project, reference, refuse_if_used
+from semaphore.services.references import check_body_ids, get_in_project, reference, refuse_if_used
 from semaphore.services.task_output import delete_output
 from semaphore.services.task_params import validated_task_params
 
@@ -62,15 +62,6 @@ def _within(prefix: str) -> Iterator[None]:
     except ValidationError as exc:
         field = f"{prefix}.{exc.field}" if exc.field else prefix
         raise ValidationError(f"{prefix}: {exc.message}", field) from None
-
-
-def _check_body_ids(access: ProjectAccess, data: Mapping[str, Any], template_id: int | None):
-    project_id = v.integer(data, "project_id")
-    if project_id and project_id != access.project_id:
-        raise ValidationError("Project ID in body and URL must be the same", "project_id")
-    body_id = v.integer(data, "id")
-    if template_id is not None and body_id and body_id != template_id:
-        raise ValidationError("Template ID in body and URL must be the same", "id")
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -381,7 +372,7 @@ def _template_values(
 ) -> tuple[dict, list]:
     """Every column of the template from the request, and its vaults; nothing is written."""
     v.require_mapping(data)
-    _check_body_ids(access, data, template_id)
+    check_body_ids(access, data, "Template", template_id)
     app = _app(data)
     values = {
         "name": v.string(data, "name", required=True),

@@ -13,20 +13,11 @@ from semaphore.models import Template, View
 from semaphore.services import events
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
-from semaphore.services.references import get_in_project
+from semaphore.services.references import check_body_ids, get_in_project
 
 VIEW_TYPES = ("", "all")
 # The contract's only sort column for a view's templates.
 SORT_COLUMNS = ("name",)
-
-
-def _check_body_ids(access: ProjectAccess, data: Mapping[str, Any], view_id: int | None) -> None:
-    project_id = v.integer(data, "project_id")
-    if project_id and project_id != access.project_id:
-        raise ValidationError("Project ID in body and URL must be the same", "project_id")
-    body_id = v.integer(data, "id")
-    if view_id is not None and body_id and body_id != view_id:
-        raise ValidationError("View ID in body and URL must be the same", "id")
 
 
 def list_views(access: ProjectAccess) -> list[View]:
@@ -58,7 +49,7 @@ def _view_values(
 ) -> dict:
     """The view's columns from the request; a missing position keeps `position`."""
     v.require_mapping(data)
-    _check_body_ids(access, data, view_id)
+    check_body_ids(access, data, "View", view_id)
     kind = v.string(data, "type", default="", max_length=16)
     if kind not in VIEW_TYPES:
         raise ValidationError("type must be '' or all", "type")
