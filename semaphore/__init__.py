@@ -16,6 +16,7 @@ def create_app(config=None) -> Flask:
     from semaphore import broker
     from semaphore.config import load_config
     from semaphore.extensions import csrf, db, login_manager, migrate, sock
+    from semaphore.live import publish as live_publish
     from semaphore.wsgi_middleware import PrefixMiddleware, StripTrailingSlash
 
     config = config or load_config()
@@ -38,6 +39,7 @@ def create_app(config=None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     sock.init_app(app)
+    live_publish.install()
     broker.configure(config)
 
     from semaphore import identity
@@ -67,6 +69,8 @@ def _flask_settings(config) -> dict:
         "SQLALCHEMY_DATABASE_URI": config.database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "SESSION_COOKIE_NAME": "semaphore",
+        # /api/ws: idle sockets are pinged; clients only ever send small messages.
+        "SOCK_SERVER_OPTIONS": {"ping_interval": 25, "max_message_size": 512},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": https,

@@ -28,10 +28,12 @@ _state: dict[str, Any] = {"config": None, "url": None, "client": None}
 def configure(config: Config) -> None:
     """Point this process at the configured Redis (connecting lazily, on first use)."""
     with _lock:
+        previous = _state["config"]
+        # The embedded Redis lives in the data directory; a configured one does not.
         if (
-            _state["config"] is not None
-            and _state["config"].redis_url == config.redis_url
-            and (_state["config"].data_dir == config.data_dir)
+            previous is not None
+            and previous.redis_url == config.redis_url
+            and (config.redis_url or previous.data_dir == config.data_dir)
         ):
             return
         _state.update(config=config, url=None, client=None)

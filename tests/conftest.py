@@ -19,6 +19,7 @@ from semaphore import create_app
 from semaphore.config import Config
 from tests import factories
 from tests.contract import ContractClient
+from tests.processes import Processes
 from tests.services import Postgres, RedisServer
 
 ALL_BACKENDS = ("sqlite", "postgres")
@@ -198,3 +199,11 @@ def user_api(app):
     api = factories.api_client(app, user)
     api.user = user
     return api
+
+
+@pytest.fixture
+def processes(config: Config, tmp_path: Path) -> Iterator[Processes]:
+    """Real `semaphore worker` / `semaphore server` processes, stopped when the test ends."""
+    started = Processes(config, tmp_path)
+    yield started
+    started.stop()

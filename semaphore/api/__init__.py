@@ -46,4 +46,5 @@ from semaphore.api import (  # noqa: E402,F401
     templates,
     users,
     views,
+    ws,
 )

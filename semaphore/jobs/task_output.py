@@ -12,8 +12,10 @@ import threading
 import time
 from datetime import datetime
 
+from sqlalchemy import select
+
 from semaphore.extensions import db
-from semaphore.models import utcnow
+from semaphore.models import Task, utcnow
 from semaphore.services import task_output
 
 BATCH_LINES = 5000
@@ -31,6 +33,7 @@ class OutputWriter:
         self._last_flush = 0.0
         # The number the next batch starts at; lines are numbered from 1 per task.
         self._next_seq = task_output.last_seq(task_id) + 1
+        self._project_id = db.session.scalar(select(Task.project_id).where(Task.id == task_id))
 
     def write(self, line: str, at: datetime | None = None) -> None:
         """Buffer one line (already masked); safe from any thread."""
@@ -58,7 +61,7 @@ class OutputWriter:
             self._full.clear()
             self._last_flush = time.monotonic()
         if lines:
-            task_output.store_lines(self.task_id, self._next_seq, lines)
+            task_output.store_lines(self.task_id, self._next_seq, lines, self._project_id)
             db.session.commit()
             self._next_seq += len(lines)
         return len(lines)

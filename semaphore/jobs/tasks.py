@@ -129,6 +129,8 @@ class TaskJob:
             db.session.commit()
 
     def _finish(self, result: RunResult) -> None:
+        # Every line, including the job's own last words, is stored before the final status.
+        self.output.flush()
         db.session.expire_all()
         task = db.session.get(Task, self.task_id)
         status = result.status

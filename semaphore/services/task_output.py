@@ -6,6 +6,7 @@ so a million-line log is a few hundred rows and any window of it costs a few row
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,7 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, select
 
 from semaphore.extensions import db
-from semaphore.models import TaskOutputChunk, utcnow
+from semaphore.live import publish
+from semaphore.models import Task, TaskOutputChunk, utcnow
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,19 @@ def chunk_row(task_id: int, first_seq: int, lines: Sequence[tuple[datetime, str]
     }
 
 
-def store_lines(task_id: int, first_seq: int, lines: Sequence[tuple[datetime, str]]) -> None:
-    """Add lines as one chunk (the caller commits)."""
-    if lines:
-        db.session.execute(insert(TaskOutputChunk), [chunk_row(task_id, first_seq, lines)])
+def store_lines(
+    task_id: int,
+    first_seq: int,
+    lines: Sequence[tuple[datetime, str]],
+    project_id: int | None = None,
+) -> None:
+    """Add lines as one chunk (the caller commits; followers hear of them after the commit)."""
+    if not lines:
+        return
+    db.session.execute(insert(TaskOutputChunk), [chunk_row(task_id, first_seq, lines)])
+    if project_id is None:
+        project_id = db.session.scalar(select(Task.project_id).where(Task.id == task_id))
+    publish.lines_stored(db.session(), project_id, task_id, first_seq, lines)
 
 
 def append_line(task_id: int, text: str, at: datetime | None = None) -> int:
@@ -109,6 +120,59 @@ def iter_lines(task_id: int, after: int = 0, limit: int | None = None) -> Iterat
                 return
             produced += 1
             yield line
+
+
+def tail(task_id: int, limit: int) -> list[OutputLine]:
+    """The last `limit` lines (where a big log's page opens)."""
+    return read_lines(task_id, max(last_seq(task_id) - limit, 0), limit)
+
+
+def read_before(task_id: int, before: int, limit: int) -> list[OutputLine]:
+    """Up to `limit` lines just before line `before` (for "load earlier")."""
+    if before <= 1:
+        return []
+    first = max(before - limit, 1)
+    return read_lines(task_id, first - 1, before - first)
+
+
+# What terminals act on but people do not read: CSI (colours, cursor), OSC (titles, links)
+# and two-character escapes. Search matches the text as the page shows it.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+
+
+def plain_text(text: str) -> str:
+    """The text without its escape sequences."""
+    return _ESCAPES.sub("", text) if "\x1b" in text else text
+
+
+def search_lines(
+    task_id: int, query: str, after: int = 0, limit: int = 100
+) -> tuple[list[OutputLine], int | None]:
+    """Lines after `after` whose visible text contains `query` (any case), in order.
+
+    Returns at most `limit` of them and the `after` to continue from, or None when the
+    output holds no more. A chunk is searched whole first, so most are never split.
+    """
+    needle = query.casefold()
+    found: list[OutputLine] = []
+    query_rows = (
+        select(TaskOutputChunk)
+        .where(
+            TaskOutputChunk.task_id == task_id,
+            TaskOutputChunk.first_seq + TaskOutputChunk.line_count - 1 > after,
+        )
+        .order_by(TaskOutputChunk.first_seq)
+        .execution_options(yield_per=8)
+    )
+    for chunk in db.session.scalars(query_rows):
+        if needle not in plain_text(chunk.output).casefold():
+            continue
+        for line in _lines_of(chunk):
+            if line.seq > after and needle in plain_text(line.output).casefold():
+                found.append(line)
+                if len(found) == limit:
+                    return found, line.seq
+    return found, None
 
 
 def delete_output(task_ids: Sequence[int]) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from semaphore import broker
 from semaphore.errors import ServiceUnavailable
 from semaphore.extensions import db
+from semaphore.live import publish
 from semaphore.models import Project, Task
 from semaphore.services.settings import current_config
 
@@ -103,6 +104,9 @@ def claim(task_id: int) -> bool:
             .where(Task.id == task_id, Task.status == "waiting")
             .values(status="starting")
         ).rowcount
+        if claimed:
+            db.session.expire(task)
+            publish.task_changed(db.session(), task)
         db.session.commit()
     return claimed == 1
 

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from semaphore.errors import PermissionDenied, ServiceUnavailable, ValidationError
 from semaphore.extensions import db
+from semaphore.live import publish
 from semaphore.models import (
     FINISHED_STATUSES,
     Inventory,
@@ -102,6 +103,7 @@ def create_task(access: ProjectAccess, data: Mapping[str, Any]) -> Task:
     v.integer(data, "build_task_id")
     db.session.add(task)
     db.session.flush()
+    publish.task_changed(db.session(), task)
     template.tasks = (template.tasks or 0) + 1
     events.record(
         access, "task", task.id, f"Task ID {task.id} queued for running", object_name=task.playbook
@@ -145,6 +147,42 @@ def list_output(
     return task_output.read_lines(task_id, after, limit)
 
 
+OUTPUT_PAGE_LIMIT = 5000
+SEARCH_LIMIT = 500
+MAX_SEARCH = 200
+
+
+def output_tail(access: ProjectAccess, task_id: int, limit: int) -> list[OutputLine]:
+    """The task's last `limit` lines (capped at OUTPUT_PAGE_LIMIT)."""
+    get_task(access, task_id)
+    return task_output.tail(task_id, min(max(limit, 1), OUTPUT_PAGE_LIMIT))
+
+
+def output_before(access: ProjectAccess, task_id: int, before: int, limit: int) -> list[OutputLine]:
+    """Up to `limit` lines just before line number `before` (capped at OUTPUT_PAGE_LIMIT)."""
+    get_task(access, task_id)
+    return task_output.read_before(task_id, before, min(max(limit, 1), OUTPUT_PAGE_LIMIT))
+
+
+def search_output(
+    access: ProjectAccess, task_id: int, query: str, after: int = 0, limit: int = 100
+) -> tuple[list[OutputLine], int | None]:
+    """Lines of the task's output containing `query` (any case, colours ignored), paged.
+
+    Returns the matches after line `after` (at most `limit`, capped at SEARCH_LIMIT) and the
+    `after` of the next page, or None on the last page.
+
+    Raises:
+        ValidationError: an empty or over-long query.
+    """
+    get_task(access, task_id)
+    if not isinstance(query, str) or not query.strip():
+        raise ValidationError("Enter something to search for", "q")
+    if len(query) > MAX_SEARCH:
+        raise ValidationError(f"The search may be at most {MAX_SEARCH} characters", "q")
+    return task_output.search_lines(task_id, query, max(after, 0), min(max(limit, 1), SEARCH_LIMIT))
+
+
 def change_status(task: Task, status: str, *, user: User | None = None) -> bool:
     """Apply a status change as the original's guard allows; True when applied.
 
@@ -157,11 +195,15 @@ def change_status(task: Task, status: str, *, user: User | None = None) -> bool:
     task.status = status
     template = db.session.get(Template, task.template_id)
     name = template.name if template else ""
-    if status == "running" and task.start is None:
+    first_start = status == "running" and task.start is None
+    if first_start:
         task.start = utcnow()
-        description = f"Task ID {task.id} ({name}) is running"
     elif status in FINISHED_STATUSES:
         task.end = utcnow()
+    publish.task_changed(db.session(), task)
+    if first_start:
+        description = f"Task ID {task.id} ({name}) is running"
+    elif status in FINISHED_STATUSES:
         description = f"Task ID {task.id} ({name}) finished - {status.upper()}"
     else:
         return True

@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from semaphore import broker
-from semaphore.config import Config
 from semaphore.extensions import db
 from semaphore.models import Task
 from semaphore.services import task_output, task_recovery, tasks
 from semaphore.services.permissions import project_access
 from tests import factories
+from tests.processes import Processes
 
 pytestmark = pytest.mark.single_db
 
@@ -39,48 +36,9 @@ def script_repo(tmp_path_factory) -> Path:
     return factories.git_repository(tmp_path_factory.mktemp("worker-scripts"), SCRIPTS, "scripts")
 
 
-def _worker_env(config: Config) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        SEMAPHORE_DB_URL=config.database_url,
-        SEMAPHORE_REDIS_URL=config.redis_url,
-        SEMAPHORE_DATA_DIR=config.data_dir,
-        SEMAPHORE_TMP_PATH=config.tmp_path,
-        SEMAPHORE_COOKIE_HASH=config.cookie_hash,
-        SEMAPHORE_COOKIE_ENCRYPTION=config.cookie_encryption,
-        SEMAPHORE_ACCESS_KEY_ENCRYPTION=config.access_key_encryption,
-        SEMAPHORE_MAX_PARALLEL_TASKS=str(config.max_parallel_tasks),
-        SEMAPHORE_LOG_LEVEL="WARNING",
-    )
-    return env
-
-
 @pytest.fixture
-def spawn_worker(config: Config, tmp_path: Path) -> Iterator:
-    """Start `semaphore worker` processes, each in a process group of its own."""
-    started: list[subprocess.Popen] = []
-
-    def spawn() -> subprocess.Popen:
-        log = open(tmp_path / f"worker-{len(started)}.log", "wb")  # noqa: SIM115
-        process = subprocess.Popen(
-            [sys.executable, "-m", "semaphore", "worker"],
-            env=_worker_env(config),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        started.append(process)
-        return process
-
-    yield spawn
-    for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in started:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+def spawn_worker(processes: Processes):
+    return processes.worker
 
 
 def _descendants(pid: int) -> list[int]:

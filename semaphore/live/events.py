@@ -1,0 +1,144 @@
+"""What goes over the live channel: output batches and task status changes.
+
+One Redis message carries a whole batch of lines. A web process decodes it once and shares the
+result with all its clients, encoding each WebSocket form at most once per message.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from semaphore.live.ansi import line_html
+from semaphore.models import Task, isoformat
+
+CHANNEL = "live"
+
+
+@dataclass
+class LiveEvent:
+    """A decoded message: kind "lines" (a batch of output) or "update" (a task's status)."""
+
+    kind: str
+    project_id: int
+    task_id: int
+    first_seq: int = 0
+    lines: list[list[str]] = field(default_factory=list)  # [time, text] pairs, in seq order
+    update: dict[str, Any] = field(default_factory=dict)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def last_seq(self) -> int:
+        return self.first_seq + len(self.lines) - 1
+
+    def cached(self, name: str, build) -> Any:
+        """Build a derived form once per message, whatever the number of clients."""
+        value = self._cache.get(name)
+        if value is None:
+            with self._lock:
+                value = self._cache.get(name)
+                if value is None:
+                    value = self._cache[name] = build()
+        return value
+
+
+def lines_message(
+    project_id: int, task_id: int, first_seq: int, lines: Sequence[tuple[datetime, str]]
+) -> str:
+    return json.dumps(
+        {
+            "kind": "lines",
+            "project_id": project_id,
+            "task_id": task_id,
+            "first_seq": first_seq,
+            "lines": [[isoformat(moment), text] for moment, text in lines],
+        }
+    )
+
+
+def update_fields(task: Task) -> dict[str, Any]:
+    """The original's `update` message for a task's current state."""
+    return {
+        "type": "update",
+        "start": isoformat(task.start),
+        "end": isoformat(task.end),
+        "status": task.status,
+        "task_id": task.id,
+        "template_id": task.template_id,
+        "project_id": task.project_id,
+        "version": task.version,
+    }
+
+
+def update_message(task: Task) -> str:
+    fields = update_fields(task)
+    return json.dumps(
+        {"kind": "update", "project_id": task.project_id, "task_id": task.id, "update": fields}
+    )
+
+
+def decode(raw: bytes | str) -> LiveEvent | None:
+    """The event in a channel message; None for anything malformed."""
+    try:
+        data = json.loads(raw)
+        return LiveEvent(
+            kind=data["kind"],
+            project_id=int(data["project_id"]),
+            task_id=int(data["task_id"]),
+            first_seq=int(data.get("first_seq", 0)),
+            lines=data.get("lines") or [],
+            update=data.get("update") or {},
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def output_line(seq: int, time: str | None, text: str, html: bool) -> dict[str, Any]:
+    line: dict[str, Any] = {"seq": seq, "time": time, "output": text}
+    if html:
+        line["html"] = str(line_html(text))
+    return line
+
+
+def output_message(project_id: int, task_id: int, lines: list[dict[str, Any]]) -> str:
+    """A follower's batch: `{"type": "output", ..., "lines": [{seq, time, output[, html]}]}`."""
+    return json.dumps(
+        {"type": "output", "task_id": task_id, "project_id": project_id, "lines": lines}
+    )
+
+
+def event_lines(event: LiveEvent, html: bool) -> list[dict[str, Any]]:
+    """The batch's lines in follower form (rendered once per message and form)."""
+    return event.cached(
+        f"lines:{html}",
+        lambda: [
+            output_line(event.first_seq + index, moment, text, html)
+            for index, (moment, text) in enumerate(event.lines)
+        ],
+    )
+
+
+def original_log_messages(event: LiveEvent) -> list[str]:
+    """The original's one `log` message per line, plus our `seq`."""
+
+    def build() -> list[str]:
+        return [
+            json.dumps(
+                {
+                    "type": "log",
+                    "output": text,
+                    "time": moment,
+                    "task_id": event.task_id,
+                    "project_id": event.project_id,
+                    "seq": event.first_seq + index,
+                }
+            )
+            for index, (moment, text) in enumerate(event.lines)
+        ]
+
+    return event.cached("original", build)

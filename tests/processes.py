@@ -1,0 +1,102 @@
+"""Real `semaphore worker` and `semaphore server` processes for a test, as the Procfile starts
+them, sharing the test's database and Redis. Each runs in a process group of its own and is
+stopped (then killed) when the test ends.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from semaphore.config import Config
+
+
+def process_env(config: Config, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        SEMAPHORE_DB_URL=config.database_url,
+        SEMAPHORE_REDIS_URL=config.redis_url,
+        SEMAPHORE_DATA_DIR=config.data_dir,
+        SEMAPHORE_TMP_PATH=config.tmp_path,
+        SEMAPHORE_COOKIE_HASH=config.cookie_hash,
+        SEMAPHORE_COOKIE_ENCRYPTION=config.cookie_encryption,
+        SEMAPHORE_ACCESS_KEY_ENCRYPTION=config.access_key_encryption,
+        SEMAPHORE_MAX_PARALLEL_TASKS=str(config.max_parallel_tasks),
+        SEMAPHORE_LOG_LEVEL="WARNING",
+    )
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback test URL
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+class Processes:
+    """Starts processes for one test and stops them all afterwards."""
+
+    def __init__(self, config: Config, log_dir: Path) -> None:
+        self.config = config
+        self.log_dir = log_dir
+        self.started: list[subprocess.Popen] = []
+
+    def _start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}-{len(self.started)}.log", "wb")  # noqa: SIM115
+        process = subprocess.Popen(
+            [sys.executable, "-m", "semaphore", *args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.started.append(process)
+        return process
+
+    def worker(self) -> subprocess.Popen:
+        """A `semaphore worker`."""
+        return self._start("worker", ["worker"], process_env(self.config))
+
+    def web(self, workers: int = 1, threads: int = 16) -> str:
+        """A `semaphore server` (gunicorn) on a free loopback port; returns host:port."""
+        port = free_port()
+        env = process_env(
+            self.config,
+            SEMAPHORE_PORT=str(port),
+            SEMAPHORE_INTERFACE="127.0.0.1",
+            SEMAPHORE_WEB_WORKERS=str(workers),
+            SEMAPHORE_WEB_THREADS=str(threads),
+        )
+        self._start("web", ["server"], env)
+        wait_for_http(f"http://127.0.0.1:{port}/api/ping")
+        return f"127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.started:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
