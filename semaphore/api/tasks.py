@@ -7,8 +7,10 @@ from flask import Response, jsonify, request, stream_with_context
 from semaphore.api import api_blueprint
 from semaphore.api.project_scope import access
 from semaphore.api.request_body import json_object
+from semaphore.errors import ValidationError
 from semaphore.models import Task, Template, isoformat
 from semaphore.services import task_output, tasks
+from semaphore.services.task_output import OutputLine
 
 
 def task_shape(row: Task, *, secret: str = "") -> dict:
@@ -83,19 +85,49 @@ def get_task(project_id: int, task_id: int) -> Response:
     return jsonify(task_shape(tasks.get_task(access(project_id), task_id)))
 
 
+def _query_count(name: str, default: int | None) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or len(raw) > 18:
+        raise ValidationError(f"{name} must be a non-negative integer", name)
+    return int(raw)
+
+
+def _line_shape(line: OutputLine) -> dict:
+    return {
+        "task_id": line.task_id,
+        "task": "",
+        "time": isoformat(line.time),
+        "output": line.output,
+    }
+
+
 @api_blueprint.get("/project/<int:project_id>/tasks/<int:task_id>/output")
 def task_output_lines(project_id: int, task_id: int) -> Response:
-    lines = tasks.list_output(access(project_id), task_id)
+    """Every line, as the original; `?after=<line number>&limit=<n>` reads a page of them."""
+    after = _query_count("after", 0)
+    limit = _query_count("limit", None)
+    lines = tasks.list_output(access(project_id), task_id, after, limit)
+    return jsonify([_line_shape(line) for line in lines])
+
+
+@api_blueprint.get("/project/<int:project_id>/tasks/<int:task_id>/output/search")
+def search_task_output(project_id: int, task_id: int) -> Response:
+    """Lines containing ?q= (any case, colours ignored), 100 per page by default; not in the
+    original. `next_after` is the `after` of the next page, null on the last."""
+    lines, next_after = tasks.search_output(
+        access(project_id),
+        task_id,
+        request.args.get("q", ""),
+        _query_count("after", 0),
+        _query_count("limit", 100),
+    )
     return jsonify(
-        [
-            {
-                "task_id": line.task_id,
-                "task": "",
-                "time": isoformat(line.time),
-                "output": line.output,
-            }
-            for line in lines
-        ]
+        {
+            "lines": [{"seq": line.seq, **_line_shape(line)} for line in lines],
+            "next_after": next_after,
+        }
     )
 
 
@@ -103,8 +135,7 @@ def task_output_lines(project_id: int, task_id: int) -> Response:
 def task_raw_output(project_id: int, task_id: int) -> Response:
     tasks.get_task(access(project_id), task_id)
     # Streamed a chunk at a time: a million-line log is never built whole in memory.
-    lines = task_output.iter_lines(task_id)
-    body = stream_with_context(f"{line.output}\n" for line in lines)
+    body = stream_with_context(task_output.iter_text(task_id))
     return Response(body, mimetype="text/plain")
 
 

@@ -122,6 +122,19 @@ def iter_lines(task_id: int, after: int = 0, limit: int | None = None) -> Iterat
             yield line
 
 
+def iter_text(task_id: int) -> Iterator[str]:
+    """The whole output as text, a chunk (a few thousand lines) at a time, each line ending
+    in a newline: a download holds two chunks in memory whatever the log's size."""
+    query = (
+        select(TaskOutputChunk.output)
+        .where(TaskOutputChunk.task_id == task_id)
+        .order_by(TaskOutputChunk.first_seq)
+        .execution_options(yield_per=2)
+    )
+    for text in db.session.scalars(query):
+        yield text + "\n"
+
+
 def tail(task_id: int, limit: int) -> list[OutputLine]:
     """The last `limit` lines (where a big log's page opens)."""
     return read_lines(task_id, max(last_seq(task_id) - limit, 0), limit)

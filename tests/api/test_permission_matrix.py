@@ -154,6 +154,9 @@ ROUTES = [
     Route("GET", P + "/tasks/{task_id}", READ, 200),
     Route("GET", P + "/tasks/{task_id}/output", READ, 200),
     Route("GET", P + "/tasks/{task_id}/raw_output", READ, 200),
+    # Ours, not the original's: paged output and search.
+    Route("GET", P + "/tasks/{task_id}/output?after=0&limit=10", READ, 200),
+    Route("GET", P + "/tasks/{task_id}/output/search?q=x", READ, 200),
     Route("POST", P + "/tasks/{waiting_task_id}/stop", RUN, 204, lambda w: {}),
     # Deleting task records is for system administrators only, as in the original.
     Route("DELETE", P + "/tasks/{task_id}", ADMIN, 204),
