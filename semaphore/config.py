@@ -51,7 +51,7 @@ class Config:
     web_host: str = ""
     log_level: str = "INFO"
     web_workers: int = 2
-    web_threads: int = 32
+    web_threads: int = 64
 
     cookie_hash: str = ""
     cookie_encryption: str = ""

@@ -30,7 +30,8 @@ class LiveEvent:
     lines: list[list[str]] = field(default_factory=list)  # [time, text] pairs, in seq order
     update: dict[str, Any] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Re-entrant: one form is built from another (the message from the rendered lines).
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @property
     def last_seq(self) -> int:
@@ -120,6 +121,14 @@ def event_lines(event: LiveEvent, html: bool) -> list[dict[str, Any]]:
             output_line(event.first_seq + index, moment, text, html)
             for index, (moment, text) in enumerate(event.lines)
         ],
+    )
+
+
+def output_event_message(event: LiveEvent, html: bool) -> str:
+    """The whole batch as one follower message (encoded once per message and form)."""
+    return event.cached(
+        f"message:{html}",
+        lambda: output_message(event.project_id, event.task_id, event_lines(event, html)),
     )
 
 

@@ -112,9 +112,12 @@ class Hub:
                     message = pubsub.get_message(timeout=1.0)
                     if message is None or message.get("type") != "message":
                         continue
+                    subscriptions = self._each()
+                    if not subscriptions:
+                        continue  # nobody here is listening: not even worth decoding
                     event = events.decode(message["data"])
                     if event is not None:
-                        for subscription in self._each():
+                        for subscription in subscriptions:
                             subscription.offer(event)
                 self._lost()
             except Exception as exc:  # noqa: BLE001 - the relay must outlive any failure

@@ -169,9 +169,13 @@ class TaskFollower:
         if event.kind == "lines":
             if event.first_seq > self.last + 1:
                 self._catch_up()  # something was missed: it is in the database
-            if event.last_seq > self.last:
+            if event.first_seq == self.last + 1:
+                # The usual case: the whole batch, encoded once for every follower.
+                self.ws.send(events.output_event_message(event, self.html))
+                self.last = event.last_seq
+            elif event.last_seq > self.last:
                 lines = events.event_lines(event, self.html)
-                self._send_lines(lines[max(self.last + 1 - event.first_seq, 0) :])
+                self._send_lines(lines[self.last + 1 - event.first_seq :])
         else:
             if event.update.get("status") in FINISHED_STATUSES:
                 self._catch_up()  # every line before the final status

@@ -27,6 +27,7 @@ FORM_ERRORS = (ValidationError, Conflict, InUse)
 
 # (label, endpoint, test id); an entry shows once its module is registered.
 PROJECT_NAV = (
+    ("Dashboard", "web.project_dashboard", "dashboard"),
     ("History", "web.tasks_index", "tasks"),
     ("Templates", "web.templates_index", "templates"),
     ("Inventory", "web.inventories_index", "inventories"),

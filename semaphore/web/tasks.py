@@ -1,8 +1,8 @@
 """The task pages: a template's page and run dialog, the project's task history, a task's page
 with its output, and the stop / confirm / reject / re-run / delete buttons.
 
-The output pane polls a partial for the lines after the last one it shows; live tailing over
-the WebSocket replaces that poll later.
+The task page's output comes from web/task_output.py; its script follows the task over the
+WebSocket and reloads the details and buttons (tasks_state) when the status changes.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from flask_login import login_required
 
 from semaphore.errors import ServiceUnavailable
 from semaphore.extensions import db
-from semaphore.models import FINISHED_STATUSES, Task, Template, utcnow
-from semaphore.services import projects, task_output, tasks, templates
+from semaphore.models import FINISHED_STATUSES, Task, Template, isoformat, utcnow
+from semaphore.services import projects, tasks, templates
 from semaphore.services.permissions import RUN_TASKS, ProjectAccess
 from semaphore.web import web_blueprint
 from semaphore.web.htmx import redirect_to, render
@@ -39,6 +39,7 @@ from semaphore.web.task_forms import (
     survey_fields,
     task_data,
 )
+from semaphore.web.task_output import output_context
 from semaphore.web.templates import APP_TITLES
 
 STATUS_TITLES = {
@@ -52,8 +53,6 @@ STATUS_TITLES = {
     "success": "Success",
     "error": "Failed",
 }
-# The task page shows at most this many of the last lines.
-OUTPUT_TAIL_LINES = 5000
 FLAG_NAMES = {"debug": "debug", "dry_run": "dry run", "diff": "diff"}
 QUEUE_DOWN = (
     "The task was stored, but the task queue (Redis) cannot be reached: it starts as soon as "
@@ -69,6 +68,7 @@ def _helpers() -> dict:
         "app_titles": APP_TITLES,
         "task_flags": task_flags,
         "pretty_json": pretty_json,
+        "isoformat": isoformat,
     }
 
 
@@ -264,37 +264,22 @@ def _task_context(access: ProjectAccess, task: Task) -> dict:
 def tasks_show(project_id: int, task_id: int) -> Response:
     access = project_scope(project_id)
     task = tasks.get_task(access, task_id)
-    context = _task_context(access, task)
-    # Read after the status: once that is final, every line is stored. A big log opens on
-    # its tail; the raw output has the rest.
-    skipped = max(task_output.last_seq(task_id) - OUTPUT_TAIL_LINES, 0)
-    lines = tasks.list_output(access, task_id, after=skipped)
+    # The output is read after the status: once that is final, every line is stored.
     return render(
         "projects/tasks/show.html",
-        lines=lines,
-        skipped=skipped,
-        last_seq=lines[-1].seq if lines else skipped,
-        **context,
+        **_task_context(access, task),
+        **output_context(access, task_id),
     )
 
 
-@web_blueprint.get("/project/<int:project_id>/tasks/<int:task_id>/output")
+@web_blueprint.get("/project/<int:project_id>/tasks/<int:task_id>/state")
 @login_required
-def tasks_output(project_id: int, task_id: int) -> Response:
-    """The output lines after ?after=<seq> and a poller for the next ones while the task runs;
-    the details come along out of band, and the buttons when the status changed."""
+def tasks_state(project_id: int, task_id: int) -> Response:
+    """The details and (out of band) the buttons, for the page's script to swap in when
+    the task's status changes."""
     access = project_scope(project_id)
     task = tasks.get_task(access, task_id)
-    context = _task_context(access, task)
-    after = request.args.get("after", default=0, type=int)
-    lines = tasks.list_output(access, task_id, after=after)
-    return render(
-        "projects/tasks/_output_poll.html",
-        lines=lines,
-        last_seq=lines[-1].seq if lines else after,
-        status_changed=request.args.get("status") != task.status,
-        **context,
-    )
+    return render("projects/tasks/_state.html", **_task_context(access, task))
 
 
 def _back_to_task(

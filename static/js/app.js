@@ -86,7 +86,7 @@
 })();
 
 // Task pages: the run dialog (a <dialog data-modal> appended by the Run button) opens at once
-// and is removed once closed; the output pane follows new lines while scrolled to its end.
+// and is removed once closed. (A task's output: task_log.js.)
 (function () {
   "use strict";
 
@@ -122,21 +122,4 @@
     field.querySelectorAll(".field-error").forEach(function (error) { error.remove(); });
     event.target.setAttribute("aria-invalid", "false");
   });
-
-  function nearEnd(pane) {
-    return pane.scrollHeight - pane.scrollTop - pane.clientHeight < 40;
-  }
-  document.addEventListener("scroll", function (event) {
-    var pane = event.target;
-    if (pane.classList && pane.classList.contains("output-pane")) {
-      pane.setAttribute("data-follow", nearEnd(pane) ? "true" : "false");
-    }
-  }, true);
-  function follow() {
-    document.querySelectorAll(".output-pane[data-follow='true']").forEach(function (pane) {
-      pane.scrollTop = pane.scrollHeight;
-    });
-  }
-  document.addEventListener("DOMContentLoaded", follow);
-  document.addEventListener("htmx:afterSettle", follow);
 })();

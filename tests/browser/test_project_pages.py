@@ -31,7 +31,7 @@ def test_admin_creates_a_project_from_the_dashboard(app, live_server, page, scre
     page.get_by_test_id("save").click()
     expect(page.get_by_test_id("flash")).to_contain_text("Project Apollo created")
     expect(page.get_by_test_id("project-nav")).to_be_visible()
-    expect(page.get_by_test_id("nav-tasks")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_test_id("nav-dashboard")).to_have_attribute("aria-current", "page")
     page.get_by_test_id("nav-keys").click()
     expect(page.get_by_test_id("key-row-None")).to_be_visible()
     page.goto(f"{live_server}/")

@@ -31,7 +31,8 @@ def live_url(app) -> Iterator[str]:
 
 def connect(address: str, token: str | None, query: str = "") -> Client:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return Client.connect(f"ws://{address}/api/ws{query}", headers=headers)
+    # Batches of output are big messages: read the socket in big pieces.
+    return Client.connect(f"ws://{address}/api/ws{query}", headers=headers, receive_bytes=1 << 20)
 
 
 def receive_until(

@@ -119,7 +119,7 @@ def test_every_project_page_renders_for_an_owner(as_owner, project):
     for page in ("settings", "members", "activity"):
         assert as_owner.get(f"{base}/{page}").status_code == 200, page
     home = as_owner.get(base)
-    assert home.status_code == 302 and home.headers["Location"].endswith(f"{base}/history")
+    assert home.status_code == 302 and home.headers["Location"].endswith(f"{base}/dashboard")
 
 
 def test_dashboard_links_to_projects_and_offers_new_project_to_admins(web, app):

@@ -324,31 +324,9 @@ def test_task_page_shows_parameters_and_output(web, owner, project, template):
     assert "Fix the thing" in page and "Olive Owner" in page and "debug" in page
     assert "PLAY [all]" in page and "ok: [web1]" in page
     assert "&lt;b&gt;not bold&lt;/b&gt;" in page
-    assert 'data-status="success"' in page and "output-poll" not in page
+    assert 'data-status="success"' in page
     assert SECRET not in page
     assert 'data-testid="nav-tasks" aria-current="page"' in page
-
-
-def test_output_partial_returns_only_new_lines_and_the_status_when_it_changed(
-    web, owner, project, template
-):
-    task = _task(project, template, "running")
-    _output(task, "line one", "line two")
-    web.log_in(owner)
-    page = _html(web.get(f"/project/{project.id}/tasks/{task.id}"))
-    assert "line two" in page and "after=2" in page and "every 1s" in page
-    _output(task, "line three")
-    path = f"/project/{project.id}/tasks/{task.id}/output"
-    partial = _html(web.get(f"{path}?after=2&status=running", headers=HTMX))
-    assert "line three" in partial and "line two" not in partial
-    assert "after=3" in partial and 'id="task-details" ' in partial
-    assert 'id="task-actions"' not in partial
-    db.session.get(Task, task.id).status = "success"
-    db.session.commit()
-    final = _html(web.get(f"{path}?after=3&status=running", headers=HTMX))
-    assert "output-line" not in final and "output-poll" not in final
-    assert 'id="task-details"' in final and 'id="task-actions"' in final
-    assert 'data-status="success"' in final and "task-rerun" in final
 
 
 # --- buttons and roles -------------------------------------------------------------------------
@@ -467,7 +445,9 @@ def test_non_members_get_404(web, project, template):
         f"{base}/templates/{template.id}",
         f"{base}/templates/{template.id}/run",
         f"{base}/tasks/{task.id}",
-        f"{base}/tasks/{task.id}/output",
+        f"{base}/tasks/{task.id}/state",
+        f"{base}/tasks/{task.id}/output/before?seq=2",
+        f"{base}/tasks/{task.id}/output/search?q=x",
     ):
         assert web.get(path).status_code == 404, path
     assert _post(web, f"{base}/tasks/{task.id}/stop").status_code == 404
@@ -479,13 +459,3 @@ def test_a_task_of_another_project_is_not_found(web, owner, project, template):
     task = _task(project, template, "success")
     web.log_in(owner)
     assert web.get(f"/project/{other.id}/tasks/{task.id}").status_code == 404
-
-
-def test_a_big_log_opens_on_its_tail(web, owner, project, template, monkeypatch):
-    monkeypatch.setattr("semaphore.web.tasks.OUTPUT_TAIL_LINES", 3)
-    task = _task(project, template, "success")
-    _output(task, *(f"line {n}" for n in range(1, 11)))
-    web.log_in(owner)
-    page = _html(web.get(f"/project/{project.id}/tasks/{task.id}"))
-    assert "The first 7 lines are in the raw output" in page
-    assert ">line 8<" in page and ">line 10<" in page and ">line 7<" not in page
