@@ -11,11 +11,8 @@ Run with `make bench` (it loads the test suite's fixtures: real Redis, SQLite an
 
 from __future__ import annotations
 
-import os
-import signal
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -39,30 +36,10 @@ def script_repo(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def worker(config, tmp_path):
-    env = dict(os.environ)
-    env.update(
-        SEMAPHORE_DB_URL=config.database_url,
-        SEMAPHORE_REDIS_URL=config.redis_url,
-        SEMAPHORE_DATA_DIR=config.data_dir,
-        SEMAPHORE_TMP_PATH=config.tmp_path,
-        SEMAPHORE_COOKIE_HASH=config.cookie_hash,
-        SEMAPHORE_COOKIE_ENCRYPTION=config.cookie_encryption,
-        SEMAPHORE_ACCESS_KEY_ENCRYPTION=config.access_key_encryption,
-        SEMAPHORE_LOG_LEVEL="WARNING",
-    )
-    with open(tmp_path / "worker.log", "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "semaphore", "worker"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+def worker(processes):
+    process = processes.worker()
     time.sleep(3)  # idle and listening
-    yield process
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
+    return process
 
 
 def _setup(app, script_repo, script):

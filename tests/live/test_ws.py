@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
+
 import pytest
+from simple_websocket import ConnectionClosed
 from simple_websocket import ConnectionError as HandshakeRefused
 from sqlalchemy import insert
 
@@ -189,3 +193,33 @@ def test_a_follower_of_a_finished_task_gets_all_lines_then_the_final_state(app, 
         ws.close()
     assert [seq for seq, _ in _lines(messages)] == list(range(1, 4501))
     assert messages[-1]["type"] == "update"
+
+
+def test_a_member_removed_while_connected_stops_receiving(app, live_url, monkeypatch):
+    from semaphore.live import stream
+    from semaphore.services import projects
+    from semaphore.services.permissions import project_access
+
+    monkeypatch.setattr(stream, "ACCESS_CHECK_SECONDS", 0.3)
+    owner, guest = factories.user(), factories.user()
+    project = factories.project(members={owner: "owner", guest: "guest"})
+    task = _task(project)
+    token = factories.api_token(guest)
+    everything = connect(live_url, token)
+    narrowed = connect(live_url, token, f"?project_id={project.id}")
+    follower = connect(live_url, token, f"?task_id={task.id}")
+    try:
+        receive_until(follower, lambda m: any(x["type"] == "update" for x in m))
+        projects.remove_member(project_access(owner, project.id), guest.id)
+        time.sleep(1.5)  # a few access checks go by
+        _write(task, 1, 2)
+        _finish(task)
+        assert quiet_for(everything, 1) == []
+        for ws in (narrowed, follower):
+            # Told to go: the server closed the socket without sending the task's news.
+            assert [m for m in quiet_for(ws, 1) if m.get("type") == "output"] == []
+            assert not ws.connected
+    finally:
+        for ws in (everything, narrowed, follower):
+            with contextlib.suppress(ConnectionClosed):
+                ws.close()
