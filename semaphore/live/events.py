@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from semaphore.live.ansi import line_html
@@ -21,13 +20,20 @@ CHANNEL = "live"
 
 @dataclass
 class LiveEvent:
-    """A decoded message: kind "lines" (a batch of output) or "update" (a task's status)."""
+    """A decoded message: kind "lines" (a batch of output) or "update" (a task's status).
+
+    A batch travels as its stored chunk does (the lines joined, their times as microsecond
+    offsets), so announcing it costs the worker almost nothing; `lines` is unpacked on demand.
+    """
 
     kind: str
     project_id: int
     task_id: int
     first_seq: int = 0
-    lines: list[list[str]] = field(default_factory=list)  # [time, text] pairs, in seq order
+    line_count: int = 0
+    started: str = ""
+    times: str = ""
+    output: str = ""
     update: dict[str, Any] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     # Re-entrant: one form is built from another (the message from the rendered lines).
@@ -35,7 +41,25 @@ class LiveEvent:
 
     @property
     def last_seq(self) -> int:
-        return self.first_seq + len(self.lines) - 1
+        return self.first_seq + self.line_count - 1
+
+    @property
+    def lines(self) -> list[tuple[str | None, str]]:
+        """The batch's (time, text) pairs, in seq order."""
+        return self.cached("lines", self._unpack)
+
+    def _unpack(self) -> list[tuple[str | None, str]]:
+        texts = self.output.split("\n")
+        started = datetime.fromisoformat(self.started)
+        offsets = self.times.split(",") if self.times else ["0"] * len(texts)
+        stamps: dict[str, str | None] = {}
+        pairs = []
+        for text, offset in zip(texts, offsets, strict=False):
+            stamp = stamps.get(offset)
+            if stamp is None:
+                stamp = stamps[offset] = isoformat(started + timedelta(microseconds=int(offset)))
+            pairs.append((stamp, text))
+        return pairs
 
     def cached(self, name: str, build) -> Any:
         """Build a derived form once per message, whatever the number of clients."""
@@ -48,16 +72,18 @@ class LiveEvent:
         return value
 
 
-def lines_message(
-    project_id: int, task_id: int, first_seq: int, lines: Sequence[tuple[datetime, str]]
-) -> str:
+def lines_message(project_id: int, chunk: dict[str, Any]) -> str:
+    """The announcement of a stored chunk (semaphore.services.task_output.chunk_row)."""
     return json.dumps(
         {
             "kind": "lines",
             "project_id": project_id,
-            "task_id": task_id,
-            "first_seq": first_seq,
-            "lines": [[isoformat(moment), text] for moment, text in lines],
+            "task_id": chunk["task_id"],
+            "first_seq": chunk["first_seq"],
+            "line_count": chunk["line_count"],
+            "started": chunk["started"].isoformat(),
+            "times": chunk["times"],
+            "output": chunk["output"],
         }
     )
 
@@ -92,7 +118,10 @@ def decode(raw: bytes | str) -> LiveEvent | None:
             project_id=int(data["project_id"]),
             task_id=int(data["task_id"]),
             first_seq=int(data.get("first_seq", 0)),
-            lines=data.get("lines") or [],
+            line_count=int(data.get("line_count", 0)),
+            started=str(data.get("started", "")),
+            times=str(data.get("times", "")),
+            output=str(data.get("output", "")),
             update=data.get("update") or {},
         )
     except (ValueError, KeyError, TypeError):

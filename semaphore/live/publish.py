@@ -8,8 +8,7 @@ fails the caller: followers notice the gap and read the stored lines instead.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from datetime import datetime
+from typing import Any
 
 import redis
 from sqlalchemy import event
@@ -27,16 +26,9 @@ def _queue(session: Session, message: str) -> None:
     session.info.setdefault(_PENDING, []).append(message)
 
 
-def lines_stored(
-    session: Session,
-    project_id: int,
-    task_id: int,
-    first_seq: int,
-    lines: Sequence[tuple[datetime, str]],
-) -> None:
-    """Announce stored output lines once the session commits."""
-    if lines:
-        _queue(session, events.lines_message(project_id, task_id, first_seq, lines))
+def lines_stored(session: Session, project_id: int, chunk: dict[str, Any]) -> None:
+    """Announce a stored chunk of output lines once the session commits."""
+    _queue(session, events.lines_message(project_id, chunk))
 
 
 def task_changed(session: Session, task: Task) -> None:

@@ -62,10 +62,11 @@ def store_lines(
     """Add lines as one chunk (the caller commits; followers hear of them after the commit)."""
     if not lines:
         return
-    db.session.execute(insert(TaskOutputChunk), [chunk_row(task_id, first_seq, lines)])
+    row = chunk_row(task_id, first_seq, lines)
+    db.session.execute(insert(TaskOutputChunk), [row])
     if project_id is None:
         project_id = db.session.scalar(select(Task.project_id).where(Task.id == task_id))
-    publish.lines_stored(db.session(), project_id, task_id, first_seq, lines)
+    publish.lines_stored(db.session(), project_id, row)
 
 
 def append_line(task_id: int, text: str, at: datetime | None = None) -> int:
