@@ -101,12 +101,60 @@ def create_task(access: ProjectAccess, data: Mapping[str, Any]) -> Task:
         user_id=access.user_id,
     )
     v.integer(data, "build_task_id")
+    return _queue(task, template, access=access)
+
+
+def start_automated_task(
+    template: Template,
+    *,
+    schedule_id: int | None = None,
+    integration_id: int | None = None,
+    environment: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> Task:
+    """Queue a run of the template that no user started: a schedule's or an integration's.
+
+    As in the original, such a task has no user; `environment` (extracted webhook values)
+    becomes the task's environment, `params` its task params (checked like a user's).
+
+    Raises:
+        ValidationError: params the template's app does not take.
+        ServiceUnavailable: Redis is down; the task is stored and starts once Redis is back.
+    """
+    if params is not None:
+        check_params(params, "params")
+    task = Task(
+        template_id=template.id,
+        project_id=template.project_id,
+        status="waiting",
+        environment=json.dumps(dict(environment)) if environment else "",
+        params=json.dumps(dict(params)) if params is not None else None,
+        schedule_id=schedule_id,
+        integration_id=integration_id,
+    )
+    return _queue(task, template, integration_id=integration_id)
+
+
+def _queue(
+    task: Task,
+    template: Template,
+    *,
+    access: ProjectAccess | None = None,
+    integration_id: int | None = None,
+) -> Task:
+    """Store the new task as `waiting`, with its event, and wake a worker."""
     db.session.add(task)
     db.session.flush()
     publish.task_changed(db.session(), task)
     template.tasks = (template.tasks or 0) + 1
     events.record(
-        access, "task", task.id, f"Task ID {task.id} queued for running", object_name=task.playbook
+        access,
+        "task",
+        task.id,
+        f"Task ID {task.id} queued for running",
+        object_name=task.playbook or "",
+        project_id=task.project_id,
+        integration_id=integration_id,
     )
     db.session.commit()
     try:
