@@ -96,13 +96,8 @@ def _lines_of(chunk: TaskOutputChunk) -> Iterator[OutputLine]:
         )
 
 
-def read_lines(task_id: int, after: int = 0, limit: int | None = None) -> list[OutputLine]:
-    """Lines with seq > after, in order, at most `limit` of them."""
-    return list(iter_lines(task_id, after, limit))
-
-
-def iter_lines(task_id: int, after: int = 0, limit: int | None = None) -> Iterator[OutputLine]:
-    """Like read_lines, fetching chunk rows a few at a time (for streaming downloads)."""
+def _chunks_after(task_id: int, after: int) -> Iterator[TaskOutputChunk]:
+    """The chunks holding lines after line `after`, in order, fetched a few rows at a time."""
     query = (
         select(TaskOutputChunk)
         .where(
@@ -112,8 +107,18 @@ def iter_lines(task_id: int, after: int = 0, limit: int | None = None) -> Iterat
         .order_by(TaskOutputChunk.first_seq)
         .execution_options(yield_per=8)
     )
+    return iter(db.session.scalars(query))
+
+
+def read_lines(task_id: int, after: int = 0, limit: int | None = None) -> list[OutputLine]:
+    """Lines with seq > after, in order, at most `limit` of them."""
+    return list(iter_lines(task_id, after, limit))
+
+
+def iter_lines(task_id: int, after: int = 0, limit: int | None = None) -> Iterator[OutputLine]:
+    """Like read_lines, fetching chunk rows a few at a time (for streaming downloads)."""
     produced = 0
-    for chunk in db.session.scalars(query):
+    for chunk in _chunks_after(task_id, after):
         for line in _lines_of(chunk):
             if line.seq <= after:
                 continue
@@ -169,16 +174,7 @@ def search_lines(
     """
     needle = query.casefold()
     found: list[OutputLine] = []
-    query_rows = (
-        select(TaskOutputChunk)
-        .where(
-            TaskOutputChunk.task_id == task_id,
-            TaskOutputChunk.first_seq + TaskOutputChunk.line_count - 1 > after,
-        )
-        .order_by(TaskOutputChunk.first_seq)
-        .execution_options(yield_per=8)
-    )
-    for chunk in db.session.scalars(query_rows):
+    for chunk in _chunks_after(task_id, after):
         if needle not in plain_text(chunk.output).casefold():
             continue
         for line in _lines_of(chunk):
