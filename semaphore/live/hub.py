@@ -121,7 +121,7 @@ class Hub:
                             subscription.offer(event)
                 self._lost()
             except Exception as exc:  # noqa: BLE001 - the relay must outlive any failure
-                log.warning("live channel lost (%r); reconnecting", exc)
+                log.warning("live channel lost (%s: %s); reconnecting", type(exc).__name__, exc)
                 self._lost()
                 time.sleep(RETRY_SECONDS)
             finally:
