@@ -92,6 +92,9 @@ class Config:
     telegram_alert: bool = False
     telegram_chat: str = ""
     telegram_token: str = ""
+    # Not in the original, which always calls api.telegram.org: a Bot API server of your own
+    # (or a test's) can stand in.
+    telegram_api_url: str = "https://api.telegram.org"
     slack_alert: bool = False
     slack_url: str = ""
     rocketchat_alert: bool = False
@@ -243,6 +246,13 @@ def _parse_web_host(key: str, value: Any) -> str:
     return url
 
 
+def _parse_http_url(key: str, value: Any) -> str:
+    url = _parse_web_host(key, value)
+    if not url:
+        raise ConfigError(key, "expected an http:// or https:// URL, got an empty value")
+    return url
+
+
 def _parse_ldap_mappings(key: str, value: Any) -> Mapping[str, str]:
     merged = {"dn": "dn", "mail": "mail", "uid": "uid", "cn": "cn"}
     merged.update({k: v for k, v in _parse_str_map(key, value).items() if v})
@@ -297,6 +307,7 @@ FIELD_SPECS: dict[str, tuple[str, Parser]] = {
     "telegram_alert": ("SEMAPHORE_TELEGRAM_ALERT", _parse_bool),
     "telegram_chat": ("SEMAPHORE_TELEGRAM_CHAT", _parse_str),
     "telegram_token": ("SEMAPHORE_TELEGRAM_TOKEN", _parse_str),
+    "telegram_api_url": ("SEMAPHORE_TELEGRAM_API_URL", _parse_http_url),
     "slack_alert": ("SEMAPHORE_SLACK_ALERT", _parse_bool),
     "slack_url": ("SEMAPHORE_SLACK_URL", _parse_str),
     "rocketchat_alert": ("SEMAPHORE_ROCKETCHAT_ALERT", _parse_bool),

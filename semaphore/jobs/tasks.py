@@ -14,6 +14,7 @@ import time
 
 import redis
 
+from semaphore import notifications
 from semaphore.engine.runner import TaskRunner
 from semaphore.engine.spec import EngineSettings, RunResult
 from semaphore.extensions import db
@@ -127,6 +128,7 @@ class TaskJob:
         task = db.session.get(Task, self.task_id)
         if tasks.change_status(task, status):
             db.session.commit()
+            notifications.on_task_status(self.task_id, status)
 
     def _finish(self, result: RunResult) -> None:
         # Every line, including the job's own last words, is stored before the final status.
@@ -143,9 +145,11 @@ class TaskJob:
         if status == "error" and result.message and not task.message:
             task.message = result.message[:250]
         task.secret = None  # the run's secret values are not kept once it is over
-        tasks.change_status(task, status)
+        changed = tasks.change_status(task, status)
         db.session.commit()
         task_queue.forget(self.task_id)
+        if changed:  # not already ended by the recovery pass, which notified then
+            notifications.on_task_status(self.task_id, status)
 
 
 def _stop_requested(task_id: int) -> bool:

@@ -16,8 +16,9 @@ from semaphore.jobs import runtime
 def run_worker(app: Flask, burst: bool = False) -> None:
     """Work until stopped (or, with burst, until the queues are empty)."""
     runtime.set_app(app)
-    # Imported once here, so that each forked work-horse starts with the engine loaded
-    # instead of importing it for every task.
+    # Imported once here, so that each forked work-horse starts with the engine and the
+    # notification channels loaded instead of importing them for every job.
+    import semaphore.jobs.notifications  # noqa: F401
     import semaphore.jobs.tasks  # noqa: F401
 
     with app.app_context():

@@ -14,6 +14,7 @@ import time
 
 import redis
 
+from semaphore import notifications
 from semaphore.errors import ServiceUnavailable
 from semaphore.extensions import db
 from semaphore.models import Task
@@ -60,6 +61,7 @@ def end_orphan(task_id: int) -> bool:
     tasks.change_status(task, "error")
     task.message = task.message or "worker lost"
     db.session.commit()
+    notifications.on_task_status(task_id, "error")
     task_queue.forget(task_id)
     task_queue.dispatch_waiting()
     return True

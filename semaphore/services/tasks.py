@@ -111,11 +111,15 @@ def start_automated_task(
     integration_id: int | None = None,
     environment: Mapping[str, Any] | None = None,
     params: Mapping[str, Any] | None = None,
+    git_branch: str | None = None,
+    message: str = "",
+    arguments: list[str] | None = None,
 ) -> Task:
     """Queue a run of the template that no user started: a schedule's or an integration's.
 
     As in the original, such a task has no user; `environment` (extracted webhook values)
-    becomes the task's environment, `params` its task params (checked like a user's).
+    becomes the task's environment, `params` its task params (checked like a user's);
+    `git_branch` counts only where the template allows overriding the branch.
 
     Raises:
         ValidationError: params the template's app does not take.
@@ -131,6 +135,9 @@ def start_automated_task(
         params=json.dumps(dict(params)) if params is not None else None,
         schedule_id=schedule_id,
         integration_id=integration_id,
+        git_branch=git_branch or None,
+        message=message[:MAX_MESSAGE],
+        arguments=json.dumps(arguments) if arguments else None,
     )
     return _queue(task, template, integration_id=integration_id)
 

@@ -1,15 +1,18 @@
-"""The schedules pages: list, add, edit, remove."""
+"""The schedules pages: list (with when each runs next), add, edit, remove."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from flask import Response, url_for
 from flask_login import login_required
 
-from semaphore.models import Schedule, isoformat
+from semaphore.models import Schedule, isoformat, utcnow
 from semaphore.services import repositories, schedules, templates
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
+from semaphore.services.schedule_runner import next_fire
 from semaphore.web import web_blueprint
 from semaphore.web.forms import ScheduleForm
 from semaphore.web.htmx import render
@@ -28,9 +31,58 @@ from semaphore.web.project_resources import (
 @login_required
 def schedules_index(project_id: int) -> Response:
     access = project_scope(project_id)
+    rows = schedules.list_schedules(access)
+    now = utcnow()
     return render(
-        "projects/schedules/index.html", access=access, schedules=schedules.list_schedules(access)
+        "projects/schedules/index.html",
+        access=access,
+        schedules=rows,
+        next_runs={schedule.id: next_run(schedule, now) for schedule, _ in rows},
     )
+
+
+@dataclass(frozen=True)
+class NextRun:
+    """When the scheduler next looks at a schedule, in words for people."""
+
+    at: datetime
+    relative: str
+    absolute: str
+    commit_check: bool  # bound to a repository: it runs then only if a new commit arrived
+
+
+def next_run(schedule: Schedule, now: datetime) -> NextRun | None:
+    """The schedule's next fire time, or None when it never fires (switched off, past, invalid)."""
+    if not schedule.active and schedule.repository_id is None:
+        return None
+    at = next_fire(schedule, now)
+    if at is None:
+        return None
+    return NextRun(
+        at, relative_time(at - now), absolute_time(at, now), bool(schedule.repository_id)
+    )
+
+
+def relative_time(delta: timedelta) -> str:
+    """A time ahead in words: "in 42 s", "in 3 min", "in 5 h 2 min", "in 3 days"."""
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 60:
+        return f"in {seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"in {minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"in {hours} h {minutes} min" if minutes else f"in {hours} h"
+    days, hours = divmod(hours, 24)
+    unit = "day" if days == 1 else "days"
+    return f"in {days} {unit} {hours} h" if hours and days < 7 else f"in {days} {unit}"
+
+
+def absolute_time(at: datetime, now: datetime) -> str:
+    """The UTC date and time as pages show them ("Mon 01 Jan 10:03 UTC"), the year if not now's."""
+    at = at.astimezone(UTC)
+    return at.strftime("%a %d %b %H:%M UTC" if at.year == now.year else "%a %d %b %Y %H:%M UTC")
 
 
 @web_blueprint.route("/project/<int:project_id>/schedules/new", methods=["GET", "POST"])

@@ -1,0 +1,315 @@
+"""Starting scheduled runs: each tick, every schedule due since the last tick starts its template
+once, however many scheduler processes run.
+
+The original keeps its schedules in an in-memory robfig/cron instance, rebuilt whenever one
+changes (services/schedules/SchedulePool.go). Here every tick reads the schedules again, so an
+edit, a switch-off or a deletion made by any web process counts from the next tick, and no
+process has to be told.
+
+Rules, as the original's unless marked:
+* Active schedules are evaluated; so are **inactive ones bound to a repository**. A schedule
+  with a repository fires only when `git ls-remote` shows a commit other than the one it last
+  saw (the first check always fires), and remembers it in `last_commit_hash`.
+* A `run_at` schedule fires once at its time and is then switched off. One whose time passed
+  while no scheduler ran is switched off without firing.
+* A schedule that fires while its template's previous run is still going queues a new task
+  anyway: the queue holds it until that run ends (one template never runs twice at once).
+* Ours: each fire time is claimed with a Redis `SET NX EX` on (schedule, fire time); only the
+  process that wins starts the task, so two schedulers start it exactly once.
+* Ours: no backlog after downtime. A tick covers the time since the previous tick, at most
+  CATCH_UP: a fire time missed by less than that (a restart, a slow tick) still fires, once;
+  older ones are skipped. Several fire times inside one tick (`@every 1s` after a pause) start
+  one run.
+* Ours: `@every <d>` fires on a grid counted from the Unix epoch (every multiple of d), so all
+  schedulers agree on the fire times; the original counts from when it loaded the schedules.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+import redis
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from semaphore import broker
+from semaphore.errors import SemaphoreError, ServiceUnavailable
+from semaphore.extensions import db
+from semaphore.models import Repository, Schedule, Template
+from semaphore.services import schedules, tasks
+
+log = logging.getLogger(__name__)
+
+CATCH_UP = timedelta(seconds=60)
+# A claim outlives every window that can contain its fire time (CATCH_UP, plus clock skew
+# between scheduler machines).
+CLAIM_SECONDS = 600
+
+# (repository) -> the commit its branch is at on the remote; raises when git fails.
+RemoteHead = Callable[[Repository], str]
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """The columns of a schedule a tick needs, read once (commits expire ORM objects)."""
+
+    id: int
+    project_id: int
+    template_id: int
+    type: str
+    cron_format: str
+    run_at: datetime | None
+    active: bool
+    repository_id: int | None
+    last_commit_hash: str | None
+    task_params: str | None
+
+    @classmethod
+    def of(cls, schedule: Schedule) -> _Planned:
+        return cls(**{f.name: getattr(schedule, f.name) for f in fields(cls)})
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _minute(moment: datetime) -> int:
+    return math.floor(moment.timestamp() / 60)
+
+
+def next_fire(
+    schedule: Schedule, after: datetime, *, zone: tzinfo | None = None
+) -> datetime | None:
+    """When the scheduler next starts the schedule, strictly after `after`; None if never.
+
+    As `schedules.next_run`, except that `@every` counts from the Unix epoch.
+    """
+    after = _aware(after)
+    if schedule.type != "run_at":
+        try:
+            spec = schedules.parse_cron(schedule.cron_format or "")
+        except ValueError:
+            return None
+        if spec.every is not None:
+            step = int(spec.every.total_seconds())
+            return datetime.fromtimestamp((math.floor(after.timestamp() / step) + 1) * step, UTC)
+    return schedules.next_run(schedule, after, zone=zone)
+
+
+def latest_fire(
+    schedule: Schedule, since: datetime, moment: datetime, *, zone: tzinfo | None = None
+) -> datetime | None:
+    """The last fire time in (since, moment], or None."""
+    fire = next_fire(schedule, since, zone=zone)
+    if fire is None or fire > moment:
+        return None
+    while (following := next_fire(schedule, fire, zone=zone)) is not None and following <= moment:
+        fire = following
+    return fire
+
+
+def claim_key(schedule_id: int, fire: datetime) -> str:
+    return broker.key("schedule", schedule_id, "fire", int(fire.timestamp()))
+
+
+class ScheduleRunner:
+    """One scheduler's view of time: the end of the last tick it evaluated.
+
+    `remote_head` answers `git ls-remote` for repository-bound schedules (the scheduler process
+    passes the engine's); without it such schedules never fire. `zone` is the zone cron fields
+    are read in (by default the server's, as the original).
+    """
+
+    def __init__(self, *, remote_head: RemoteHead | None = None, zone: tzinfo | None = None):
+        self.remote_head = remote_head
+        self.zone = zone
+        self._since: datetime | None = None
+        self._reported: set[tuple[int, str]] = set()
+
+    def tick(self, moment: datetime) -> list[int]:
+        """Start every schedule due in (previous tick, moment]; the ids of the tasks started.
+
+        When the database or Redis fails, nothing more is started in this tick and the next
+        tick covers the same time again (the claims keep what did start from starting twice).
+        """
+        moment = _aware(moment)
+        since = moment - CATCH_UP
+        if self._since is not None:
+            since = max(since, self._since)
+        if moment <= since:
+            return []  # the clock went back: wait until it passes the last tick again
+        try:
+            started = self._evaluate(since, moment)
+        except (SQLAlchemyError, redis.RedisError) as exc:
+            db.session.rollback()
+            log.warning("schedules not evaluated (will retry): %s", exc)
+            return []
+        self._since = moment
+        return started
+
+    # --- one tick -------------------------------------------------------------------------------
+
+    def _evaluate(self, since: datetime, moment: datetime) -> list[int]:
+        query = (
+            select(Schedule)
+            .where(or_(Schedule.active.is_(True), Schedule.repository_id.is_not(None)))
+            .order_by(Schedule.id)
+        )
+        planned = [_Planned.of(schedule) for schedule in db.session.scalars(query)]
+        db.session.rollback()  # end the read: each start below is its own transaction
+        started = []
+        for schedule in planned:
+            try:
+                task_id = self._evaluate_one(schedule, since, moment)
+            except (SQLAlchemyError, redis.RedisError):
+                raise
+            except Exception:  # one broken schedule never stops the others
+                db.session.rollback()
+                log.exception("schedule %s could not be evaluated", schedule.id)
+                continue
+            if task_id is not None:
+                started.append(task_id)
+        return started
+
+    def _evaluate_one(self, schedule: _Planned, since: datetime, moment: datetime) -> int | None:
+        fire = self._due(schedule, since, moment)
+        task_id = self._fire(schedule, fire) if fire is not None else None
+        if schedule.type == "run_at" and schedule.active and schedule.run_at is not None:
+            if _aware(schedule.run_at) <= moment:
+                _switch_off(schedule.id)
+        return task_id
+
+    def _due(self, schedule: _Planned, since: datetime, moment: datetime) -> datetime | None:
+        if schedule.type == "run_at":
+            return latest_fire(schedule, since, moment)
+        if schedule.type != "":
+            self._report(schedule, f"has an unsupported type {schedule.type!r}")
+            return None
+        if not schedule.cron_format:
+            return None  # as the original: a cron schedule without an expression never fires
+        try:
+            spec = schedules.parse_cron(schedule.cron_format)
+        except ValueError as exc:
+            self._report(schedule, f"has an invalid cron expression: {exc}")
+            return None
+        if spec.cron is not None and _minute(since) == _minute(moment):
+            return None  # cron fields fire on whole minutes: most ticks need no croniter
+        return latest_fire(schedule, since, moment, zone=self.zone)
+
+    def _fire(self, schedule: _Planned, fire: datetime) -> int | None:
+        """Start the schedule's task for this fire time unless another scheduler did."""
+        key = claim_key(schedule.id, fire)
+        if not broker.connection().set(key, 1, nx=True, ex=CLAIM_SECONDS):
+            return None
+        try:
+            if schedule.repository_id is not None and not self._new_commit(schedule):
+                return None
+            return self._start(schedule, fire)
+        except (SQLAlchemyError, redis.RedisError):
+            # Nothing started: let the retry of this tick (here or elsewhere) claim it again.
+            db.session.rollback()
+            _release(key)
+            raise
+
+    def _new_commit(self, schedule: _Planned) -> bool:
+        """Whether the repository's branch moved since the last check (remembering the new head)."""
+        repository = db.session.get(Repository, schedule.repository_id)
+        if repository is None or self.remote_head is None:
+            why = "is gone" if repository is None else "cannot be checked by this process"
+            self._report(schedule, f"is bound to a repository that {why}")
+            db.session.rollback()
+            return False
+        try:
+            head = self.remote_head(repository)
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - git, ssh, a refused key: skip this fire only
+            log.warning("schedule %s: git ls-remote failed: %s", schedule.id, exc)
+            db.session.rollback()
+            return False
+        moved = db.session.execute(
+            update(Schedule)
+            .where(Schedule.id == schedule.id)
+            .where(or_(Schedule.last_commit_hash.is_(None), Schedule.last_commit_hash != head))
+            .values(last_commit_hash=head)
+        ).rowcount
+        db.session.commit()
+        return moved == 1
+
+    def _start(self, schedule: _Planned, fire: datetime) -> int | None:
+        template = db.session.get(Template, schedule.template_id)
+        if template is None:
+            db.session.rollback()
+            return None
+        try:
+            task = tasks.start_automated_task(
+                template, schedule_id=schedule.id, **_task_values(schedule)
+            )
+        except ServiceUnavailable as exc:
+            # Stored as waiting; the recovery pass wakes a worker once Redis answers.
+            log.warning("schedule %s: task stored, not yet queued: %s", schedule.id, exc)
+            return (getattr(exc, "extra", None) or {}).get("task_id")
+        except SemaphoreError as exc:
+            db.session.rollback()
+            self._report(schedule, f"cannot start its template: {exc}")
+            return None
+        log.info("schedule %s started task %s (due %s)", schedule.id, task.id, fire.isoformat())
+        return task.id
+
+    def _report(self, schedule: _Planned, problem: str) -> None:
+        """Log a schedule's problem once per process, not once a second."""
+        mark = (schedule.id, problem)
+        if mark not in self._reported:
+            self._reported.add(mark)
+            log.error("schedule %s (project %s) %s", schedule.id, schedule.project_id, problem)
+
+
+def _task_values(schedule: _Planned) -> dict[str, Any]:
+    """The run values of the schedule's task_params, as start_automated_task takes them;
+    malformed values are left out rather than failing the run."""
+    values = schedules.task_params(schedule) or {}
+    chosen: dict[str, Any] = {}
+    environment = _json_value(values.get("environment"))
+    if isinstance(environment, dict):
+        chosen["environment"] = environment
+    arguments = _json_value(values.get("arguments"))
+    if isinstance(arguments, list) and all(isinstance(item, str) for item in arguments):
+        chosen["arguments"] = arguments
+    if isinstance(values.get("params"), dict):
+        chosen["params"] = values["params"]
+    for field in ("git_branch", "message"):
+        if isinstance(values.get(field), str) and values[field].strip():
+            chosen[field] = values[field].strip()
+    return chosen
+
+
+def _json_value(text: Any) -> Any:
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _switch_off(schedule_id: int) -> None:
+    """A one-off schedule whose time has come stops being active (as the original, no event)."""
+    db.session.execute(
+        update(Schedule)
+        .where(Schedule.id == schedule_id, Schedule.active.is_(True))
+        .values(active=False)
+    )
+    db.session.commit()
+
+
+def _release(key: str) -> None:
+    try:
+        broker.connection().delete(key)
+    except redis.RedisError:
+        pass  # the claim expires on its own
