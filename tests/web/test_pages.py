@@ -1,16 +1,9 @@
 """The login page, the shell, the dashboard and the user administration pages."""
 
-import pytest
-
 from semaphore.extensions import db
 from semaphore.models import User
 from tests import factories
-from tests.web.helpers import Browser, csrf_token
-
-
-@pytest.fixture
-def web(app):
-    return Browser(app)
+from tests.web.helpers import csrf_token
 
 
 def test_pages_redirect_to_login(web):

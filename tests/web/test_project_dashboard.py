@@ -20,21 +20,6 @@ TODAY = date(2026, 11, 20)
 
 
 @pytest.fixture
-def web(app):
-    return Browser(app)
-
-
-@pytest.fixture
-def owner(app):
-    return factories.user(username="owner", name="Olive Owner")
-
-
-@pytest.fixture
-def project(owner):
-    return factories.project(name="Apollo", members={owner: "owner"})
-
-
-@pytest.fixture
 def template(project):
     return factories.template(project=project, name="Deploy")
 

@@ -23,24 +23,9 @@ from semaphore.models import (
     View,
 )
 from tests import factories
-from tests.web.helpers import Browser, csrf_token
+from tests.web.helpers import csrf_token
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def web(app):
-    return Browser(app)
-
-
-@pytest.fixture
-def owner(app):
-    return factories.user(username="owner", name="Olive Owner")
-
-
-@pytest.fixture
-def project(owner):
-    return factories.project(name="Apollo", members={owner: "owner"})
 
 
 @pytest.fixture

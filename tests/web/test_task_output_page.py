@@ -14,26 +14,10 @@ from semaphore.models import ProjectUser, Task, utcnow
 from semaphore.services import task_output
 from semaphore.web.task_output import highlight
 from tests import factories
-from tests.web.helpers import Browser
 
 HTMX = {"HX-Request": "true"}
 SEQ_RE = re.compile(r'class="log-line" id="L(\d+)" data-seq="\1"')
 HIT_RE = re.compile(r'data-log-hit="(\d+)"')
-
-
-@pytest.fixture
-def web(app):
-    return Browser(app)
-
-
-@pytest.fixture
-def owner(app):
-    return factories.user(username="owner", name="Olive Owner")
-
-
-@pytest.fixture
-def project(owner):
-    return factories.project(name="Apollo", members={owner: "owner"})
 
 
 @pytest.fixture
