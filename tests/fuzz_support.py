@@ -17,7 +17,7 @@ import yaml
 
 from semaphore.extensions import db
 from semaphore.models import ProjectUser, User
-from semaphore.services import auth, keys
+from semaphore.services import auth, integrations, keys
 from semaphore.services.permissions import ProjectAccess
 from tests import factories
 from tests.contract import CONTRACT_PATH, NULLABLE_FIELDS, fix_backup_schema, validate_response
@@ -35,6 +35,7 @@ PROJECT_RESOURCES = (
     "schedules",
     "events",
     "backup",
+    "integrations",
 )
 _IN_SCOPE = re.compile(
     r"^/(users|user|projects|events)(/|$)"
@@ -42,9 +43,7 @@ _IN_SCOPE = re.compile(
     rf"|^/project/\{{project_id\}}/({'|'.join(PROJECT_RESOURCES)})(/|$)"
 )
 # Paths with these words are not implemented yet (or, like logout, would end the session).
-_OUT_OF_SCOPE = re.compile(
-    r"tasks|integrations|runners?|apps|/ws|oidc|options|notifications|auth/logout"
-)
+_OUT_OF_SCOPE = re.compile(r"tasks|runners?|apps|/ws|oidc|options|notifications|auth/logout")
 # Deleting the seeded project or user would leave nothing for the other examples to hit.
 _DESTRUCTIVE = {("DELETE", "/project/{project_id}/"), ("DELETE", "/users/{user_id}/")}
 _METHODS = ("get", "post", "put", "delete", "patch")
@@ -114,6 +113,22 @@ def seed(admin: User) -> Seed:
         view_id=view.id,
     )
     schedule = factories.schedule(project=project, template_id=template.id)
+    hook = integrations.create_integration(
+        access,
+        {
+            "name": "hook",
+            "template_id": template.id,
+            "auth_method": "github",
+            "auth_secret_id": key.id,
+        },
+    )
+    matcher = integrations.create_matcher(
+        access, hook.id, {"name": "m", "match_type": "header", "key": "X-Event", "value": "push"}
+    )
+    value = integrations.create_value(
+        access, hook.id, {"name": "v", "value_source": "header", "key": "X-Ref", "variable": "REF"}
+    )
+    alias = integrations.create_alias(access, hook.id)
     spare_token, _ = auth.create_token(admin)
     return Seed(
         token=factories.api_token(admin),
@@ -128,6 +143,10 @@ def seed(admin: User) -> Seed:
             "view_id": view.id,
             "schedule_id": schedule.id,
             "api_token_id": spare_token.id,
+            "integration_id": hook.id,
+            "matcher_id": matcher.id,
+            "extractvalue_id": value.id,
+            "alias_id": alias.id,
         },
     )
 
@@ -145,6 +164,8 @@ _BODY_REFERENCES = {
     "template_id": "template_id",
     "build_template_id": "template_id",
     "view_id": "view_id",
+    "auth_secret_id": "key_id",
+    "integration_id": "integration_id",
 }
 
 

@@ -36,6 +36,7 @@ from semaphore.api import (  # noqa: E402,F401
     backup,
     environments,
     errors,
+    integrations,
     inventories,
     keys,
     projects,

@@ -7,6 +7,8 @@ from semaphore.models.event import Event
 from semaphore.models.integration import (
     Integration,
     IntegrationAlias,
+    IntegrationDelivery,
+    IntegrationDeliveryOutcome,
     IntegrationExtractValue,
     IntegrationMatcher,
 )
@@ -35,6 +37,8 @@ __all__ = [
     "Event",
     "Integration",
     "IntegrationAlias",
+    "IntegrationDelivery",
+    "IntegrationDeliveryOutcome",
     "IntegrationExtractValue",
     "IntegrationMatcher",
     "Inventory",

@@ -16,6 +16,7 @@ def register_web(app: Flask) -> None:
         dashboard,
         environments,
         errors,
+        integrations,
         inventories,
         keys,
         project_dashboard,

@@ -36,6 +36,7 @@ PROJECT_NAV = (
     ("Repositories", "web.repositories_index", "repositories"),
     ("Views", "web.views_index", "views"),
     ("Schedules", "web.schedules_index", "schedules"),
+    ("Integrations", "web.integrations_index", "integrations"),
     ("Activity", "web.project_activity", "activity"),
     ("Team", "web.project_members", "members"),
     ("Settings", "web.project_settings", "settings"),

@@ -14,7 +14,14 @@ import pytest
 from sqlalchemy import select
 
 from semaphore.extensions import db
-from semaphore.models import ProjectUser, Task
+from semaphore.models import (
+    Integration,
+    IntegrationAlias,
+    IntegrationExtractValue,
+    IntegrationMatcher,
+    ProjectUser,
+    Task,
+)
 from tests import factories
 from tests.contract import contract
 
@@ -71,7 +78,21 @@ def _repository_body(w: World) -> dict:
     }
 
 
+def _integration_body(w: World) -> dict:
+    return {"name": "Hook", "template_id": w["template_id"], "auth_method": ""}
+
+
+def _value_body(w: World) -> dict:
+    return {"name": "V", "value_source": "header", "key": "X-Ref", "variable": "REF"}
+
+
+def _matcher_body(w: World) -> dict:
+    return {"name": "M", "match_type": "header", "key": "X-Event", "value": "push"}
+
+
 P = "/project/{project_id}"
+INTEGRATIONS = P + "/integrations"
+INTEGRATION = INTEGRATIONS + "/{integration_id}"
 ROUTES = [
     Route("GET", P, READ, 200),
     Route("PUT", P, PROJECT, 204, lambda w: {"name": "Renamed"}),
@@ -160,11 +181,33 @@ ROUTES = [
     Route("POST", P + "/tasks/{waiting_task_id}/stop", RUN, 204, lambda w: {}),
     # Deleting task records is for system administrators only, as in the original.
     Route("DELETE", P + "/tasks/{task_id}", ADMIN, 204),
+    Route("GET", INTEGRATIONS, READ, 200),
+    Route("POST", INTEGRATIONS, RESOURCES, 201, _integration_body),
+    Route("GET", INTEGRATION, READ, 200),
+    Route("PUT", INTEGRATION, RESOURCES, 204, _integration_body),
+    Route("DELETE", INTEGRATIONS + "/{spare_integration_id}", RESOURCES, 204),
+    Route("GET", INTEGRATION + "/values", READ, 200),
+    Route("POST", INTEGRATION + "/values", RESOURCES, 201, _value_body),
+    Route("PUT", INTEGRATION + "/values/{value_id}", RESOURCES, 204, _value_body),
+    Route("DELETE", INTEGRATION + "/values/{value_id}", RESOURCES, 204),
+    Route("GET", INTEGRATION + "/matchers", READ, 200),
+    Route("POST", INTEGRATION + "/matchers", RESOURCES, 200, _matcher_body),
+    Route("PUT", INTEGRATION + "/matchers/{matcher_id}", RESOURCES, 204, _matcher_body),
+    Route("DELETE", INTEGRATION + "/matchers/{matcher_id}", RESOURCES, 204),
+    Route("GET", INTEGRATIONS + "/aliases", READ, 200),
+    Route("POST", INTEGRATIONS + "/aliases", RESOURCES, 200),
+    Route("DELETE", INTEGRATIONS + "/aliases/{project_alias_id}", RESOURCES, 204),
+    Route("GET", INTEGRATION + "/aliases", READ, 200),
+    Route("POST", INTEGRATION + "/aliases", RESOURCES, 200),
+    Route("DELETE", INTEGRATION + "/aliases/{integration_alias_id}", RESOURCES, 204),
+    # Ours, beyond the 2.16 contract (the original serves them): single children and refs.
+    Route("GET", INTEGRATION + "/refs", READ, 200),
+    Route("GET", INTEGRATION + "/matchers/{matcher_id}", READ, 200),
+    Route("GET", INTEGRATION + "/values/{value_id}", READ, 200),
 ]
 
 # Project routes of the contract that later issues implement; each must join ROUTES then.
 LATER = {
-    "integrations": "webhooks (issue 7)",
     "notifications": "notifications (issue 7)",
     "runners": "remote runners",
     "runner_tags": "remote runners",
@@ -207,6 +250,7 @@ def _world(caller: str) -> tuple[World, Any]:
     member = factories.user()
     db.session.add(ProjectUser(project_id=project.id, user_id=member.id, role="guest"))
     db.session.commit()
+    hook = _integration(project.id, template.id)
     world = World(
         {
             "project_id": project.id,
@@ -225,9 +269,37 @@ def _world(caller: str) -> tuple[World, Any]:
             "task_id": _task(project.id, template.id, "success"),
             "waiting_task_id": _task(project.id, template.id, "waiting"),
             "newcomer": factories.user().id,
+            **hook,
+            "spare_integration_id": _integration(project.id, template.id)["integration_id"],
         }
     )
     return world, _caller_user(caller, project, owner)
+
+
+def _integration(project_id: int, template_id: int) -> dict[str, int]:
+    """An integration with a matcher, a value, its own alias, and a project alias beside it."""
+    hook = Integration(project_id=project_id, template_id=template_id, name="Hook")
+    db.session.add(hook)
+    db.session.flush()
+    matcher = IntegrationMatcher(
+        integration_id=hook.id, name="M", match_type="header", key="X-Event", value="push"
+    )
+    value = IntegrationExtractValue(
+        integration_id=hook.id, name="V", value_source="header", key="X-Ref", variable="REF"
+    )
+    own = IntegrationAlias(
+        alias=f"own{hook.id:013d}", project_id=project_id, integration_id=hook.id
+    )
+    shared = IntegrationAlias(alias=f"prj{hook.id:013d}", project_id=project_id)
+    db.session.add_all([matcher, value, own, shared])
+    db.session.commit()
+    return {
+        "integration_id": hook.id,
+        "matcher_id": matcher.id,
+        "value_id": value.id,
+        "integration_alias_id": own.id,
+        "project_alias_id": shared.id,
+    }
 
 
 def _task(project_id: int, template_id: int, status: str) -> int:
