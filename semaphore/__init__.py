@@ -17,6 +17,7 @@ def create_app(config=None) -> Flask:
     from semaphore.config import load_config
     from semaphore.extensions import csrf, db, login_manager, migrate, sock
     from semaphore.live import publish as live_publish
+    from semaphore.security import headers as security_headers
     from semaphore.wsgi_middleware import PrefixMiddleware, StripTrailingSlash
 
     config = config or load_config()
@@ -39,6 +40,7 @@ def create_app(config=None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     sock.init_app(app)
+    security_headers.init_app(app)
     live_publish.install()
     broker.configure(config)
 
