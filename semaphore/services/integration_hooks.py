@@ -43,7 +43,7 @@ from semaphore.services import integration_deliveries, keys, tasks
 from semaphore.services.integration_deliveries import is_secret_header, shorten
 from semaphore.services.integrations import SECRET_METHODS, task_params
 from semaphore.services.settings import current_config
-from semaphore.services.task_params import FLAG_PARAMS, LIST_PARAMS
+from semaphore.services.task_params import FLAG_PARAMS, LIST_PARAMS, run_values
 
 log = logging.getLogger(__name__)
 
@@ -374,10 +374,9 @@ def _extracted(value: IntegrationExtractValue, incoming: Incoming) -> tuple[bool
 def _task_values(integration: Integration, incoming: Incoming) -> dict[str, Any]:
     """start_automated_task's arguments: the integration's task_params (malformed ones left
     out), then the values extracted from the request, which win (as in the original's 2.16)."""
-    defaults = task_params(integration) or {}
-    environment = _json_text(defaults.get("environment"))
-    environment = dict(environment) if isinstance(environment, dict) else {}
-    params = dict(defaults["params"]) if isinstance(defaults.get("params"), dict) else None
+    chosen = run_values(task_params(integration))
+    environment = dict(chosen.get("environment") or {})
+    params = chosen.get("params")
     for value in _rows(IntegrationExtractValue, integration.id):
         found, extracted = _extracted(value, incoming)
         if not found:
@@ -387,23 +386,8 @@ def _task_values(integration: Integration, incoming: Incoming) -> dict[str, Any]
             params[value.variable] = _param(value.variable, extracted)
         else:
             environment[value.variable] = _stringify(extracted)
-    chosen: dict[str, Any] = {"environment": environment, "params": params}
-    arguments = _json_text(defaults.get("arguments"))
-    if isinstance(arguments, list) and all(isinstance(item, str) for item in arguments):
-        chosen["arguments"] = arguments
-    for name in ("git_branch", "message"):
-        if isinstance(defaults.get(name), str) and defaults[name].strip():
-            chosen[name] = defaults[name].strip()
+    chosen.update(environment=environment, params=params)
     return chosen
-
-
-def _json_text(text: Any) -> Any:
-    if not isinstance(text, str) or not text.strip():
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
 
 
 def _param(name: str, value: Any) -> Any:

@@ -26,7 +26,6 @@ Rules, as the original's unless marked:
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Callable
@@ -43,6 +42,7 @@ from semaphore.errors import SemaphoreError, ServiceUnavailable
 from semaphore.extensions import db
 from semaphore.models import Repository, Schedule, Template
 from semaphore.services import schedules, tasks
+from semaphore.services.task_params import run_values
 
 log = logging.getLogger(__name__)
 
@@ -271,31 +271,8 @@ class ScheduleRunner:
 
 
 def _task_values(schedule: _Planned) -> dict[str, Any]:
-    """The run values of the schedule's task_params, as start_automated_task takes them;
-    malformed values are left out rather than failing the run."""
-    values = schedules.task_params(schedule) or {}
-    chosen: dict[str, Any] = {}
-    environment = _json_value(values.get("environment"))
-    if isinstance(environment, dict):
-        chosen["environment"] = environment
-    arguments = _json_value(values.get("arguments"))
-    if isinstance(arguments, list) and all(isinstance(item, str) for item in arguments):
-        chosen["arguments"] = arguments
-    if isinstance(values.get("params"), dict):
-        chosen["params"] = values["params"]
-    for field in ("git_branch", "message"):
-        if isinstance(values.get(field), str) and values[field].strip():
-            chosen[field] = values[field].strip()
-    return chosen
-
-
-def _json_value(text: Any) -> Any:
-    if not isinstance(text, str) or not text.strip():
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
+    """The run values of the schedule's task_params."""
+    return run_values(schedules.task_params(schedule))
 
 
 def _switch_off(schedule_id: int) -> None:

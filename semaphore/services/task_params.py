@@ -43,3 +43,32 @@ def validated_task_params(data: Mapping[str, Any], field: str = "task_params") -
     if value.get("params") is not None:
         check_params(value["params"], f"{field}.params")
     return json.dumps(value) if value else None
+
+
+def run_values(task_params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A stored TaskParams object (a schedule's or an integration's) as the keyword arguments
+    of `tasks.start_automated_task`; malformed values are left out rather than failing a run
+    nobody is watching."""
+    values = task_params or {}
+    chosen: dict[str, Any] = {}
+    environment = _json_text(values.get("environment"))
+    if isinstance(environment, dict):
+        chosen["environment"] = environment
+    arguments = _json_text(values.get("arguments"))
+    if isinstance(arguments, list) and all(isinstance(item, str) for item in arguments):
+        chosen["arguments"] = arguments
+    if isinstance(values.get("params"), dict):
+        chosen["params"] = dict(values["params"])
+    for name in ("git_branch", "message"):
+        if isinstance(values.get(name), str) and values[name].strip():
+            chosen[name] = values[name].strip()
+    return chosen
+
+
+def _json_text(text: Any) -> Any:
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
