@@ -194,20 +194,27 @@ def get_matcher(access: ProjectAccess, integration_id: int, matcher_id: int) -> 
     return _child(IntegrationMatcher, access, integration_id, matcher_id, "Matcher")
 
 
+def _source(data: Mapping[str, Any], field: str, sources: tuple[str, ...]) -> tuple[str, str]:
+    """Where a matcher or an extracted value looks (header or body), and the body's type."""
+    source = _choice(data, field, sources)
+    body_type = _choice(data, "body_data_type", BODY_DATA_TYPES) if source == "body" else ""
+    return source, body_type
+
+
+def _key(data: Mapping[str, Any], body_type: str) -> str:
+    """The header name or JSON path; a string body is taken whole, so it has none."""
+    return v.string(data, "key", required=body_type != "string", default="") or ""
+
+
 def _matcher_values(data: Mapping[str, Any]) -> dict:
     v.require_mapping(data)
-    match_type = _choice(data, "match_type", MATCH_TYPES)
-    body_type = ""
-    if match_type == "body":
-        body_type = _choice(data, "body_data_type", BODY_DATA_TYPES)
-    # A string body is compared whole: it has no key.
-    needs_key = body_type != "string"
+    match_type, body_type = _source(data, "match_type", MATCH_TYPES)
     return {
         "name": v.string(data, "name", required=True),
         "match_type": match_type,
         "method": _choice(data, "method", MATCH_METHODS, default="equals"),
         "body_data_type": body_type,
-        "key": v.string(data, "key", required=needs_key, default="") or "",
+        "key": _key(data, body_type),
         "value": v.string(data, "value", required=True, max_length=4096, strip=False),
     }
 
@@ -267,16 +274,12 @@ def get_value(access: ProjectAccess, integration_id: int, value_id: int) -> Inte
 
 def _value_values(data: Mapping[str, Any]) -> dict:
     v.require_mapping(data)
-    source = _choice(data, "value_source", VALUE_SOURCES)
-    body_type = ""
-    if source == "body":
-        body_type = _choice(data, "body_data_type", BODY_DATA_TYPES)
-    needs_key = body_type != "string"
+    source, body_type = _source(data, "value_source", VALUE_SOURCES)
     return {
         "name": v.string(data, "name", required=True),
         "value_source": source,
         "body_data_type": body_type,
-        "key": v.string(data, "key", required=needs_key, default="") or "",
+        "key": _key(data, body_type),
         "variable": v.string(data, "variable", required=True),
         "variable_type": _choice(data, "variable_type", VARIABLE_TYPES, default="environment"),
     }
