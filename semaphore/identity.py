@@ -36,9 +36,12 @@ def client_ip() -> str:
     return request.headers.get("X-Real-IP") or request.remote_addr or ""
 
 
-def sign_in(user: User) -> None:
-    """Start a server-side session and put its id in the signed cookie."""
-    row = auth.start_session(user, client_ip(), request.headers.get("User-Agent", ""))
+def sign_in(user: User, via: str = "password") -> None:
+    """Start a server-side session and put its id in the signed cookie.
+
+    `via` says how the user proved who they are: "password" (local or LDAP) or "oidc".
+    """
+    row = auth.start_session(user, client_ip(), request.headers.get("User-Agent", ""), via=via)
     session.clear()
     session[SESSION_KEY] = row.id
 

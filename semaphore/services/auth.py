@@ -14,6 +14,7 @@ from semaphore.extensions import db
 from semaphore.models import APIToken, Session, User, utcnow
 from semaphore.security.passwords import check_password
 from semaphore.security.tokens import digest, new_api_token
+from semaphore.services import ldap_login
 from semaphore.services import validation as v
 from semaphore.services.settings import current_config
 from semaphore.services.users import find_user
@@ -72,9 +73,8 @@ def authenticate(login: str, password: str, ip: str) -> User:
     except redis.RedisError:
         # The limit protects against guessing; it must not lock everyone out when Redis is down.
         current_app.logger.warning("login failure limit unavailable: Redis is unreachable")
-    user = find_user(login)
-    hashed = user.password if user is not None and not user.external else None
-    if not check_password(password, hashed):
+    user = _verify_password(login, password)
+    if user is None:
         try:
             _record_failure(login, ip)
         except redis.RedisError:
@@ -87,7 +87,25 @@ def authenticate(login: str, password: str, ip: str) -> User:
     return user
 
 
-def start_session(user: User, ip: str, user_agent: str) -> Session:
+def _verify_password(login: str, password: str) -> User | None:
+    """The user whose directory or local password this is; None when it is wrong.
+
+    With LDAP on, the directory is asked first, as in the original; a login it does not know
+    falls through to the local users. Raises ServiceUnavailable when the directory is down.
+    """
+    if current_config().ldap_enable:
+        try:
+            directory_user = ldap_login.authenticate(login, password)
+        except NotAuthenticated:
+            return None
+        if directory_user is not None:
+            return directory_user
+    user = find_user(login)
+    hashed = user.password if user is not None and not user.external else None
+    return user if check_password(password, hashed) else None
+
+
+def start_session(user: User, ip: str, user_agent: str, via: str = "password") -> Session:
     """Record a new browser session for the user."""
     session = Session(user_id=user.id, ip=ip[:64], user_agent=user_agent[:512])
     db.session.add(session)
