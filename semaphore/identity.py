@@ -6,6 +6,7 @@ from flask import Flask, Request, request, session
 
 from semaphore.extensions import login_manager
 from semaphore.models import User
+from semaphore.security import csrf
 from semaphore.services import auth
 
 SESSION_KEY = "sid"
@@ -42,8 +43,29 @@ def sign_in(user: User, via: str = "password") -> None:
     `via` says how the user proved who they are: "password" (local or LDAP) or "oidc".
     """
     row = auth.start_session(user, client_ip(), request.headers.get("User-Agent", ""), via=via)
+    # A new login never keeps the old session's cookie contents (or its CSRF token).
     session.clear()
     session[SESSION_KEY] = row.id
+    csrf.reissue_token()
+
+
+def current_session_id() -> int | None:
+    """The server-side session named by the cookie (None for bearer tokens and visitors)."""
+    if csrf.uses_bearer_token():
+        return None
+    session_id = session.get(SESSION_KEY)
+    return session_id if isinstance(session_id, int) else None
+
+
+def waiting_for_second_factor() -> bool:
+    """Whether the cookie names a session that passed the password and waits for a code."""
+    session_id = current_session_id()
+    return session_id is not None and auth.is_waiting_for_second_factor(session_id)
+
+
+def second_factor_accepted() -> None:
+    """The pending session is now a full one: hand out its CSRF token."""
+    csrf.reissue_token()
 
 
 def sign_out() -> None:

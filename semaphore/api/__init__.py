@@ -9,10 +9,13 @@ from flask import Blueprint, current_app, request
 from flask_login import current_user
 
 from semaphore.errors import NotAuthenticated
+from semaphore.identity import waiting_for_second_factor
+from semaphore.security import csrf
 
 api_blueprint = Blueprint("api", __name__, url_prefix="/api")
 
 _PUBLIC_ATTR = "_semaphore_public"
+_SIGN_IN_ATTR = "_semaphore_sign_in"
 
 
 def public(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -21,17 +24,30 @@ def public(view: Callable[..., Any]) -> Callable[..., Any]:
     return view
 
 
+def signs_in(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a public view that starts or finishes a login.
+
+    It acts on the credentials in its body, not on the caller's session, so it needs no
+    CSRF token (cross-site posts are still refused).
+    """
+    setattr(view, _SIGN_IN_ATTR, True)
+    return public(view)
+
+
 @api_blueprint.before_request
 def _require_login() -> None:
     view = current_app.view_functions.get(request.endpoint or "")
-    if view is not None and getattr(view, _PUBLIC_ATTR, False):
-        return
-    if not current_user.is_authenticated:
-        raise NotAuthenticated("Not authenticated")
+    if view is None or not getattr(view, _PUBLIC_ATTR, False):
+        if not current_user.is_authenticated:
+            # The original's answer while a password login waits for its TOTP code.
+            reason = "TOTP_REQUIRED" if waiting_for_second_factor() else "Not authenticated"
+            raise NotAuthenticated(reason)
+    csrf.check_api_write(token_required=not getattr(view, _SIGN_IN_ATTR, False))
 
 
 # Route modules register themselves on the blueprint when imported.
 from semaphore.api import (  # noqa: E402,F401
+    account,
     auth,
     backup,
     environments,
@@ -39,6 +55,7 @@ from semaphore.api import (  # noqa: E402,F401
     integrations,
     inventories,
     keys,
+    oidc,
     projects,
     repositories,
     schedules,

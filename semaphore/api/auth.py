@@ -1,12 +1,18 @@
-"""Logging in and out: /api/auth/login and /api/auth/logout."""
+"""Logging in and out: /api/auth/login, the second factor (/verify, /recovery), /logout."""
 
 from __future__ import annotations
 
 from flask import Response, jsonify
 
-from semaphore.api import api_blueprint, public
+from semaphore.api import api_blueprint, public, signs_in
 from semaphore.api.request_body import json_object
-from semaphore.identity import client_ip, sign_in, sign_out
+from semaphore.identity import (
+    client_ip,
+    current_session_id,
+    second_factor_accepted,
+    sign_in,
+    sign_out,
+)
 from semaphore.services import auth, system
 
 
@@ -17,11 +23,31 @@ def login_metadata() -> Response:
 
 
 @api_blueprint.post("/auth/login")
-@public
+@signs_in
 def login() -> tuple[str, int]:
     body = json_object()
     user = auth.authenticate(body.get("auth"), body.get("password"), client_ip())
     sign_in(user)
+    return "", 204
+
+
+@api_blueprint.post("/auth/verify")
+@signs_in
+def verify() -> tuple[str, int]:
+    """Second step of a password login for a user with TOTP: `{"passcode": "123456"}`."""
+    body = json_object()
+    auth.verify_session(current_session_id(), body.get("passcode"), client_ip())
+    second_factor_accepted()
+    return "", 204
+
+
+@api_blueprint.post("/auth/recovery")
+@signs_in
+def recover() -> tuple[str, int]:
+    """Second step with a single-use recovery code instead: `{"recovery_code": "..."}`."""
+    body = json_object()
+    auth.recover_session(current_session_id(), body.get("recovery_code"), client_ip())
+    second_factor_accepted()
     return "", 204
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from semaphore.models import APIToken, User, isoformat
+from semaphore.services import auth
 
 
 def user(row: User) -> dict[str, Any]:
@@ -31,6 +32,7 @@ def api_token(row: APIToken, raw: str | None = None) -> dict[str, Any]:
         "id": raw or row.id,
         "name": row.name,
         "created": isoformat(row.created),
-        "expired": row.expired,
+        "expired": auth.token_expired(row),
         "user_id": row.user_id,
+        "expires": isoformat(row.expires),
     }

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from semaphore.api import api_blueprint, schemas
 from semaphore.api.request_body import json_body, json_object
+from semaphore.identity import current_session_id
 from semaphore.services import auth, users
 
 
@@ -53,7 +54,7 @@ def get_user(user_id: int) -> Response:
 
 @api_blueprint.put("/users/<int:user_id>")
 def update_user(user_id: int) -> tuple[str, int]:
-    users.update_user(current_user, user_id, json_object())
+    users.update_user(current_user, user_id, json_object(), current_session_id())
     return "", 204
 
 
@@ -65,5 +66,5 @@ def delete_user(user_id: int) -> tuple[str, int]:
 
 @api_blueprint.post("/users/<int:user_id>/password")
 def set_password(user_id: int) -> tuple[str, int]:
-    users.set_password(current_user, user_id, json_object())
+    users.set_password(current_user, user_id, json_object(), current_session_id())
     return "", 204

@@ -19,7 +19,7 @@ from semaphore.models.runner import Option, Runner
 from semaphore.models.schedule import Schedule
 from semaphore.models.task import FINISHED_STATUSES, TASK_STATUSES, Task, TaskOutputChunk
 from semaphore.models.template import APPS, TEMPLATE_TYPES, Template, TemplateVault
-from semaphore.models.user import APIToken, Session, User
+from semaphore.models.user import APIToken, RecoveryCode, Session, User, UserTotp
 from semaphore.models.view import View
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "Inventory",
     "Option",
     "Project",
+    "RecoveryCode",
     "ProjectUser",
     "Repository",
     "Runner",
@@ -54,6 +55,7 @@ __all__ = [
     "Template",
     "TemplateVault",
     "User",
+    "UserTotp",
     "View",
     "isoformat",
     "utcnow",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from semaphore.models.base import Base, utcnow
@@ -44,6 +44,36 @@ class APIToken(Base):
     expired: Mapped[bool] = mapped_column(Boolean, default=False)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(255), default="")
+    # None: valid until expired by hand (as in the original).
+    expires: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class UserTotp(Base):
+    """A user's TOTP authenticator; the shared secret is sealed with access_key_encryption.
+
+    Enrolment stays pending until a first code proves the authenticator holds the secret.
+    """
+
+    __tablename__ = "user__totp"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), unique=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    secret: Mapped[str] = mapped_column(String(255))
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The 30-second step of the last accepted code: a code is accepted once, never replayed.
+    last_step: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RecoveryCode(Base):
+    """A single-use stand-in for a TOTP code; only its keyed digest is stored."""
+
+    __tablename__ = "user__recovery_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Session(Base):
@@ -58,3 +88,5 @@ class Session(Base):
     ip: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(512), default="")
     expired: Mapped[bool] = mapped_column(Boolean, default=False)
+    # False while a password login waits for its second factor; such a session opens nothing.
+    verified: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

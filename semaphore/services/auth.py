@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import redis
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from semaphore import broker
 from semaphore.errors import NotAuthenticated, NotFound, RateLimited, ValidationError
@@ -14,12 +14,16 @@ from semaphore.extensions import db
 from semaphore.models import APIToken, Session, User, utcnow
 from semaphore.security.passwords import check_password
 from semaphore.security.tokens import digest, new_api_token
-from semaphore.services import ldap_login
+from semaphore.services import ldap_login, two_factor
 from semaphore.services import validation as v
 from semaphore.services.settings import current_config
 from semaphore.services.users import find_user
 
 SESSION_IDLE_LIMIT = timedelta(days=7)
+# However active, a session ends this long after login (the original's cookie limit).
+SESSION_LIFETIME = timedelta(days=30)
+# A password login has this long to give its second factor.
+PENDING_SESSION_LIMIT = timedelta(minutes=5)
 # last_active is rewritten at most this often, not on every request.
 SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
 TOKEN_HANDLE_LENGTH = 16
@@ -46,6 +50,14 @@ def _check_not_locked(login: str, ip: str) -> None:
             )
 
 
+def _check_not_locked_if_possible(login: str, ip: str) -> None:
+    try:
+        _check_not_locked(login, ip)
+    except redis.RedisError:
+        # The limit protects against guessing; it must not lock everyone out when Redis is down.
+        current_app.logger.warning("login failure limit unavailable: Redis is unreachable")
+
+
 def _record_failure(login: str, ip: str) -> None:
     window = current_config().login_lockout_sec
     pipe = broker.connection().pipeline()
@@ -68,11 +80,7 @@ def authenticate(login: str, password: str, ip: str) -> User:
     if not isinstance(password, str) or not password:
         raise ValidationError("password is required", "password")
     login = login.strip()
-    try:
-        _check_not_locked(login, ip)
-    except redis.RedisError:
-        # The limit protects against guessing; it must not lock everyone out when Redis is down.
-        current_app.logger.warning("login failure limit unavailable: Redis is unreachable")
+    _check_not_locked_if_possible(login, ip)
     user = _verify_password(login, password)
     if user is None:
         try:
@@ -106,28 +114,91 @@ def _verify_password(login: str, password: str) -> User | None:
 
 
 def start_session(user: User, ip: str, user_agent: str, via: str = "password") -> Session:
-    """Record a new browser session for the user."""
-    session = Session(user_id=user.id, ip=ip[:64], user_agent=user_agent[:512])
+    """Record a new browser session for the user.
+
+    A password login of a user with TOTP starts unverified: it opens nothing until
+    verify_session() or recover_session() accepts the second factor. OIDC logins are not
+    asked again: the identity provider owns the user's factors.
+    """
+    verified = not (via == "password" and two_factor.is_enabled(user))
+    session = Session(user_id=user.id, ip=ip[:64], user_agent=user_agent[:512], verified=verified)
     db.session.add(session)
     db.session.commit()
     return session
 
 
-def user_for_session(session_id: int) -> User | None:
-    """The user of a live session, refreshing its last activity; None if expired or idle."""
+def _live_session(session_id: int) -> Session | None:
     row = db.session.get(Session, session_id)
     if row is None or row.expired:
         return None
     now = utcnow()
-    if now - row.last_active > SESSION_IDLE_LIMIT:
+    idle = now - row.last_active > SESSION_IDLE_LIMIT
+    too_old = now - row.created > SESSION_LIFETIME
+    unfinished = not row.verified and now - row.created > PENDING_SESSION_LIMIT
+    if idle or too_old or unfinished:
         row.expired = True
         db.session.commit()
         return None
+    return row
+
+
+def user_for_session(session_id: int) -> User | None:
+    """The user of a live, verified session, refreshing its last activity; else None."""
+    row = _live_session(session_id)
+    if row is None or not row.verified:
+        return None
     user = db.session.get(User, row.user_id)
-    if user is not None and now - row.last_active > SESSION_TOUCH_INTERVAL:
-        row.last_active = now
+    if user is not None and utcnow() - row.last_active > SESSION_TOUCH_INTERVAL:
+        row.last_active = utcnow()
         db.session.commit()
     return user
+
+
+def is_waiting_for_second_factor(session_id: int) -> bool:
+    """Whether this session passed the password and waits for a TOTP or recovery code."""
+    row = _live_session(session_id)
+    return row is not None and not row.verified
+
+
+def _pending_session(session_id: int | None) -> tuple[Session, User]:
+    row = _live_session(session_id) if isinstance(session_id, int) else None
+    user = db.session.get(User, row.user_id) if row is not None else None
+    if row is None or user is None:
+        raise NotAuthenticated("Not authenticated")
+    return row, user
+
+
+def verify_session(session_id: int | None, passcode: object, ip: str) -> None:
+    """Finish a password login with a TOTP code (each code works once).
+
+    Raises:
+        NotAuthenticated: no session waiting, or a wrong or reused code.
+        RateLimited: too many recent failures for this user or address.
+    """
+    _finish_second_factor(session_id, ip, lambda user: two_factor.check_passcode(user, passcode))
+
+
+def recover_session(session_id: int | None, recovery_code: object, ip: str) -> None:
+    """Finish a password login with one of the user's single-use recovery codes."""
+    _finish_second_factor(
+        session_id, ip, lambda user: two_factor.use_recovery_code(user, recovery_code)
+    )
+
+
+def _finish_second_factor(session_id: int | None, ip: str, check) -> None:
+    row, user = _pending_session(session_id)
+    if row.verified:
+        return
+    _check_not_locked_if_possible(user.username, ip)
+    if not check(user):
+        try:
+            _record_failure(user.username, ip)
+        except redis.RedisError:
+            current_app.logger.warning("code failure not counted: Redis is unreachable")
+        raise NotAuthenticated(two_factor.BAD_CODE)
+    row.verified = True
+    row.last_active = utcnow()
+    db.session.commit()
 
 
 def end_session(session_id: int) -> None:
@@ -138,16 +209,91 @@ def end_session(session_id: int) -> None:
         db.session.commit()
 
 
+def list_sessions(actor: User) -> list[Session]:
+    """The actor's signed-in sessions, newest first (expired and unverified ones left out)."""
+    query = (
+        select(Session)
+        .where(Session.user_id == actor.id, Session.expired.is_(False), Session.verified)
+        .order_by(Session.created.desc(), Session.id.desc())
+    )
+    now = utcnow()
+    return [
+        row
+        for row in db.session.scalars(query)
+        if now - row.last_active <= SESSION_IDLE_LIMIT and now - row.created <= SESSION_LIFETIME
+    ]
+
+
+def revoke_session(actor: User, session_id: int) -> None:
+    """Sign one of the actor's sessions out.
+
+    Raises:
+        NotFound: the actor has no such live session.
+    """
+    row = db.session.get(Session, session_id)
+    if row is None or row.user_id != actor.id or row.expired:
+        raise NotFound("Session not found")
+    row.expired = True
+    db.session.commit()
+
+
+def end_sessions(user_id: int, keep_session_id: int | None = None) -> int:
+    """Sign a user out everywhere (but the session kept); returns how many were ended."""
+    query = update(Session).where(Session.user_id == user_id, Session.expired.is_(False))
+    if keep_session_id is not None:
+        query = query.where(Session.id != keep_session_id)
+    ended = db.session.execute(query.values(expired=True)).rowcount
+    db.session.commit()
+    return ended
+
+
 def create_token(actor: User, data: object = None) -> tuple[APIToken, str]:
-    """A new API token for the actor; returns the row and the token, which is shown once."""
-    name = v.string(data, "name", default="") if isinstance(data, dict) else ""
+    """A new API token for the actor; returns the row and the token, which is shown once.
+
+    `expires` (RFC 3339, in the future) or `expires_in_days` (1 to 3650) limits its life;
+    without either it lasts until expired by hand, as in the original.
+    """
+    fields = data if isinstance(data, dict) else {}
+    name = v.string(fields, "name", default="")
+    expires = _token_expiry(fields)
     raw = new_api_token()
     token = APIToken(
-        id=raw[:TOKEN_HANDLE_LENGTH], token_hash=digest(raw), user_id=actor.id, name=name
+        id=raw[:TOKEN_HANDLE_LENGTH],
+        token_hash=digest(raw),
+        user_id=actor.id,
+        name=name,
+        expires=expires,
     )
     db.session.add(token)
     db.session.commit()
     return token, raw
+
+
+def _token_expiry(fields: dict) -> datetime | None:
+    days = fields.get("expires_in_days")
+    stamp = fields.get("expires")
+    if days is not None and stamp is not None:
+        raise ValidationError("give expires or expires_in_days, not both", "expires")
+    if days is not None:
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:
+            raise ValidationError("expires_in_days must be a whole number from 1 to 3650")
+        return utcnow() + timedelta(days=days)
+    if stamp is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValidationError("expires must be an RFC 3339 time with a zone", "expires")
+    if moment <= utcnow():
+        raise ValidationError("expires must be in the future", "expires")
+    return moment.astimezone(UTC)
+
+
+def token_expired(token: APIToken) -> bool:
+    """Expired by hand, or past its expiry time."""
+    return token.expired or (token.expires is not None and token.expires <= utcnow())
 
 
 def list_tokens(actor: User) -> list[APIToken]:
@@ -179,6 +325,6 @@ def user_for_token(raw: str) -> User | None:
     token = db.session.scalar(
         select(APIToken).where(APIToken.token_hash == digest(raw.strip().lower()))
     )
-    if token is None or token.expired:
+    if token is None or token_expired(token):
         return None
     return db.session.get(User, token.user_id)

@@ -103,8 +103,15 @@ def create_user(actor: User | None, data: Mapping[str, Any]) -> User:
     return user
 
 
-def update_user(actor: User | None, user_id: int, data: Mapping[str, Any]) -> User:
+def update_user(
+    actor: User | None,
+    user_id: int,
+    data: Mapping[str, Any],
+    keep_session_id: int | None = None,
+) -> User:
     """Change a user's details; self or admin. Omitted booleans keep their value.
+
+    A new password signs the user out of every session but `keep_session_id`.
 
     Raises:
         PermissionDenied: not self or admin, or a user changing their own admin flag.
@@ -135,11 +142,18 @@ def update_user(actor: User | None, user_id: int, data: Mapping[str, Any]) -> Us
     if password:
         user.password = hash_password(password, current_config().bcrypt_cost)
     db.session.commit()
+    if password:
+        _sign_out_elsewhere(user, keep_session_id)
     return user
 
 
-def set_password(actor: User | None, user_id: int, data: Mapping[str, Any]) -> None:
-    """Set a user's password; self or admin.
+def set_password(
+    actor: User | None,
+    user_id: int,
+    data: Mapping[str, Any],
+    keep_session_id: int | None = None,
+) -> None:
+    """Set a user's password; self or admin. Signs them out of every session but the kept one.
 
     Raises:
         ValidationError: external user, or an empty password.
@@ -150,6 +164,14 @@ def set_password(actor: User | None, user_id: int, data: Mapping[str, Any]) -> N
     password = _password(v.require_mapping(data), required=True)
     user.password = hash_password(password, current_config().bcrypt_cost)
     db.session.commit()
+    _sign_out_elsewhere(user, keep_session_id)
+
+
+def _sign_out_elsewhere(user: User, keep_session_id: int | None) -> None:
+    # Whoever knew the old password is signed out with it.
+    from semaphore.services.auth import end_sessions  # auth builds on this module
+
+    end_sessions(user.id, keep_session_id)
 
 
 def _keep_one_admin(user: User) -> None:

@@ -12,6 +12,7 @@ web_blueprint = Blueprint("web", __name__)
 def register_web(app: Flask) -> None:
     """Attach the pages, their template globals and their error pages to the app."""
     from semaphore.web import (  # noqa: F401
+        account,
         auth,
         dashboard,
         environments,

@@ -278,3 +278,21 @@ def attach_error(form: FlaskForm, exc: SemaphoreError) -> None:
         field.errors = [*list(field.errors or []), exc.message]
     else:
         form.form_errors.append(exc.message)
+
+
+class PasscodeForm(FlaskForm):
+    passcode = StringField("Code from your authenticator app")
+
+
+class RecoveryCodeForm(FlaskForm):
+    recovery_code = StringField("Recovery code")
+
+
+TOKEN_LIFETIMES = options(
+    [("", "Never expires"), ("30", "30 days"), ("90", "90 days"), ("365", "1 year")]
+)
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Name")
+    expires_in_days = SelectField("Expires", choices=TOKEN_LIFETIMES, validate_choice=False)

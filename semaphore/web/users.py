@@ -6,7 +6,8 @@ from flask import Response, flash, url_for
 from flask_login import current_user, login_required
 
 from semaphore.errors import ValidationError
-from semaphore.services import users
+from semaphore.identity import current_session_id
+from semaphore.services import two_factor, users
 from semaphore.web import web_blueprint
 from semaphore.web.forms import UserForm, attach_error
 from semaphore.web.htmx import redirect_to, render
@@ -44,7 +45,9 @@ def user_edit(user_id: int) -> Response:
     form = UserForm(obj=user) if not _submitted() else UserForm()
     if form.validate_on_submit():
         try:
-            users.update_user(current_user, user_id, _editable_fields(form, user))
+            users.update_user(
+                current_user, user_id, _editable_fields(form, user), current_session_id()
+            )
         except ValidationError as exc:
             attach_error(form, exc)
         else:
@@ -52,6 +55,15 @@ def user_edit(user_id: int) -> Response:
             target = "web.users_index" if current_user.admin else "web.dashboard"
             return redirect_to(url_for(target))
     return _form_page(form, user)
+
+
+@web_blueprint.post("/users/<int:user_id>/2fa/reset")
+@login_required
+def user_2fa_reset(user_id: int) -> Response:
+    user = users.get_user(current_user, user_id)
+    two_factor.reset(current_user, user_id)
+    flash(f"Two-factor sign-in of {user.username} is off; they can set it up again", "success")
+    return redirect_to(url_for("web.user_edit", user_id=user_id))
 
 
 @web_blueprint.delete("/users/<int:user_id>")
@@ -80,4 +92,5 @@ def _submitted() -> bool:
 
 def _form_page(form: UserForm, user) -> Response:
     status = 422 if form.errors or form.form_errors else 200
-    return render("users/form.html", form=form, user=user, status=status)
+    totp_on = user is not None and two_factor.is_enabled(user)
+    return render("users/form.html", form=form, user=user, status=status, totp_on=totp_on)

@@ -23,8 +23,8 @@ def test_login_and_empty_dashboard(web, app):
     user = factories.user(name="Grace Hopper")
     response = web.log_in(user)
     assert response.headers["Location"] == "/"
-    cookie = response.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    cookies = {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
+    assert "HttpOnly" in cookies["semaphore"] and "SameSite=Lax" in cookies["semaphore"]
     page = web.get("/").get_data(as_text=True)
     assert "Grace Hopper" in page
     assert 'data-testid="empty-dashboard"' in page
