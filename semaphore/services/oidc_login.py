@@ -6,6 +6,10 @@ in the signed session cookie and hands it back to `finish_login` with the callba
 `finish_login` checks the state, exchanges the code, verifies the id_token (signature against
 the provider's JWKS, issuer, audience, expiry, nonce), maps the claims and returns the user to
 sign in. Nothing here reads `request` or `session`, so the flow is testable without a browser.
+
+This module holds the flow, the claim mapping (`a | b` alternatives, `{{ .claim }}` templates,
+username fallback) and finding or creating the external user. The provider's settings,
+discovery, key sets, id_token verification and userinfo are in `oidc_provider`.
 """
 
 from __future__ import annotations
@@ -17,60 +21,39 @@ import secrets
 import string
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import quote
 
 import requests
-from authlib.integrations.requests_client import OAuth2Session, OAuthError
-from authlib.oidc.core import CodeIDToken
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
-from joserfc.jws import JWSRegistry
+from authlib.integrations.requests_client import OAuthError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from semaphore.errors import NotAuthenticated, NotFound, ServiceUnavailable
+from semaphore.errors import NotAuthenticated, ServiceUnavailable
 from semaphore.extensions import db
 from semaphore.models import User
+from semaphore.services.oidc_provider import (
+    UNREACHABLE,
+    Provider,
+    fetch_userinfo,
+    get_provider,
+    misconfigured,
+    oauth_client,
+    server_metadata,
+    verify_id_token,
+)
 from semaphore.services.settings import current_config
 from semaphore.services.validation import EMAIL_RE, MAX_NAME
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SCOPES = "openid profile email"
-DEFAULT_CLAIM = "preferred_username"
-HTTP_TIMEOUT = 10  # seconds for each call to the provider; a hung provider must not hang a worker
 PENDING_LIFETIME = 600  # seconds a user may spend on the provider's pages
-METADATA_LIFETIME = 3600  # discovery documents and key sets are re-read at most hourly
-CLOCK_LEEWAY = 120  # seconds of clock skew tolerated on exp/iat, as Authlib's own client does
-
-# What the person at the login page is told; the details go to the log, for the administrator.
-UNREACHABLE = "Could not reach the sign-in provider; please try again later"
-MISCONFIGURED = "Sign-in with this provider is not configured correctly; tell your administrator"
 
 # The original accepts Go templates in claim settings; only their plain `{{ .claim }}` form is
 # supported here, which covers the usual "{{ .given_name }} {{ .family_name }}".
 _TEMPLATE_FIELD = re.compile(r"\{\{-?\s*\.([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}")
 _RANDOM_CHARS = string.ascii_lowercase + string.digits
-
-
-@dataclass(frozen=True)
-class Provider:
-    """One provider's settings, with the `*_file` secrets read and the defaults applied."""
-
-    id: str
-    client_id: str
-    client_secret: str = field(repr=False)
-    redirect_url: str
-    scopes: str
-    provider_url: str
-    endpoint: Mapping[str, Any]
-    username_claim: str
-    name_claim: str
-    email_claim: str
 
 
 @dataclass(frozen=True)
@@ -112,121 +95,6 @@ class Claims:
     email: str
 
 
-# --- settings ------------------------------------------------------------------------------
-
-
-def get_provider(provider_id: str) -> Provider:
-    """The configured provider with this id.
-
-    Raises:
-        NotFound: no such provider.
-        ServiceUnavailable: a `*_file` secret cannot be read.
-    """
-    settings = current_config().oidc_providers.get(provider_id)
-    if not isinstance(settings, Mapping):
-        raise NotFound("Unknown sign-in provider")
-    endpoint = settings.get("endpoint")
-    return Provider(
-        id=provider_id,
-        client_id=_secret(provider_id, settings, "client_id"),
-        client_secret=_secret(provider_id, settings, "client_secret"),
-        redirect_url=str(settings.get("redirect_url") or ""),
-        scopes=_scopes(settings.get("scopes")),
-        provider_url=str(settings.get("provider_url") or "").rstrip("/"),
-        endpoint=endpoint if isinstance(endpoint, Mapping) else {},
-        username_claim=str(settings.get("username_claim") or DEFAULT_CLAIM),
-        name_claim=str(settings.get("name_claim") or DEFAULT_CLAIM),
-        email_claim=str(settings.get("email_claim") or "email"),
-    )
-
-
-def _secret(provider_id: str, settings: Mapping[str, Any], key: str) -> str:
-    # As in the original, the file wins when both are set (Docker/Kubernetes secrets).
-    path = settings.get(f"{key}_file")
-    if path:
-        try:
-            # Unlike the original, surrounding whitespace (a file's final newline) is dropped.
-            return Path(str(path)).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            log.error("oidc provider %s: cannot read %s_file: %s", provider_id, key, exc)
-            raise ServiceUnavailable(MISCONFIGURED) from None
-    return str(settings.get(key) or "")
-
-
-def _scopes(value: Any) -> str:
-    if isinstance(value, str):
-        scopes = value.replace(",", " ").split()
-    elif isinstance(value, list | tuple):
-        scopes = [str(scope) for scope in value if scope]
-    else:
-        scopes = []
-    return " ".join(scopes) or DEFAULT_SCOPES
-
-
-# --- the provider's metadata -----------------------------------------------------------------
-
-_cache: dict[str, tuple[float, dict[str, Any]]] = {}
-
-
-def _get_json(url: str, provider: Provider, what: str) -> dict[str, Any]:
-    try:
-        response = requests.get(url, timeout=HTTP_TIMEOUT, headers={"Accept": "application/json"})
-        response.raise_for_status()
-        data = response.json()
-    except (requests.RequestException, ValueError) as exc:
-        log.warning("oidc provider %s: cannot read its %s at %s: %s", provider.id, what, url, exc)
-        raise ServiceUnavailable(UNREACHABLE) from None
-    if not isinstance(data, dict):
-        log.warning("oidc provider %s: its %s at %s is not an object", provider.id, what, url)
-        raise ServiceUnavailable(UNREACHABLE)
-    return data
-
-
-def _cached_json(url: str, provider: Provider, what: str, refresh: bool = False) -> dict[str, Any]:
-    now = time.monotonic()
-    hit = _cache.get(url)
-    if hit is not None and hit[0] > now and not refresh:
-        return hit[1]
-    data = _get_json(url, provider, what)
-    _cache[url] = (now + METADATA_LIFETIME, data)
-    return data
-
-
-def _misconfigured(provider: Provider, detail: str) -> ServiceUnavailable:
-    log.error("oidc provider %s: %s", provider.id, detail)
-    return ServiceUnavailable(MISCONFIGURED)
-
-
-def server_metadata(provider: Provider) -> dict[str, Any]:
-    """The provider's endpoints: from discovery when provider_url is set, else `endpoint{}`.
-
-    Raises:
-        ServiceUnavailable: discovery failed, or the settings lack an endpoint.
-    """
-    if provider.provider_url:
-        document = _cached_json(
-            f"{provider.provider_url}/.well-known/openid-configuration", provider, "discovery"
-        )
-        # OpenID Connect Discovery 1.0, section 4.3: the issuer must be the URL asked.
-        if str(document.get("issuer", "")).rstrip("/") != provider.provider_url:
-            raise _misconfigured(provider, f"discovery names issuer {document.get('issuer')!r}")
-        metadata = dict(document)
-    else:
-        endpoint = provider.endpoint
-        metadata = {
-            "issuer": endpoint.get("issuer") or "",
-            "authorization_endpoint": endpoint.get("auth") or "",
-            "token_endpoint": endpoint.get("token") or "",
-            "userinfo_endpoint": endpoint.get("userinfo") or "",
-            "jwks_uri": endpoint.get("jwks") or "",
-            "id_token_signing_alg_values_supported": endpoint.get("algorithms") or [],
-        }
-    for key in ("authorization_endpoint", "token_endpoint"):
-        if not metadata.get(key):
-            raise _misconfigured(provider, f"no {key} (set provider_url or endpoint)")
-    return metadata
-
-
 # --- the flow --------------------------------------------------------------------------------
 
 
@@ -258,7 +126,7 @@ def begin_login(provider_id: str, request_callback_url: str, return_path: str) -
         created=int(time.time()),
     )
     # PKCE (RFC 7636) on top of the client secret: providers that do not know it ignore it.
-    with _client(provider, redirect_uri, code_challenge_method="S256") as client:
+    with oauth_client(provider, redirect_uri, code_challenge_method="S256") as client:
         url, _ = client.create_authorization_url(
             metadata["authorization_endpoint"],
             state=pending.state,
@@ -313,17 +181,6 @@ def _matching(provider: Provider, pending: PendingLogin | None, state: str | Non
     return pending
 
 
-def _client(provider: Provider, redirect_uri: str, **kwargs: Any) -> OAuth2Session:
-    return OAuth2Session(
-        client_id=provider.client_id,
-        client_secret=provider.client_secret or None,
-        scope=provider.scopes,
-        redirect_uri=redirect_uri,
-        default_timeout=HTTP_TIMEOUT,
-        **kwargs,
-    )
-
-
 def _auth_method(provider: Provider, metadata: Mapping[str, Any]) -> str:
     if not provider.client_secret:
         return "none"
@@ -337,7 +194,7 @@ def _auth_method(provider: Provider, metadata: Mapping[str, Any]) -> str:
 def _exchange_code(
     provider: Provider, metadata: Mapping[str, Any], pending: PendingLogin, code: str
 ) -> dict[str, Any]:
-    client = _client(
+    client = oauth_client(
         provider, pending.redirect_uri, token_endpoint_auth_method=_auth_method(provider, metadata)
     )
     with client:
@@ -372,75 +229,14 @@ def _claims(
         # Some providers keep the e-mail out of the id_token: then ask userinfo too.
         if _first_claim(provider.email_claim, claims) or not metadata.get("userinfo_endpoint"):
             return claims
-        extra = _userinfo(provider, metadata, token)
+        extra = fetch_userinfo(provider, metadata, token)
         if extra.get("sub") != claims.get("sub"):
             log.warning("oidc provider %s: userinfo is about another subject", provider.id)
             return claims
         return {**extra, **claims}
     if not metadata.get("userinfo_endpoint"):
-        raise _misconfigured(provider, "no id_token was issued and there is no userinfo endpoint")
-    return _userinfo(provider, metadata, token)
-
-
-def verify_id_token(
-    provider: Provider, metadata: Mapping[str, Any], raw: str, nonce: str, access_token: str
-) -> dict[str, Any]:
-    """The id_token's claims after checking its signature, issuer, audience, times and nonce.
-
-    Raises:
-        NotAuthenticated: the token does not verify.
-        ServiceUnavailable: no key set to verify with.
-    """
-    jwks_uri = metadata.get("jwks_uri")
-    if not jwks_uri:
-        raise _misconfigured(provider, "no jwks endpoint to verify the id_token with")
-    algorithms = [
-        alg
-        for alg in metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
-        if str(alg).lower() != "none"
-    ] or ["RS256"]
-    registry = JWSRegistry(algorithms=algorithms, strict_check_header=False)
-    try:
-        try:
-            decoded = jwt.decode(raw, _key_set(provider, jwks_uri), registry=registry)
-        except JoseError:
-            # The provider may have rotated its keys since we cached them.
-            decoded = jwt.decode(raw, _key_set(provider, jwks_uri, refresh=True), registry=registry)
-        options: dict[str, Any] = {"aud": {"essential": True, "value": provider.client_id}}
-        if metadata.get("issuer"):
-            options["iss"] = {"essential": True, "value": metadata["issuer"]}
-        claims = CodeIDToken(
-            decoded.claims,
-            decoded.header,
-            options,
-            {"nonce": nonce, "client_id": provider.client_id, "access_token": access_token},
-        )
-        claims.validate(leeway=CLOCK_LEEWAY)
-    except (JoseError, ValueError) as exc:
-        log.warning("oidc provider %s: id_token rejected: %r", provider.id, exc)
-        raise NotAuthenticated("The sign-in provider's answer could not be verified") from None
-    return dict(claims)
-
-
-def _key_set(provider: Provider, jwks_uri: str, refresh: bool = False) -> KeySet:
-    data = _cached_json(jwks_uri, provider, "key set", refresh=refresh)
-    try:
-        return KeySet.import_key_set(data)
-    except (JoseError, ValueError, TypeError, KeyError) as exc:
-        raise _misconfigured(provider, f"unusable key set at {jwks_uri}: {exc!r}") from None
-
-
-def _userinfo(provider: Provider, metadata: Mapping[str, Any], token: Mapping[str, Any]) -> dict:
-    client = _client(provider, "", token=dict(token))
-    with client:
-        try:
-            response = client.get(metadata["userinfo_endpoint"])
-            response.raise_for_status()
-            data = response.json()
-        except (requests.RequestException, ValueError) as exc:
-            log.warning("oidc provider %s: userinfo failed: %s", provider.id, exc)
-            raise ServiceUnavailable(UNREACHABLE) from None
-    return data if isinstance(data, dict) else {}
+        raise misconfigured(provider, "no id_token was issued and there is no userinfo endpoint")
+    return fetch_userinfo(provider, metadata, token)
 
 
 # --- claims and users ------------------------------------------------------------------------

@@ -7,6 +7,9 @@ checked every POST before it gets here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask import Response, flash, url_for
 from flask_login import current_user, login_required
 
@@ -18,6 +21,7 @@ from semaphore.web.forms import PasscodeForm, TokenForm
 from semaphore.web.htmx import redirect_to, render
 
 FORM_ERRORS = (ValidationError, NotAuthenticated, NotFound, Conflict)
+T = TypeVar("T")
 
 
 def _page(status: int = 200, **shown) -> Response:
@@ -29,8 +33,9 @@ def _page(status: int = 200, **shown) -> Response:
         current_session=current_session_id(),
         tokens=auth.list_tokens(current_user),
         token_expired=auth.token_expired,
-        token_form=shown.pop("token_form", None) or TokenForm(),
-        code_form=shown.pop("code_form", None) or PasscodeForm(),
+        # Fresh forms do not echo what was just posted (a used code, a token's name).
+        token_form=shown.pop("token_form", None) or TokenForm(formdata=None),
+        code_form=shown.pop("code_form", None) or PasscodeForm(formdata=None),
         **shown,
     )
 
@@ -55,14 +60,11 @@ def account_2fa_begin() -> Response:
 @web_blueprint.post("/account/2fa/confirm")
 @login_required
 def account_2fa_confirm() -> Response:
-    form = PasscodeForm()
-    if form.validate_on_submit():
-        try:
-            codes = two_factor.confirm_enrolment(current_user, form.passcode.data or "")
-        except FORM_ERRORS as exc:
-            form.form_errors.append(exc.message)
-        else:
-            return _page(recovery_codes=codes, message="Two-factor sign-in is on.")
+    form, done, codes = _with_posted_code(
+        lambda code: two_factor.confirm_enrolment(current_user, code)
+    )
+    if done:
+        return _page(recovery_codes=codes, message="Two-factor sign-in is on.")
     enrolment = _pending_or_none()
     if enrolment is None:
         return redirect_to(url_for("web.account"))
@@ -72,30 +74,36 @@ def account_2fa_confirm() -> Response:
 @web_blueprint.post("/account/2fa/recovery-codes")
 @login_required
 def account_recovery_codes() -> Response:
-    form = PasscodeForm()
-    if form.validate_on_submit():
-        try:
-            codes = two_factor.regenerate_recovery_codes(current_user, form.passcode.data or "")
-        except FORM_ERRORS as exc:
-            form.form_errors.append(exc.message)
-        else:
-            return _page(recovery_codes=codes, message="New recovery codes; the old ones are void.")
+    form, done, codes = _with_posted_code(
+        lambda code: two_factor.regenerate_recovery_codes(current_user, code)
+    )
+    if done:
+        return _page(recovery_codes=codes, message="New recovery codes; the old ones are void.")
     return _page(422, code_form=form)
 
 
 @web_blueprint.post("/account/2fa/disable")
 @login_required
 def account_2fa_disable() -> Response:
+    form, done, _ = _with_posted_code(lambda code: two_factor.disable(current_user, code))
+    if done:
+        flash("Two-factor sign-in is off", "success")
+        return redirect_to(url_for("web.account"))
+    return _page(422, code_form=form)
+
+
+def _with_posted_code(action: Callable[[str], T]) -> tuple[PasscodeForm, bool, T | None]:
+    """Run the action with the posted code: (the form, whether it went through, its result).
+
+    A refusal becomes the form's error.
+    """
     form = PasscodeForm()
     if form.validate_on_submit():
         try:
-            two_factor.disable(current_user, form.passcode.data or "")
+            return form, True, action(form.passcode.data or "")
         except FORM_ERRORS as exc:
             form.form_errors.append(exc.message)
-        else:
-            flash("Two-factor sign-in is off", "success")
-            return redirect_to(url_for("web.account"))
-    return _page(422, code_form=form)
+    return form, False, None
 
 
 @web_blueprint.post("/account/sessions/<int:session_id>/revoke")

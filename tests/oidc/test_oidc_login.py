@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from semaphore.extensions import db
 from semaphore.models import Session, User
-from semaphore.services import oidc_login
+from semaphore.services import oidc_login, oidc_provider
 from tests import factories
 from tests.oidc import MockProvider, running_provider
 
@@ -214,8 +214,8 @@ def test_an_id_token_not_signed_by_the_provider_is_refused(provider, unsigned):
         payload = raw.split(".")[1]
         raw = f"eyJhbGciOiJub25lIn0.{payload}."  # header {"alg":"none"}, no signature
     metadata = {"issuer": provider.url, "jwks_uri": f"{provider.url}/jwks"}
-    with pytest.raises(oidc_login.NotAuthenticated, match="could not be verified"):
-        oidc_login.verify_id_token(_provider(), metadata, raw, "n", "access-token")
+    with pytest.raises(oidc_provider.NotAuthenticated, match="could not be verified"):
+        oidc_provider.verify_id_token(_provider(), metadata, raw, "n", "access-token")
 
 
 def test_missing_email_claim_is_refused(api, provider):
@@ -356,13 +356,13 @@ class TestPasswordLoginDisabled:
 # --- claim mapping -------------------------------------------------------------------------------
 
 
-def _provider(**claims: str) -> oidc_login.Provider:
-    return oidc_login.Provider(
+def _provider(**claims: str) -> oidc_provider.Provider:
+    return oidc_provider.Provider(
         id="p",
         client_id="c",
         client_secret="",
         redirect_url="",
-        scopes=oidc_login.DEFAULT_SCOPES,
+        scopes=oidc_provider.DEFAULT_SCOPES,
         provider_url="",
         endpoint={},
         username_claim=claims.get("username", "preferred_username"),
