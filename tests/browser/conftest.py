@@ -48,6 +48,9 @@ def screenshot(page, request):
     def take(name: str) -> None:
         if directory:
             Path(directory).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(Path(directory) / f"{name}.png"), full_page=True)
+            # caret="initial": hiding the caret makes Playwright touch the page, and the next
+            # htmx swap then copies that inline style, which our CSP reports as a violation.
+            path = str(Path(directory) / f"{name}.png")
+            page.screenshot(path=path, full_page=True, caret="initial")
 
     return take

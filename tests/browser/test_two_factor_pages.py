@@ -3,6 +3,7 @@ then with a recovery code; the pages raise no CSP violation."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pyotp
@@ -85,4 +86,4 @@ def test_enrol_then_sign_in_with_a_code_and_with_a_recovery_code(
     expect(page.get_by_test_id("recovery-left")).to_contain_text("9 unused recovery codes")
     screenshot("account-totp-on")
     collect()
-    assert violations == []
+    assert violations == [], json.dumps(violations)
