@@ -18,7 +18,6 @@ def create_app(config=None) -> Flask:
     from semaphore.extensions import csrf, db, login_manager, migrate, sock
     from semaphore.live import publish as live_publish
     from semaphore.security import cookies as session_cookies
-    from semaphore.security import csrf as api_csrf
     from semaphore.security import headers as security_headers
     from semaphore.wsgi_middleware import PrefixMiddleware, StripTrailingSlash
 
@@ -44,7 +43,6 @@ def create_app(config=None) -> Flask:
     sock.init_app(app)
     security_headers.init_app(app)
     session_cookies.init_app(app)
-    api_csrf.init_app(app)
     live_publish.install()
     broker.configure(config)
 

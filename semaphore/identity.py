@@ -43,7 +43,7 @@ def sign_in(user: User, via: str = "password") -> None:
     `via` says how the user proved who they are: "password" (local or LDAP) or "oidc".
     """
     row = auth.start_session(user, client_ip(), request.headers.get("User-Agent", ""), via=via)
-    # A new login never keeps the old session's cookie contents (or its CSRF token).
+    # A new login never keeps the old session's cookie contents (or its form token).
     session.clear()
     session[SESSION_KEY] = row.id
     csrf.reissue_token()
@@ -64,7 +64,7 @@ def waiting_for_second_factor() -> bool:
 
 
 def second_factor_accepted() -> None:
-    """The pending session is now a full one: hand out its CSRF token."""
+    """The pending session is now a full one: its pages get a fresh form token."""
     csrf.reissue_token()
 
 

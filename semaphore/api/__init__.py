@@ -15,23 +15,12 @@ from semaphore.security import csrf
 api_blueprint = Blueprint("api", __name__, url_prefix="/api")
 
 _PUBLIC_ATTR = "_semaphore_public"
-_SIGN_IN_ATTR = "_semaphore_sign_in"
 
 
 def public(view: Callable[..., Any]) -> Callable[..., Any]:
     """Mark a view as reachable without logging in."""
     setattr(view, _PUBLIC_ATTR, True)
     return view
-
-
-def signs_in(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a public view that starts or finishes a login.
-
-    It acts on the credentials in its body, not on the caller's session, so it needs no
-    CSRF token (cross-site posts are still refused).
-    """
-    setattr(view, _SIGN_IN_ATTR, True)
-    return public(view)
 
 
 @api_blueprint.before_request
@@ -42,7 +31,7 @@ def _require_login() -> None:
             # The original's answer while a password login waits for its TOTP code.
             reason = "TOTP_REQUIRED" if waiting_for_second_factor() else "Not authenticated"
             raise NotAuthenticated(reason)
-    csrf.check_api_write(token_required=not getattr(view, _SIGN_IN_ATTR, False))
+    csrf.check_api_write()
 
 
 # Route modules register themselves on the blueprint when imported.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from semaphore.api import api_blueprint, public, signs_in
+from semaphore.api import api_blueprint, public
 from semaphore.api.request_body import json_object
 from semaphore.identity import (
     client_ip,
@@ -23,7 +23,7 @@ def login_metadata() -> Response:
 
 
 @api_blueprint.post("/auth/login")
-@signs_in
+@public
 def login() -> tuple[str, int]:
     body = json_object()
     user = auth.authenticate(body.get("auth"), body.get("password"), client_ip())
@@ -32,7 +32,7 @@ def login() -> tuple[str, int]:
 
 
 @api_blueprint.post("/auth/verify")
-@signs_in
+@public
 def verify() -> tuple[str, int]:
     """Second step of a password login for a user with TOTP: `{"passcode": "123456"}`."""
     body = json_object()
@@ -42,7 +42,7 @@ def verify() -> tuple[str, int]:
 
 
 @api_blueprint.post("/auth/recovery")
-@signs_in
+@public
 def recover() -> tuple[str, int]:
     """Second step with a single-use recovery code instead: `{"recovery_code": "..."}`."""
     body = json_object()

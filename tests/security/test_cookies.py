@@ -1,5 +1,4 @@
-"""The session cookie is HttpOnly and SameSite=Lax always, and Secure whenever HTTPS is in use;
-the CSRF token's copy follows the same Secure rule."""
+"""The session cookie is HttpOnly and SameSite=Lax always, and Secure whenever HTTPS is in use."""
 
 from __future__ import annotations
 
@@ -23,12 +22,12 @@ def login_cookies(app, base_url: str = "http://localhost") -> dict[str, str]:
 def test_plain_http_cookies_are_not_secure(app):
     cookies = login_cookies(app)
     assert "HttpOnly" in cookies["semaphore"] and "SameSite=Lax" in cookies["semaphore"]
-    assert "Secure" not in cookies["semaphore"] and "Secure" not in cookies["semaphore_csrf"]
+    assert "Secure" not in cookies["semaphore"]
 
 
 def test_a_request_over_https_gets_secure_cookies(app):
     cookies = login_cookies(app, base_url="https://localhost")
-    assert "Secure" in cookies["semaphore"] and "Secure" in cookies["semaphore_csrf"]
+    assert "Secure" in cookies["semaphore"]
     assert "HttpOnly" in cookies["semaphore"]
 
 
@@ -36,4 +35,4 @@ def test_a_request_over_https_gets_secure_cookies(app):
 def test_an_https_web_host_makes_cookies_secure_behind_a_proxy(app):
     # The proxy ends TLS; the app sees plain http but knows its public address is https.
     cookies = login_cookies(app)
-    assert "Secure" in cookies["semaphore"] and "Secure" in cookies["semaphore_csrf"]
+    assert "Secure" in cookies["semaphore"]
