@@ -38,12 +38,12 @@ PROJECT_RESOURCES = (
     "integrations",
 )
 _IN_SCOPE = re.compile(
-    r"^/(users|user|projects|events)(/|$)"
+    r"^/(users|user|projects|events|apps)(/|$)"
     r"|^/project/\{project_id\}/?$"
     rf"|^/project/\{{project_id\}}/({'|'.join(PROJECT_RESOURCES)})(/|$)"
 )
 # Paths with these words are not implemented yet (or, like logout, would end the session).
-_OUT_OF_SCOPE = re.compile(r"tasks|runners?|apps|/ws|oidc|options|notifications|auth/logout")
+_OUT_OF_SCOPE = re.compile(r"tasks|runners?|/ws|oidc|notifications|auth/logout")
 # Deleting the seeded project or user would leave nothing for the other examples to hit.
 _DESTRUCTIVE = {("DELETE", "/project/{project_id}/"), ("DELETE", "/users/{user_id}/")}
 _METHODS = ("get", "post", "put", "delete", "patch")

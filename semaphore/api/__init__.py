@@ -37,6 +37,7 @@ def _require_login() -> None:
 # Route modules register themselves on the blueprint when imported.
 from semaphore.api import (  # noqa: E402,F401
     account,
+    apps,
     auth,
     backup,
     environments,

@@ -9,7 +9,7 @@ from semaphore.api import api_blueprint
 from semaphore.api.project_scope import access, sort_args
 from semaphore.api.request_body import json_object
 from semaphore.models import Event, Project, User, isoformat
-from semaphore.services import events, projects
+from semaphore.services import events, notification_tests, projects
 
 LAST_EVENTS = 200
 
@@ -105,6 +105,12 @@ def remove_member(project_id: int, user_id: int) -> tuple[str, int]:
 @api_blueprint.delete("/project/<int:project_id>/me")
 def leave_project(project_id: int) -> tuple[str, int]:
     projects.leave_project(access(project_id))
+    return "", 204
+
+
+@api_blueprint.post("/project/<int:project_id>/notifications/test")
+def send_test_notification(project_id: int) -> tuple[str, int]:
+    notification_tests.send_test_notification(access(project_id))
     return "", 204
 
 

@@ -1,10 +1,17 @@
-"""The RQ job that sends a task's notifications, apart from the task's own run."""
+"""The RQ jobs that send notifications, apart from the task's own run and the web request."""
 
 from __future__ import annotations
 
+import logging
+
 from semaphore.extensions import db
 from semaphore.jobs import runtime
+from semaphore.models import User
 from semaphore.notifications import dispatch
+from semaphore.services import events
+from semaphore.services.settings import current_config
+
+log = logging.getLogger(__name__)
 
 
 def send_task_notifications(task_id: int, status: str) -> None:
@@ -17,5 +24,34 @@ def send_task_notifications(task_id: int, status: str) -> None:
     with app.app_context():
         try:
             dispatch.send_task_notifications(task_id, status)
+        finally:
+            db.session.remove()
+
+
+def send_test_notifications(project_id: int, user_id: int | None) -> None:
+    """RQ entry point: send a project's test notification and record the outcome as an event.
+
+    No retries either, for the same reason. When the project is gone, or its alerts were
+    turned off after the test was asked for, nothing is sent and nothing recorded.
+    """
+    app = runtime.get_app()
+    with app.app_context():
+        try:
+            outcomes = dispatch.send_test_notifications(project_id, user_id)
+            if outcomes is None:
+                log.info(
+                    "project %s: test notification not sent (no project or alerts off)", project_id
+                )
+                return
+            requester = db.session.get(User, user_id) if user_id is not None else None
+            events.record(
+                None,
+                "project",
+                project_id,
+                dispatch.summary_of_test(current_config(), outcomes),
+                user=requester,
+                project_id=project_id,
+            )
+            db.session.commit()
         finally:
             db.session.remove()

@@ -8,11 +8,16 @@ The original's rules (services/tasks/alert.go and TaskRunner's status handling):
 
 Every channel is tried whatever the others do; a failure is logged (with the channel's name,
 never its URL or token) and never touches the task's status.
+
+A test notification (`send_test_notifications`, not in the original's 2.10 source) goes through
+the same channels: e-mail to the same recipients as a failure, and every chat channel that is
+configured, whatever the status rules say.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -25,7 +30,7 @@ from semaphore.models import FINISHED_STATUSES, Project, ProjectUser, Task, Temp
 from semaphore.notifications import dingtalk, gotify, rocketchat, slack, teams, telegram
 from semaphore.notifications import email as email_channel
 from semaphore.notifications.http import NotificationError
-from semaphore.notifications.message import TaskMessage, build_message
+from semaphore.notifications.message import TaskMessage, build_message, build_test_message
 from semaphore.services import task_output
 from semaphore.services.settings import current_config
 
@@ -35,6 +40,22 @@ log = logging.getLogger(__name__)
 CHAT_CHANNELS = (telegram, slack, rocketchat, teams, dingtalk, gotify)
 CHAT_STATUSES = ("success", "error", "waiting_confirmation")
 EMAIL_STATUSES = ("error",)
+NO_RECIPIENT = "no project member or administrator has alerts on"
+# Project members read the activity log: what a server answered may quote an address or a URL.
+_ADDRESS = re.compile(r"\S+@\S+")
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
+# The settings whose values must never show in an event (URLs carry webhook secrets).
+SECRET_SETTINGS = (
+    "telegram_token",
+    "slack_url",
+    "rocketchat_url",
+    "microsoft_teams_url",
+    "dingtalk_url",
+    "gotify_url",
+    "gotify_token",
+    "email_username",
+    "email_password",
+)
 
 
 @dataclass
@@ -78,6 +99,57 @@ def send_task_notifications(task_id: int, status: str) -> list[Outcome]:
     return outcomes
 
 
+def send_test_notifications(project_id: int, user_id: int | None) -> list[Outcome] | None:
+    """Send the project's test notification through every configured channel.
+
+    Returns each channel's outcome ([] when none is configured), or None when the project is
+    gone or its alerts have been turned off since the test was asked for.
+    """
+    config = current_config()
+    project = db.session.get(Project, project_id)
+    if project is None or not project.alert:
+        return None
+    requester = db.session.get(User, user_id) if user_id is not None else None
+    message = build_test_message(config, project, requester)
+    outcomes: list[Outcome] = []
+    if email_channel.enabled(config):
+        outcomes.append(_send_email(config, message) or Outcome(email_channel.NAME, NO_RECIPIENT))
+    for channel in CHAT_CHANNELS:
+        if channel.enabled(config, message):
+            outcomes.append(_send_chat(channel, config, message))
+    return outcomes
+
+
+def summary_of_test(config: Config, outcomes: list[Outcome]) -> str:
+    """The activity-log line of a test notification: which channels sent it, which failed and why.
+
+    No URL, token or e-mail address appears in it.
+    """
+    if not outcomes:
+        return "Test notification: no channel is configured"
+    sent = [_with_detail(o) for o in outcomes if o.error is None]
+    failed = [
+        f"could not send via {o.channel}: {_redact(config, o.error)}"
+        for o in outcomes
+        if o.error is not None
+    ]
+    parts = ([f"sent via {', '.join(sent)}"] if sent else []) + failed
+    return "Test notification: " + "; ".join(parts)
+
+
+def _with_detail(outcome: Outcome) -> str:
+    return f"{outcome.channel} ({outcome.detail})" if outcome.detail else outcome.channel
+
+
+def _redact(config: Config, text: str | None) -> str:
+    text = text or ""
+    for name in SECRET_SETTINGS:
+        value = getattr(config, name, "")
+        if isinstance(value, str) and len(value) >= 4:
+            text = text.replace(value, "[hidden]")
+    return _ADDRESS.sub("[address]", _URL.sub("[URL]", text))
+
+
 def _chat_due(task: Task, status: str) -> bool:
     if status not in CHAT_STATUSES:
         return False
@@ -91,12 +163,19 @@ def _send_chat(channel: ModuleType, config: Config, message: TaskMessage) -> Out
     try:
         channel.send(config, message)
     except NotificationError as exc:
-        log.warning("task %s: %s notification failed: %s", message.task_id, channel.NAME, exc)
+        log.warning("%s: %s notification failed: %s", _about(message), channel.NAME, exc)
         return Outcome(channel.NAME, str(exc))
     except Exception as exc:  # noqa: BLE001 - one channel's bug must not stop the others
-        log.exception("task %s: %s notification failed", message.task_id, channel.NAME)
+        log.exception("%s: %s notification failed", _about(message), channel.NAME)
         return Outcome(channel.NAME, f"internal error ({type(exc).__name__})")
     return Outcome(channel.NAME)
+
+
+def _about(message: TaskMessage) -> str:
+    """Whose notification a log line is about."""
+    if message.test:
+        return f"project {message.project_id} (test notification)"
+    return f"task {message.task_id}"
 
 
 def alert_recipients(project_id: int) -> list[str]:
@@ -114,18 +193,18 @@ def alert_recipients(project_id: int) -> list[str]:
 def _send_email(config: Config, message: TaskMessage) -> Outcome | None:
     recipients = alert_recipients(message.project_id)
     if not recipients:
-        log.info("task %s: no one to e-mail (no member or admin has alerts on)", message.task_id)
+        log.info("%s: no one to e-mail (no member or admin has alerts on)", _about(message))
         return None
     try:
         refused = email_channel.send(config, message, recipients)
     except NotificationError as exc:
-        log.warning("task %s: e-mail notification failed: %s", message.task_id, exc)
+        log.warning("%s: e-mail notification failed: %s", _about(message), exc)
         return Outcome(email_channel.NAME, str(exc))
     except Exception as exc:  # noqa: BLE001 - as for chat channels
-        log.exception("task %s: e-mail notification failed", message.task_id)
+        log.exception("%s: e-mail notification failed", _about(message))
         return Outcome(email_channel.NAME, f"internal error ({type(exc).__name__})")
     for address, reason in refused.items():
-        log.warning("task %s: e-mail to %s refused: %s", message.task_id, address, reason)
+        log.warning("%s: e-mail to %s refused: %s", _about(message), address, reason)
     if refused:
         # Addresses stay out of the task log, which every project member can read.
         return Outcome(

@@ -32,12 +32,17 @@ def enabled(config: Config) -> bool:
 
 
 def subject(message: TaskMessage) -> str:
-    """The original's subject line."""
+    """The original's subject line (a test notification says what it is)."""
+    if message.test:
+        return f"Test notification from Semaphore for project '{message.project_name}'"
     return f"Task '{message.template_name}' failed"
 
 
 def html_body(message: TaskMessage) -> str:
     e = html.escape
+    if message.test:
+        link = f'<a href="{e(message.url, quote=True)}">{e(message.url)}</a>'
+        return f"<p>{e(message.headline)}.</p>\n<p>Project activity: {link}</p>\n"
     rows = [
         ("Project", message.project_name),
         ("Template", message.template_name),
@@ -59,6 +64,8 @@ def html_body(message: TaskMessage) -> str:
 
 
 def text_body(message: TaskMessage) -> str:
+    if message.test:
+        return f"{message.headline}.\nProject activity: {message.url}\n"
     lines = [
         f"Task #{message.task_id} of template '{message.template_name}' in project "
         f"'{message.project_name}' failed ({message.result}).",

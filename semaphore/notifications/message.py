@@ -22,6 +22,10 @@ STATUS_VERBS = {
     "waiting_confirmation": "is waiting for confirmation",
 }
 NO_AUTHOR = "—"
+# A test notification travels as a pseudo-task, as the original's SendProjectTestAlerts does:
+# task #0 of a template of this name, reported as a success.
+TEST_TEMPLATE_NAME = "Test notification"
+TEST_STATUS = "success"
 # A deploy task's build is found through its chain of build tasks; a cycle must not hang us.
 MAX_BUILD_CHAIN = 20
 
@@ -41,6 +45,8 @@ class TaskMessage:
     version: str
     description: str
     url: str
+    # True for the message `build_test_message` builds; it only changes the headline.
+    test: bool = False
 
     @property
     def result(self) -> str:
@@ -50,6 +56,8 @@ class TaskMessage:
     @property
     def headline(self) -> str:
         """One line naming the project, template, task and outcome."""
+        if self.test:
+            return _test_sentence(self.project_name, self.author)
         verb = STATUS_VERBS.get(self.status, self.status)
         return (
             f"{self.project_name} / {self.template_name}: task #{self.task_id} {verb} "
@@ -65,6 +73,33 @@ class TaskMessage:
 def task_url(config: Config, project_id: int, task_id: int) -> str:
     """Our task page (the original links its template page with ?t=<task>)."""
     return f"{config.web_host.rstrip('/')}/project/{project_id}/tasks/{task_id}"
+
+
+def _test_sentence(project_name: str, requester: str) -> str:
+    """What a test notification says, naming the project and who asked for it."""
+    return f"Test notification from Semaphore for project {project_name}, requested by {requester}"
+
+
+def build_test_message(config: Config, project: Project, requester: User | None) -> TaskMessage:
+    """The test notification of `project`, asked for by `requester` (None: the system).
+
+    It links the project's Activity page, where the outcome of each channel is recorded.
+    """
+    author = (requester.name or requester.username) if requester is not None else NO_AUTHOR
+    return TaskMessage(
+        project_id=project.id,
+        project_name=project.name,
+        alert_chat=project.alert_chat or "",
+        template_id=0,
+        template_name=TEST_TEMPLATE_NAME,
+        task_id=0,
+        status=TEST_STATUS,
+        author=author,
+        version="",
+        description=_test_sentence(project.name, author),
+        url=f"{config.web_host.rstrip('/')}/project/{project.id}/activity",
+        test=True,
+    )
 
 
 def build_message(config: Config, task: Task, project: Project, status: str) -> TaskMessage:

@@ -14,6 +14,7 @@ from semaphore.errors import NotFound, PermissionDenied, ValidationError
 from semaphore.extensions import db
 from semaphore.models import User
 from semaphore.security.passwords import hash_password
+from semaphore.services import options
 from semaphore.services import validation as v
 from semaphore.services.settings import current_config
 
@@ -187,6 +188,7 @@ def delete_user(actor: User | None, user_id: int) -> None:
     user = get_user(actor, user_id)
     if user.admin:
         _keep_one_admin(user)
+    options.delete_user_options(user.id)
     db.session.delete(user)
     db.session.commit()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -69,7 +70,12 @@ def integer(
         if required:
             raise ValidationError(f"{field} is required", field)
         return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value != int(value)
+    ):
         raise ValidationError(f"{field} must be an integer", field)
     value = int(value)
     if minimum is not None and value < minimum:

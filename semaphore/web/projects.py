@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Response, flash, redirect, url_for
 from flask_login import current_user, login_required
 
-from semaphore.errors import PermissionDenied
+from semaphore.errors import Conflict, PermissionDenied, ServiceUnavailable
 from semaphore.extensions import db
-from semaphore.services import events, projects, users
+from semaphore.services import events, notification_tests, projects, users
 from semaphore.services.permissions import ROLE_TITLES, ProjectAccess
 from semaphore.web import web_blueprint
 from semaphore.web.forms import (
@@ -30,6 +30,11 @@ from semaphore.web.project_resources import (
 )
 
 ACTIVITY_LIMIT = 200
+TEST_QUEUED = "Test notification queued; the result appears in the project's Activity"
+TEST_QUEUE_DOWN = (
+    "The notification queue (Redis) cannot be reached: no test notification was sent. "
+    "Try again later."
+)
 
 
 @web_blueprint.route("/projects/new", methods=["GET", "POST"])
@@ -85,6 +90,21 @@ def _settings_data(form: ProjectSettingsForm) -> dict:
         "alert_chat": form.alert_chat.data,
         "max_parallel_tasks": number(form.max_parallel_tasks.data, 0),
     }
+
+
+@web_blueprint.post("/project/<int:project_id>/settings/test-notification")
+@login_required
+def project_test_notification(project_id: int) -> Response:
+    access = project_scope(project_id)
+    try:
+        notification_tests.send_test_notification(access)
+    except Conflict as exc:
+        flash(exc.message, "error")
+    except ServiceUnavailable:
+        flash(TEST_QUEUE_DOWN, "warning")
+    else:
+        flash(TEST_QUEUED, "success")
+    return redirect_to(url_for("web.project_settings", project_id=project_id))
 
 
 @web_blueprint.delete("/project/<int:project_id>")

@@ -1,0 +1,115 @@
+"""The option table: config paths admins override (`apps.bash.path`) and each user's own options.
+
+Per-user options are stored as `user<id>.<key>`; users name only the key, from an allowlist,
+so that nobody can read or write another user's options or a global one through them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from semaphore.errors import PermissionDenied, ValidationError
+from semaphore.extensions import db
+from semaphore.models import Option, User
+from semaphore.services import apps
+from semaphore.services import validation as v
+
+MAX_KEY = 255  # Option.key is String(255)
+MAX_VALUE = 1000  # Option.value is String(1000)
+# The original's allowlist (api/user_options.go): the UI language and the unpinned menu items.
+USER_OPTION_KEYS = ("lang", "nav.unpinnedItems")
+_USER_KEY = re.compile(r"user[0-9]+\.")
+
+
+def list_options(actor: User) -> dict[str, str]:
+    """Every global option as a flat `{key: value}` map; per-user options are left out.
+
+    Raises:
+        PermissionDenied: the actor is not an admin.
+    """
+    _require_admin(actor)
+    rows = db.session.scalars(select(Option).order_by(Option.key))
+    return {row.key: row.value for row in rows if not _USER_KEY.match(row.key)}
+
+
+def set_option(actor: User, data: Any) -> dict[str, str]:
+    """Store `{"key", "value"}` for a known config path; an empty value deletes the option.
+
+    Returns the pair as stored.
+
+    Raises:
+        PermissionDenied: the actor is not an admin.
+        ValidationError: the key is not a known config path, or the value does not fit it.
+    """
+    _require_admin(actor)
+    key, value = _pair(data)
+    # apps.<id>.<field> is the only config path that is read back from options so far.
+    if not key.startswith(apps.OPTION_PREFIX):
+        raise ValidationError("Unknown option key", "key")
+    stored = apps.store_app_option(key, value)
+    db.session.commit()
+    return {"key": key, "value": stored}
+
+
+def list_user_options(actor: User) -> dict[str, str]:
+    """The actor's own options, keys without their `user<id>.` prefix (`{}` when none)."""
+    prefix = _user_prefix(actor)
+    rows = db.session.scalars(
+        select(Option).where(Option.key.startswith(prefix, autoescape=True)).order_by(Option.key)
+    )
+    return {row.key.removeprefix(prefix): row.value for row in rows}
+
+
+def set_user_option(actor: User, data: Any) -> dict[str, str]:
+    """Store one of the actor's own options; the value must be JSON text, as in the original.
+
+    Raises:
+        ValidationError: a key outside the allowlist, or a value that is not JSON or too long.
+    """
+    key, value = _pair(data)
+    if key not in USER_OPTION_KEYS:
+        raise ValidationError("Unknown user option key", "key")
+    try:
+        json.loads(value, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        raise ValidationError("User option value must be valid JSON", "value") from None
+    db.session.merge(Option(key=_user_prefix(actor) + key, value=value))
+    db.session.commit()
+    return {"key": key, "value": value}
+
+
+def _pair(data: Any) -> tuple[str, str]:
+    """The `key` and `value` strings of a body (the value may be empty, never missing)."""
+    data = v.require_mapping(data)
+    key = v.string(data, "key", required=True, max_length=MAX_KEY)
+    if "value" not in data:
+        raise ValidationError("value is required", "value")
+    value = v.string(data, "value", max_length=MAX_VALUE, strip=False)
+    if value is None:
+        raise ValidationError("value must be a string", "value")
+    if "\x00" in key or "\x00" in value:
+        raise ValidationError("Options must not contain NUL characters")
+    return key, value
+
+
+def delete_user_options(user_id: int) -> None:
+    """Drop a deleted user's options (the caller commits), so a later user with a reused id
+    does not inherit them."""
+    db.session.execute(delete(Option).where(Option.key.startswith(f"user{user_id}.")))
+
+
+def _user_prefix(actor: User) -> str:
+    return f"user{actor.id}."
+
+
+def _require_admin(actor: User) -> None:
+    if not actor.admin:
+        raise PermissionDenied("User must be admin")
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
