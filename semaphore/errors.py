@@ -64,7 +64,14 @@ class ConfigError(Exception):
 
 
 class InUse(SemaphoreError):
-    """Deleting an object that templates (or other objects) still use; the original's 400."""
+    """Deleting an object that templates (or other objects) still use; the original's 400.
+
+    `used_by` lists them: [{"kind": "template", "id": 3, "name": "deploy"}, ...].
+    """
 
     status = 400
-    extra = {"inUse": True}
+
+    def __init__(self, message: str, used_by: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.used_by = used_by or []
+        self.extra = {"inUse": True, "used_by": self.used_by}

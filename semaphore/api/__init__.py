@@ -46,6 +46,7 @@ from semaphore.api import (  # noqa: E402,F401
     inventories,
     keys,
     oidc,
+    options,
     projects,
     repositories,
     schedules,

@@ -51,6 +51,11 @@ def get_environment(project_id: int, environment_id: int) -> Response:
     return jsonify(environment_shape(row, environments.environment_secrets(scope, row)))
 
 
+@api_blueprint.get("/project/<int:project_id>/environment/<int:environment_id>/refs")
+def environment_refs(project_id: int, environment_id: int) -> Response:
+    return jsonify(environments.environment_refs(access(project_id), environment_id))
+
+
 @api_blueprint.put("/project/<int:project_id>/environment/<int:environment_id>")
 def update_environment(project_id: int, environment_id: int) -> tuple[str, int]:
     environments.update_environment(access(project_id), environment_id, json_object())

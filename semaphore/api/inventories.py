@@ -45,6 +45,11 @@ def get_inventory(project_id: int, inventory_id: int) -> Response:
     return jsonify(inventory_shape(inventories.get_inventory(access(project_id), inventory_id)))
 
 
+@api_blueprint.get("/project/<int:project_id>/inventory/<int:inventory_id>/refs")
+def inventory_refs(project_id: int, inventory_id: int) -> Response:
+    return jsonify(inventories.inventory_refs(access(project_id), inventory_id))
+
+
 @api_blueprint.put("/project/<int:project_id>/inventory/<int:inventory_id>")
 def update_inventory(project_id: int, inventory_id: int) -> tuple[str, int]:
     inventories.update_inventory(access(project_id), inventory_id, json_object())

@@ -43,6 +43,11 @@ def get_key(project_id: int, key_id: int) -> Response:
     return jsonify(key_shape(keys.get_key(access(project_id), key_id)))
 
 
+@api_blueprint.get("/project/<int:project_id>/keys/<int:key_id>/refs")
+def key_refs(project_id: int, key_id: int) -> Response:
+    return jsonify(keys.key_refs(access(project_id), key_id))
+
+
 @api_blueprint.put("/project/<int:project_id>/keys/<int:key_id>")
 def update_key(project_id: int, key_id: int) -> tuple[str, int]:
     keys.update_key(access(project_id), key_id, json_object())

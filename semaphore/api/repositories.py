@@ -42,6 +42,11 @@ def get_repository(project_id: int, repository_id: int) -> Response:
     return jsonify(repository_shape(repositories.get_repository(access(project_id), repository_id)))
 
 
+@api_blueprint.get("/project/<int:project_id>/repositories/<int:repository_id>/refs")
+def repository_refs(project_id: int, repository_id: int) -> Response:
+    return jsonify(repositories.repository_refs(access(project_id), repository_id))
+
+
 @api_blueprint.put("/project/<int:project_id>/repositories/<int:repository_id>")
 def update_repository(project_id: int, repository_id: int) -> tuple[str, int]:
     repositories.update_repository(access(project_id), repository_id, json_object())

@@ -17,3 +17,11 @@ def ping() -> Response:
 @api_blueprint.get("/info")
 def info() -> Response:
     return jsonify(system.info())
+
+
+@api_blueprint.route("/ready", methods=["GET", "HEAD"])
+@public
+def ready() -> Response:
+    """Readiness for load balancers and orchestrators (the original's later route): 200 when
+    the database and Redis answer, else 503 naming which does not."""
+    return jsonify(system.readiness())

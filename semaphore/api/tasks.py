@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from flask import Response, jsonify, request, stream_with_context
 
 from semaphore.api import api_blueprint
@@ -13,9 +16,26 @@ from semaphore.services import task_output, tasks
 from semaphore.services.task_output import OutputLine
 
 
-def task_shape(row: Task, *, secret: str = "") -> dict:
-    """A task as the original shows it; the secret never (POST shows "{}", GET "")."""
-    return {
+def _params(text: str | None) -> dict | None:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def task_shape(
+    row: Task,
+    *,
+    secret: str = "",
+    template: Template | None = None,
+    user_name: str | None = None,
+) -> dict[str, Any]:
+    """The one task shape: the original's Task, plus its TaskWithTpl fields when the template
+    is given (lists, a template's last task). The secret never shows (POST "{}", GET "")."""
+    body: dict[str, Any] = {
         "id": row.id,
         "template_id": row.template_id,
         "project_id": row.project_id,
@@ -29,6 +49,7 @@ def task_shape(row: Task, *, secret: str = "") -> dict:
         "secret": secret,
         "arguments": row.arguments,
         "git_branch": row.git_branch,
+        "params": _params(row.params),
         "user_id": row.user_id,
         "integration_id": row.integration_id,
         "schedule_id": row.schedule_id,
@@ -42,18 +63,19 @@ def task_shape(row: Task, *, secret: str = "") -> dict:
         "version": row.version,
         "inventory_id": row.inventory_id,
     }
-
-
-def _list_item(row: Task, template: Template, user_name: str | None) -> dict:
-    body = task_shape(row)
-    body.update(
-        tpl_playbook=template.playbook,
-        tpl_alias=template.name,
-        tpl_type=template.type,
-        tpl_app=template.app,
-        user_name=user_name,
-    )
+    if template is not None:
+        body.update(
+            tpl_playbook=template.playbook,
+            tpl_alias=template.name,
+            tpl_type=template.type,
+            tpl_app=template.app,
+            user_name=user_name,
+        )
     return body
+
+
+def _list_item(row: Task, template: Template, user_name: str | None) -> dict[str, Any]:
+    return task_shape(row, template=template, user_name=user_name)
 
 
 @api_blueprint.get("/project/<int:project_id>/tasks")
@@ -148,6 +170,20 @@ def stop_task(project_id: int, task_id: int) -> tuple[str, int]:
 @api_blueprint.post("/project/<int:project_id>/tasks/<int:task_id>/confirm")
 def confirm_task(project_id: int, task_id: int) -> tuple[str, int]:
     tasks.confirm_task(access(project_id), task_id)
+    return "", 204
+
+
+@api_blueprint.post("/project/<int:project_id>/tasks/<int:task_id>/reject")
+def reject_task(project_id: int, task_id: int) -> tuple[str, int]:
+    """Refuse a terraform plan waiting for confirmation (the original's route, not in the
+    2.16 contract)."""
+    tasks.reject_task(access(project_id), task_id)
+    return "", 204
+
+
+@api_blueprint.post("/project/<int:project_id>/templates/<int:template_id>/stop_all_tasks")
+def stop_template_tasks(project_id: int, template_id: int) -> tuple[str, int]:
+    tasks.stop_template_tasks(access(project_id), template_id, json_object(required=False))
     return "", 204
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Response, jsonify, request
@@ -10,7 +9,8 @@ from flask import Response, jsonify, request
 from semaphore.api import api_blueprint
 from semaphore.api.project_scope import access, sort_args
 from semaphore.api.request_body import json_object
-from semaphore.models import Task, Template, TemplateVault, isoformat
+from semaphore.api.tasks import task_shape
+from semaphore.models import Template, TemplateVault
 from semaphore.services import templates
 
 
@@ -26,68 +26,29 @@ def vault_shape(row: TemplateVault) -> dict[str, Any]:
     }
 
 
-def _json_or_none(text: str | None) -> Any:
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def task_shape(task: Task, template: Template, username: str | None) -> dict[str, Any]:
-    """A task as the original's TaskWithTpl: the task, plus its template's and user's names."""
-    return {
-        "id": task.id,
-        "template_id": task.template_id,
-        "project_id": task.project_id,
-        "status": task.status,
-        "debug": task.debug,
-        "dry_run": task.dry_run,
-        "diff": task.diff,
-        "playbook": task.playbook,
-        "environment": task.environment,
-        "limit": task.limit,
-        "secret": "",
-        "arguments": task.arguments,
-        "git_branch": task.git_branch,
-        "params": _json_or_none(task.params),
-        "user_id": task.user_id,
-        "integration_id": task.integration_id,
-        "schedule_id": task.schedule_id,
-        "created": isoformat(task.created),
-        "start": isoformat(task.start),
-        "end": isoformat(task.end),
-        "message": task.message,
-        "commit_hash": task.commit_hash,
-        "commit_message": task.commit_message,
-        "build_task_id": task.build_task_id,
-        "version": task.version,
-        "inventory_id": task.inventory_id,
-        "tpl_playbook": template.playbook,
-        "tpl_alias": template.name,
-        "tpl_type": template.type,
-        "tpl_app": template.app,
-        "user_name": username,
-    }
+_LOOK_UP = object()  # "not given": fetch it (None is a template that never ran)
 
 
 def template_shape(
     row: Template,
     vaults: list[TemplateVault] | None = None,
-    last_task: tuple[Task, str | None] | None = None,
+    last_task: Any = _LOOK_UP,
+    environment_ids: list[int] | None = None,
 ) -> dict[str, Any]:
-    """A template as the contract shows it; vaults are looked up when not given."""
+    """A template as the contract shows it; what is not given is looked up."""
     if vaults is None:
         vaults = templates.template_vaults(row)
-    if last_task is None:
+    if last_task is _LOOK_UP:
         last_task = templates.last_tasks([row]).get(row.id)
+    if environment_ids is None:
+        environment_ids = templates.environment_ids(row)
     return {
         "id": row.id,
         "project_id": row.project_id,
         "inventory_id": row.inventory_id,
         "repository_id": row.repository_id,
         "environment_id": row.environment_id,
+        "environment_ids": environment_ids,
         "view_id": row.view_id,
         "name": row.name,
         "app": row.app,
@@ -106,15 +67,20 @@ def template_shape(
         "vaults": [vault_shape(vault) for vault in vaults],
         "task_params": templates.task_params(row),
         "tasks": row.tasks,
-        "last_task": task_shape(last_task[0], row, last_task[1]) if last_task else None,
+        "last_task": (
+            task_shape(last_task[0], template=row, user_name=last_task[1]) if last_task else None
+        ),
     }
 
 
 def templates_shape(rows: list[Template]) -> list[dict[str, Any]]:
-    """A list of templates, with vaults and last tasks fetched in one query each."""
+    """A list of templates, with vaults, last tasks and environments fetched in one query each."""
     vaults = templates.vaults_of(rows)
     last = templates.last_tasks(rows)
-    return [template_shape(row, vaults[row.id], last.get(row.id)) for row in rows]
+    environments = templates.environment_ids_of(rows)
+    return [
+        template_shape(row, vaults[row.id], last.get(row.id), environments[row.id]) for row in rows
+    ]
 
 
 @api_blueprint.get("/project/<int:project_id>/templates")

@@ -71,6 +71,8 @@ class EnvSecret:
 class EnvironmentSpec:
     """A project environment: extra variables, environment variables and secrets."""
 
+    # The run's extra variables, merged already: the template's environments, then the
+    # task's own values (survey answers, schedule or integration values), which win.
     json: Mapping[str, Any] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
     secrets: Sequence[EnvSecret] = ()
@@ -112,7 +114,6 @@ class TaskSpec:
     environment: EnvironmentSpec | None = None
     # The task's own fields.
     playbook: str = ""  # overrides the template's playbook (ansible)
-    environment_json: Mapping[str, Any] = field(default_factory=dict)  # survey values
     secret: Mapping[str, Any] = field(default_factory=dict)  # secret survey values
     arguments: Sequence[str] = ()
     git_branch: str = ""

@@ -20,7 +20,7 @@ from semaphore.engine.spec import (
     VaultSpec,
 )
 from semaphore.extensions import db
-from semaphore.models import AccessKey, Environment, Inventory, Repository, Task, Template, User
+from semaphore.models import AccessKey, Inventory, Repository, Task, Template, User
 from semaphore.security.crypto import unseal
 from semaphore.services import environments, keys, templates
 from semaphore.services.settings import current_config
@@ -69,16 +69,16 @@ def _inventory(inventory_id: int | None) -> InventorySpec | None:
     )
 
 
-def _environment(environment_id: int | None) -> EnvironmentSpec | None:
-    environment = db.session.get(Environment, environment_id) if environment_id else None
-    if environment is None:
-        return None
-    env = {str(k): str(v) for k, v in _json(environment.env, {}).items()}
-    secrets = [
-        EnvSecret(kind, name, value)
-        for kind, name, value in environments.secret_values(environment)
-    ]
-    return EnvironmentSpec(json=_json(environment.json, {}), env=env, secrets=secrets)
+def _environment(template: Template, task: Task) -> EnvironmentSpec:
+    """The run's variables: the template's environments merged, then the task's values."""
+    merged = environments.run_environment(
+        templates.environment_ids(template), _json(task.environment, {})
+    )
+    return EnvironmentSpec(
+        json=merged.variables,
+        env={str(k): str(v) for k, v in merged.env.items()},
+        secrets=[EnvSecret(kind, name, value) for kind, name, value in merged.secrets],
+    )
 
 
 def _template(template: Template) -> TemplateSpec:
@@ -123,9 +123,8 @@ def build_spec(task: Task) -> TaskSpec:
         inventory=_inventory(task.inventory_id or template.inventory_id),
         # Without an environment of its own a template still takes the task's survey values
         # (the original refuses such a task).
-        environment=_environment(template.environment_id) or EnvironmentSpec(),
+        environment=_environment(template, task),
         playbook=task.playbook or "",
-        environment_json=_json(task.environment, {}),
         secret=secret,
         arguments=_json(task.arguments, []),
         # The task's branch counts only when the template lets tasks choose one.

@@ -7,6 +7,7 @@ stop request or a confirmation, and records status changes the engine reports.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -22,7 +23,7 @@ from semaphore.jobs import runtime
 from semaphore.jobs.task_output import OutputWriter
 from semaphore.jobs.task_spec import build_spec
 from semaphore.models import Task
-from semaphore.services import task_queue, tasks
+from semaphore.services import apps, task_queue, tasks
 from semaphore.services.settings import current_config
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class TaskJob:
         self.statuses: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.commit: tuple[str, str] | None = None
         self.confirmed = threading.Event()
+        self.rejected = threading.Event()
         self.awaiting_confirmation = False
         self.stop_requested = threading.Event()
         self.result: RunResult | None = None
@@ -66,9 +68,11 @@ class TaskJob:
             self.output.write(f"Error: {exc}")
             self._finish(RunResult("error", str(exc)))
             return
+        # What the run receives, for the task page (secrets are not among these variables).
+        task.run_variables = json.dumps(dict(spec.environment.json))
         runner = TaskRunner(
             spec,
-            EngineSettings.from_config(current_config()),
+            EngineSettings.from_config(current_config(), apps=apps.app_settings()),
             on_line=self.output.write,
             on_status=self.statuses.put,
             on_commit=lambda sha, message: setattr(self, "commit", (sha, message)),
@@ -115,11 +119,14 @@ class TaskJob:
             task = db.session.get(Task, self.task_id)
             if task is not None and task.status == "confirmed":
                 self.confirmed.set()
+            elif task is not None and task.status == "rejected":
+                self.rejected.set()
 
     def _wait_for_confirmation(self) -> bool:
-        """Called by the engine's thread: block until confirmed (True) or stopped (False)."""
+        """Called by the engine's thread: block until confirmed (True), or rejected or stopped
+        (False)."""
         while not self.confirmed.wait(STOP_POLL_SECONDS):
-            if self.stop_requested.is_set():
+            if self.stop_requested.is_set() or self.rejected.is_set():
                 return False
         return True
 

@@ -18,7 +18,13 @@ from semaphore.models.repository import Repository
 from semaphore.models.runner import Option, Runner
 from semaphore.models.schedule import Schedule
 from semaphore.models.task import FINISHED_STATUSES, TASK_STATUSES, Task, TaskOutputChunk
-from semaphore.models.template import APPS, TEMPLATE_TYPES, Template, TemplateVault
+from semaphore.models.template import (
+    APPS,
+    TEMPLATE_TYPES,
+    Template,
+    TemplateEnvironment,
+    TemplateVault,
+)
 from semaphore.models.user import APIToken, RecoveryCode, Session, User, UserTotp
 from semaphore.models.view import View
 
@@ -53,6 +59,7 @@ __all__ = [
     "Task",
     "TaskOutputChunk",
     "Template",
+    "TemplateEnvironment",
     "TemplateVault",
     "User",
     "UserTotp",

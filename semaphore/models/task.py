@@ -19,8 +19,10 @@ TASK_STATUSES = (
     "stopped",
     "success",
     "error",
+    "rejected",
 )
-FINISHED_STATUSES = ("stopped", "success", "error")
+# A rejected task is a Terraform plan refused at its confirmation (the original's later status).
+FINISHED_STATUSES = ("stopped", "success", "error", "rejected")
 
 
 class Task(Base):
@@ -39,6 +41,9 @@ class Task(Base):
     diff: Mapped[bool] = mapped_column(Boolean, default=False)
     playbook: Mapped[str] = mapped_column(String(1024), default="")
     environment: Mapped[str] = mapped_column(Text, default="")
+    # The extra variables the run received (JSON): the template's environments merged, then
+    # the task's own values over them. Written when the run starts; secrets are never in it.
+    run_variables: Mapped[str | None] = mapped_column(Text)
     # Secret extra variables for this run only, sealed like access keys and erased at the end.
     secret: Mapped[str | None] = mapped_column(Text)
     arguments: Mapped[str | None] = mapped_column(Text)

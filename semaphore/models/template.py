@@ -1,4 +1,4 @@
-"""Templates (what to run, with what) and their vault passwords."""
+"""Templates (what to run, with what), their environments and their vault passwords."""
 
 from __future__ import annotations
 
@@ -68,3 +68,21 @@ class TemplateVault(Base):
     name: Mapped[str | None] = mapped_column(String(255))
     type: Mapped[str] = mapped_column(String(16), default="password")
     script: Mapped[str | None] = mapped_column(String(1024))
+
+
+class TemplateEnvironment(Base):
+    """One of a template's environments (2.16's `environment_ids`), in the order they apply.
+
+    At run time their variables are merged, a later environment overriding an earlier one;
+    `Template.environment_id` keeps the first, for clients that know only that field.
+    """
+
+    __tablename__ = "project__template_environment"
+
+    template_id: Mapped[int] = mapped_column(
+        ForeignKey("project__template.id", ondelete="CASCADE"), primary_key=True
+    )
+    environment_id: Mapped[int] = mapped_column(
+        ForeignKey("project__environment.id"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)

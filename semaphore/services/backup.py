@@ -40,6 +40,7 @@ from semaphore.models import (
     Repository,
     Schedule,
     Template,
+    TemplateEnvironment,
     TemplateVault,
     User,
     View,
@@ -47,6 +48,7 @@ from semaphore.models import (
 from semaphore.services import events
 from semaphore.services import validation as v
 from semaphore.services.permissions import ProjectAccess
+from semaphore.services.templates import environment_ids_of
 
 # A backup is at most the 16 MiB request body; this bounds each list so that a hostile document
 # cannot make one restore insert millions of rows.
@@ -269,6 +271,7 @@ def _export_templates(project_id: int, templates: list[Template], names: _Names)
     ):
         if schedule.cron_format:
             crons.setdefault(schedule.template_id, schedule.cron_format)
+    environment_lists = environment_ids_of(templates)
     out = []
     for row in templates:
         item = _columns(row, TEMPLATE)
@@ -283,6 +286,10 @@ def _export_templates(project_id: int, templates: list[Template], names: _Names)
                 "view": (row.view_id, names.views),
             },
         )
+        listed = environment_lists[row.id]
+        if len(listed) > 1:
+            # Ours: every environment, in order (`environment` keeps the first for the original).
+            item["environments"] = [names.environments[i] for i in listed]
         item["vaults"] = [
             _with_refs(_columns(vault, VAULT), {"vault_key": (vault.vault_key_id, names.keys)})
             for vault in vaults.get(row.id, [])
@@ -359,7 +366,11 @@ def export_project(access: ProjectAccess) -> dict[str, Any]:
             lambda row: {"ssh_key": (row.ssh_key_id, names.keys)},
         ),
         "keys": _export_rows(keys, KEY, names.keys),
-        "views": _export_rows(views, VIEW, names.views, attribute="title"),
+        # The contract's ProjectBackup names a view by `name`; the original writes `title`.
+        "views": [
+            {**view, "name": view["title"]}
+            for view in _export_rows(views, VIEW, names.views, attribute="title")
+        ],
         "inventories": _export_rows(
             inventories,
             INVENTORY,
@@ -693,6 +704,17 @@ def _template_reader(doc_names: dict[str, dict[str, _Entry]]) -> Callable:
             raise ValidationError("repository does not exist in repositories[].name", "repository")
         refs["inventory"] = _ref(data, "inventory", doc_names["inventories"], "inventories")
         refs["environment"] = _ref(data, "environment", doc_names["environments"], "environments")
+        listed = []
+        for i, name in enumerate(_list(data, "environments") or []):
+            field_name = f"environments[{i}]"
+            listed.append(
+                _ref({field_name: name}, field_name, doc_names["environments"], "environments")
+            )
+        if len(set(listed)) != len(listed):
+            raise ValidationError("environments lists an environment twice", "environments")
+        if listed:
+            refs["environment"] = listed[0]
+        entry.children["environments"] = listed
         refs["view"] = _ref(data, "view", doc_names["views"], "views")
         refs["build_template"] = _string(data, "build_template")
         vaults = []
@@ -752,6 +774,13 @@ def _integration_reader(doc_names: dict[str, dict[str, _Entry]]) -> Callable:
     return read
 
 
+def _view_reader(data: Mapping[str, Any]) -> _Entry:
+    """A view, named by `title` (the original's backups) or `name` (the contract's)."""
+    if data.get("title") is None and data.get("name") is not None:
+        data = {**data, "title": data["name"]}
+    return _Entry(_read(data, VIEW))
+
+
 def _plain(specs: tuple[Field, ...]) -> Callable[[Mapping[str, Any]], _Entry]:
     return lambda data: _Entry(_read(data, specs))
 
@@ -799,7 +828,7 @@ def parse_backup(document: Any) -> _Document:
     sections: dict[str, list[_Entry]] = {}
     names: dict[str, dict[str, _Entry]] = {}
     sections["environments"] = _section(document, "environments", _plain(ENVIRONMENT))
-    sections["views"] = _section(document, "views", _plain(VIEW), unique_by="title")
+    sections["views"] = _section(document, "views", _view_reader, unique_by="title")
     sections["keys"] = _section(document, "keys", _plain(KEY))
     for section in ("environments", "keys"):
         names[section] = _names(sections[section])
@@ -870,6 +899,17 @@ class _Restorer:
                 self._template_children(entry, row)
 
     def _template_children(self, entry: _Entry, row: Template) -> None:
+        listed = entry.children["environments"] or (
+            [entry.refs["environment"]] if entry.refs["environment"] is not None else []
+        )
+        for position, name in enumerate(listed):
+            db.session.add(
+                TemplateEnvironment(
+                    template_id=row.id,
+                    environment_id=self.ids["environments"][name],
+                    position=position,
+                )
+            )
         for columns, key in entry.children["vaults"]:
             db.session.add(
                 TemplateVault(

@@ -18,11 +18,16 @@ from sqlalchemy import delete, select
 
 from semaphore.errors import NotFound, ValidationError
 from semaphore.extensions import db
-from semaphore.models import AccessKey, Environment, Template
+from semaphore.models import AccessKey, Environment, Template, TemplateEnvironment
 from semaphore.services import events, keys, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
-from semaphore.services.references import check_body_ids, get_in_project, refuse_if_used
+from semaphore.services.references import (
+    check_body_ids,
+    get_in_project,
+    referrers,
+    refuse_if_used,
+)
 
 MAX_JSON = 1024 * 1024
 SORTS = {"name": Environment.name}
@@ -230,6 +235,65 @@ def secret_values(environment: Environment) -> list[tuple[str, str, str]]:
     ]
 
 
+@dataclass(frozen=True)
+class RunEnvironment:
+    """What a run takes from its template's environments and its own values, merged."""
+
+    variables: dict[str, Any]  # extra variables: the environments' JSON, then the task's
+    env: dict[str, Any]  # environment variables (values as stored)
+    secrets: list[tuple[str, str, str]]  # (type, name, value), decrypted; workers only
+
+
+def run_environment(
+    environment_ids: list[int], task_values: Mapping[str, Any], *, with_secrets: bool = True
+) -> RunEnvironment:
+    """The one merge rule for a run's variables (worker, schedules, integrations, task page).
+
+    The template's environments apply in order, a later one overriding an earlier one's
+    keys; then the task's values (survey answers, the task's, a schedule's or an
+    integration's environment) override them all, as the original's releases of this contract
+    do. Secrets merge by type and name in the same order; `with_secrets=False` skips
+    decrypting them (the task page shows no secret).
+
+    Raises:
+        DecryptionError: a secret was sealed with another access_key_encryption.
+    """
+    rows = {row.id: row for row in _environments_by_id(environment_ids)}
+    variables: dict[str, Any] = {}
+    env: dict[str, Any] = {}
+    secrets: dict[tuple[str, str], str] = {}
+    for environment_id in environment_ids:
+        row = rows.get(environment_id)
+        if row is None:
+            continue
+        variables.update(_stored_object(row.json))
+        env.update(_stored_object(row.env))
+        if with_secrets:
+            for kind, name, value in secret_values(row):
+                secrets[(kind, name)] = value
+    variables.update(task_values)
+    return RunEnvironment(
+        variables, env, [(kind, name, value) for (kind, name), value in secrets.items()]
+    )
+
+
+def _environments_by_id(environment_ids: list[int]) -> list[Environment]:
+    if not environment_ids:
+        return []
+    return list(db.session.scalars(select(Environment).where(Environment.id.in_(environment_ids))))
+
+
+def _stored_object(text: str | None) -> dict[str, Any]:
+    """A JSON-object column as a dict (stored values were validated; {} if not an object)."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def create_environment(access: ProjectAccess, data: Mapping[str, Any]) -> Environment:
     """A new environment with its secrets (managers, owners, admins).
 
@@ -274,6 +338,23 @@ def update_environment(
     return environment
 
 
+def environment_refs(access: ProjectAccess, environment_id: int) -> dict[str, list[dict]]:
+    """What uses the environment: templates (as their first or a further environment).
+
+    Raises:
+        NotFound: no such environment in this project.
+    """
+    get_environment(access, environment_id)
+    listed = select(TemplateEnvironment.template_id).where(
+        TemplateEnvironment.environment_id == environment_id
+    )
+    return referrers(
+        templates=select(Template.id, Template.name).where(
+            (Template.environment_id == environment_id) | Template.id.in_(listed)
+        )
+    )
+
+
 def delete_environment(access: ProjectAccess, environment_id: int) -> None:
     """Remove an environment no template uses, and its secrets with it.
 
@@ -282,9 +363,7 @@ def delete_environment(access: ProjectAccess, environment_id: int) -> None:
     """
     access.require(MANAGE_RESOURCES)
     environment = get_environment(access, environment_id)
-    refuse_if_used(
-        "Environment", select(Template.id).where(Template.environment_id == environment_id)
-    )
+    refuse_if_used("Environment", environment_refs(access, environment_id))
     name = environment.name
     db.session.execute(delete(AccessKey).where(AccessKey.environment_id == environment_id))
     db.session.delete(environment)

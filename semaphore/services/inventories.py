@@ -26,6 +26,7 @@ from semaphore.services.references import (
     get_in_project,
     key_reference,
     reference,
+    referrers,
     refuse_if_used,
 )
 
@@ -146,6 +147,18 @@ def update_inventory(
     return inventory
 
 
+def inventory_refs(access: ProjectAccess, inventory_id: int) -> dict[str, list[dict]]:
+    """What uses the inventory: templates.
+
+    Raises:
+        NotFound: no such inventory in this project.
+    """
+    get_inventory(access, inventory_id)
+    return referrers(
+        templates=select(Template.id, Template.name).where(Template.inventory_id == inventory_id)
+    )
+
+
 def delete_inventory(access: ProjectAccess, inventory_id: int) -> None:
     """Remove an inventory that no template uses (tasks that ran with it keep their history).
 
@@ -154,7 +167,7 @@ def delete_inventory(access: ProjectAccess, inventory_id: int) -> None:
     """
     access.require(MANAGE_RESOURCES)
     inventory = get_inventory(access, inventory_id)
-    refuse_if_used("Inventory", select(Template.id).where(Template.inventory_id == inventory_id))
+    refuse_if_used("Inventory", inventory_refs(access, inventory_id))
     name = inventory.name
     db.session.delete(inventory)
     events.record(access, "inventory", inventory_id, f"Inventory {name} deleted")

@@ -17,12 +17,24 @@ from sqlalchemy import select
 
 from semaphore.errors import ValidationError
 from semaphore.extensions import db
-from semaphore.models import AccessKey, Integration, Inventory, Repository, TemplateVault
+from semaphore.models import (
+    AccessKey,
+    Integration,
+    Inventory,
+    Repository,
+    Template,
+    TemplateVault,
+)
 from semaphore.security.crypto import seal, unseal
 from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
-from semaphore.services.references import check_body_ids, get_in_project, refuse_if_used
+from semaphore.services.references import (
+    check_body_ids,
+    get_in_project,
+    referrers,
+    refuse_if_used,
+)
 from semaphore.services.settings import current_config
 
 USER_KEY_TYPES = ("none", "ssh", "login_password")
@@ -191,19 +203,32 @@ def update_key(access: ProjectAccess, key_id: int, data: Mapping[str, Any]) -> A
     return key
 
 
-def delete_key(access: ProjectAccess, key_id: int) -> None:
-    """Remove a key that nothing uses (the original's 400 inUse otherwise)."""
-    access.require(MANAGE_RESOURCES)
-    key = get_key(access, key_id)
-    refuse_if_used(
-        "Access Key",
-        select(Repository.id).where(Repository.ssh_key_id == key_id),
-        select(Inventory.id).where(
+def key_refs(access: ProjectAccess, key_id: int) -> dict[str, list[dict]]:
+    """What uses the key: repositories, inventories, templates (vaults) and integrations.
+
+    Raises:
+        NotFound: no such key in this project.
+    """
+    get_key(access, key_id)
+    return referrers(
+        repositories=select(Repository.id, Repository.name).where(Repository.ssh_key_id == key_id),
+        inventories=select(Inventory.id, Inventory.name).where(
             (Inventory.ssh_key_id == key_id) | (Inventory.become_key_id == key_id)
         ),
-        select(TemplateVault.id).where(TemplateVault.vault_key_id == key_id),
-        select(Integration.id).where(Integration.auth_secret_id == key_id),
+        templates=select(Template.id, Template.name)
+        .join(TemplateVault, TemplateVault.template_id == Template.id)
+        .where(TemplateVault.vault_key_id == key_id),
+        integrations=select(Integration.id, Integration.name).where(
+            Integration.auth_secret_id == key_id
+        ),
     )
+
+
+def delete_key(access: ProjectAccess, key_id: int) -> None:
+    """Remove a key that nothing uses (400 inUse, naming its users, otherwise)."""
+    access.require(MANAGE_RESOURCES)
+    key = get_key(access, key_id)
+    refuse_if_used("Access Key", key_refs(access, key_id))
     db.session.delete(key)
     events.record(access, "key", key_id, f"Access Key {key.name} deleted")
     db.session.commit()

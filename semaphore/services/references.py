@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Select
 
 from semaphore.errors import InUse, NotFound, ValidationError
 from semaphore.extensions import db
@@ -53,11 +53,54 @@ def reference(
     return object_id
 
 
-def refuse_if_used(label: str, *counts: Any) -> None:
-    """Raise the original's in-use error when any count query finds rows."""
-    for query in counts:
-        if db.session.scalar(select(func.count()).select_from(query.subquery())):
-            raise InUse(f"{label} is in use by one or more templates")
+# The kinds of object that can use another, as the original's refs answers name them.
+REFERRER_KINDS = ("templates", "inventories", "repositories", "integrations", "schedules")
+_SINGULAR = {
+    "templates": "template",
+    "inventories": "inventory",
+    "repositories": "repository",
+    "integrations": "integration",
+    "schedules": "schedule",
+}
+
+
+def referrers(**queries: Select) -> dict[str, list[dict[str, Any]]]:
+    """What uses an object, by kind: each query selects (id, name) of one kind of user.
+
+    Every kind of REFERRER_KINDS is in the answer (an empty list when none), each list by name.
+    """
+    found: dict[str, list[dict[str, Any]]] = {kind: [] for kind in REFERRER_KINDS}
+    for kind, query in queries.items():
+        seen: set[int] = set()
+        for object_id, name in db.session.execute(query):
+            if object_id not in seen:
+                seen.add(object_id)
+                found[kind].append({"id": object_id, "name": name or ""})
+        found[kind].sort(key=lambda item: (item["name"].lower(), item["id"]))
+    return found
+
+
+def refuse_if_used(label: str, refs: Mapping[str, list[dict[str, Any]]]) -> None:
+    """Raise InUse, naming every object that still uses it, when `refs` lists any.
+
+    Raises:
+        InUse: 400 with `inUse: true` (the original's) and `used_by: [{kind, id, name}]`.
+    """
+    used_by = [
+        {"kind": _SINGULAR[kind], "id": item["id"], "name": item["name"]}
+        for kind in REFERRER_KINDS
+        for item in refs.get(kind, [])
+    ]
+    if not used_by:
+        return
+    shown = [f"{item['kind']} '{item['name']}'" for item in used_by[:5]]
+    if len(used_by) > 5:
+        shown.append(f"{len(used_by) - 5} more")
+    raise InUse(f"{label} is in use by {_join(shown)}", used_by)
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def check_body_ids(

@@ -22,6 +22,7 @@ from semaphore.services.references import (
     check_body_ids,
     get_in_project,
     key_reference,
+    referrers,
     refuse_if_used,
 )
 
@@ -120,6 +121,22 @@ def update_repository(
     return repository
 
 
+def repository_refs(access: ProjectAccess, repository_id: int) -> dict[str, list[dict]]:
+    """What uses the repository: templates, schedules and inventories.
+
+    Raises:
+        NotFound: no such repository in this project.
+    """
+    get_repository(access, repository_id)
+    return referrers(
+        templates=select(Template.id, Template.name).where(Template.repository_id == repository_id),
+        schedules=select(Schedule.id, Schedule.name).where(Schedule.repository_id == repository_id),
+        inventories=select(Inventory.id, Inventory.name).where(
+            Inventory.repository_id == repository_id
+        ),
+    )
+
+
 def delete_repository(access: ProjectAccess, repository_id: int) -> None:
     """Remove a repository that no template, schedule or inventory uses.
 
@@ -128,12 +145,7 @@ def delete_repository(access: ProjectAccess, repository_id: int) -> None:
     """
     access.require(MANAGE_RESOURCES)
     repository = get_repository(access, repository_id)
-    refuse_if_used(
-        "Repository",
-        select(Template.id).where(Template.repository_id == repository_id),
-        select(Schedule.id).where(Schedule.repository_id == repository_id),
-        select(Inventory.id).where(Inventory.repository_id == repository_id),
-    )
+    refuse_if_used("Repository", repository_refs(access, repository_id))
     name = repository.name
     db.session.delete(repository)
     events.record(access, "repository", repository_id, f"Repository {name} deleted")

@@ -6,8 +6,14 @@ import functools
 import subprocess
 from typing import Any
 
-from semaphore import __version__
+import redis
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from semaphore import __version__, broker
+from semaphore.errors import ServiceUnavailable
 from semaphore.executables import find_executable
+from semaphore.extensions import db
 from semaphore.services.settings import current_config
 
 
@@ -63,3 +69,29 @@ def login_metadata() -> dict[str, Any]:
         ],
         "login_with_password": not config.password_login_disable,
     }
+
+
+def readiness() -> dict[str, str]:
+    """Whether this process can serve: the database and Redis both answer.
+
+    What failed is named, never why (a driver's message can carry a connection string).
+
+    Raises:
+        ServiceUnavailable: one of them does not answer; `extra` holds each check's result.
+    """
+    checks = {"database": "ok", "redis": "ok"}
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        checks["database"] = "unreachable"
+    try:
+        broker.connection().ping()
+    except (redis.RedisError, OSError):
+        checks["redis"] = "unreachable"
+    failed = [name for name, state in checks.items() if state != "ok"]
+    if failed:
+        error = ServiceUnavailable(f"Not ready: {' and '.join(failed)} unreachable")
+        error.extra = checks
+        raise error
+    return {"status": "ready", **checks}

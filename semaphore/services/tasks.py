@@ -23,7 +23,7 @@ from semaphore.models import (
     User,
     utcnow,
 )
-from semaphore.services import events, task_output, task_queue
+from semaphore.services import environments, events, task_output, task_queue, templates
 from semaphore.services import validation as v
 from semaphore.services.keys import seal_secret
 from semaphore.services.permissions import RUN_TASKS, ProjectAccess
@@ -194,6 +194,29 @@ def get_task(access: ProjectAccess, task_id: int) -> Task:
     return get_in_project(Task, task_id, access.project_id, "Task")
 
 
+def run_variables(task: Task) -> tuple[dict[str, Any], bool]:
+    """The extra variables the task's run received (True), or, before it has started, those it
+    would receive now (False). Secrets are never among them."""
+    if task.run_variables:
+        try:
+            received = json.loads(task.run_variables)
+        except ValueError:
+            received = None
+        if isinstance(received, dict):
+            return received, True
+    template = db.session.get(Template, task.template_id)
+    try:
+        own = json.loads(task.environment) if task.environment else {}
+    except ValueError:
+        own = {}
+    merged = environments.run_environment(
+        templates.environment_ids(template),
+        own if isinstance(own, dict) else {},
+        with_secrets=False,
+    )
+    return merged.variables, False
+
+
 def list_output(
     access: ProjectAccess, task_id: int, after: int = 0, limit: int | None = None
 ) -> list[OutputLine]:
@@ -280,8 +303,45 @@ def stop_task(access: ProjectAccess, task_id: int, data: Mapping[str, Any]) -> T
     v.require_mapping(data)
     force = v.boolean(data, "force", default=False)
     task = get_task(access, task_id)
+    signal = _stop(access, task, force)
+    db.session.commit()
+    if signal:
+        task_queue.request_stop(task.id)
+    return task
+
+
+def stop_template_tasks(
+    access: ProjectAccess, template_id: int, data: Mapping[str, Any] | None
+) -> list[Task]:
+    """Stop every unfinished task of a template, waiting ones included (the contract's
+    `stop_all_tasks`); returns them.
+
+    Raises:
+        PermissionDenied, NotFound (no such template here), ValidationError (bad body).
+    """
+    access.require(RUN_TASKS)
+    data = v.require_mapping(data if data is not None else {})
+    force = v.boolean(data, "force", default=False)
+    get_in_project(Template, template_id, access.project_id, "Template")
+    unfinished = db.session.scalars(
+        select(Task)
+        .where(Task.template_id == template_id, Task.status.not_in(FINISHED_STATUSES))
+        .order_by(Task.id)
+    ).all()
+    signal = [task.id for task in unfinished if _stop(access, task, force)]
+    db.session.commit()
+    for task_id in signal:
+        task_queue.request_stop(task_id)
+    return list(unfinished)
+
+
+def _stop(access: ProjectAccess, task: Task, force: bool) -> bool:
+    """Stop one task: a waiting task is `stopped` at once, an active one becomes `stopping`.
+
+    The caller commits, then tells the worker when this returns True.
+    """
     if task.status in FINISHED_STATUSES:
-        return task
+        return False
     if task.status == "waiting" or (force and task.status not in task_queue.ACTIVE_STATUSES):
         # Conditional, so a worker claiming it at this instant cannot also start it.
         stopped = db.session.execute(
@@ -292,21 +352,32 @@ def stop_task(access: ProjectAccess, task_id: int, data: Mapping[str, Any]) -> T
         db.session.expire(task)
         if stopped:
             change_status(task, "stopped", user=access.user)
-            db.session.commit()
-            return task
+            return False
     change_status(task, "stopping", user=access.user)
-    db.session.commit()
-    task_queue.request_stop(task.id)
-    return task
+    return True
 
 
 def confirm_task(access: ProjectAccess, task_id: int) -> Task:
     """Let a terraform task waiting for confirmation apply its plan."""
+    return _answer_confirmation(access, task_id, "confirmed")
+
+
+def reject_task(access: ProjectAccess, task_id: int) -> Task:
+    """Refuse a terraform plan waiting for confirmation: the task ends `rejected`, unapplied."""
+    return _answer_confirmation(access, task_id, "rejected")
+
+
+def _answer_confirmation(access: ProjectAccess, task_id: int, status: str) -> Task:
+    """Confirm or reject a task waiting for confirmation (task runners and up).
+
+    Raises:
+        ValidationError: the task is not waiting for confirmation.
+    """
     access.require(RUN_TASKS)
     task = get_task(access, task_id)
     if task.status != "waiting_confirmation":
         raise ValidationError("Task is not waiting for confirmation")
-    change_status(task, "confirmed", user=access.user)
+    change_status(task, status, user=access.user)
     db.session.commit()
     return task
 

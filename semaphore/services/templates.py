@@ -28,6 +28,7 @@ from semaphore.models import (
     Schedule,
     Task,
     Template,
+    TemplateEnvironment,
     TemplateVault,
     User,
     View,
@@ -35,7 +36,13 @@ from semaphore.models import (
 from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
-from semaphore.services.references import check_body_ids, get_in_project, reference, refuse_if_used
+from semaphore.services.references import (
+    check_body_ids,
+    get_in_project,
+    reference,
+    referrers,
+    refuse_if_used,
+)
 from semaphore.services.task_output import delete_output
 from semaphore.services.task_params import validated_task_params
 
@@ -45,6 +52,7 @@ TERRAFORM_APPS = ("terraform", "tofu", "terragrunt")
 SURVEY_TYPES = ("", "int", "secret", "enum")
 VAULT_TYPES = ("password", "script")
 MAX_TEXT = 64 * 1024
+MAX_ENVIRONMENTS = 50
 SORTS = {
     "name": Template.name,
     "playbook": Template.playbook,
@@ -115,6 +123,31 @@ def vaults_of(templates: Iterable[Template]) -> dict[int, list[TemplateVault]]:
     return found
 
 
+def environment_ids_of(templates: Iterable[Template]) -> dict[int, list[int]]:
+    """Each template's environments, in the order they apply, in one query."""
+    templates = list(templates)
+    ids = [template.id for template in templates]
+    found: dict[int, list[int]] = {template_id: [] for template_id in ids}
+    if ids:
+        query = (
+            select(TemplateEnvironment.template_id, TemplateEnvironment.environment_id)
+            .where(TemplateEnvironment.template_id.in_(ids))
+            .order_by(TemplateEnvironment.template_id, TemplateEnvironment.position)
+        )
+        for template_id, environment_id in db.session.execute(query):
+            found[template_id].append(environment_id)
+    for template in templates:
+        # A row written without the list (older data, a restore) has its one environment.
+        if not found[template.id] and template.environment_id:
+            found[template.id] = [template.environment_id]
+    return found
+
+
+def environment_ids(template: Template) -> list[int]:
+    """The template's environments, in the order they apply (later ones win)."""
+    return environment_ids_of([template])[template.id]
+
+
 def last_tasks(templates: Iterable[Template]) -> dict[int, tuple[Task, str | None]]:
     """The newest task of each template, with its user's name, in one query."""
     ids = [template.id for template in templates]
@@ -122,9 +155,7 @@ def last_tasks(templates: Iterable[Template]) -> dict[int, tuple[Task, str | Non
         return {}
     newest = select(func.max(Task.id)).where(Task.template_id.in_(ids)).group_by(Task.template_id)
     query = (
-        select(Task, User.username)
-        .outerjoin(User, User.id == Task.user_id)
-        .where(Task.id.in_(newest))
+        select(Task, User.name).outerjoin(User, User.id == Task.user_id).where(Task.id.in_(newest))
     )
     return {task.template_id: (task, username) for task, username in db.session.execute(query)}
 
@@ -156,24 +187,16 @@ def _json_list(text: str | None) -> list:
 
 
 def template_refs(access: ProjectAccess, template_id: int) -> dict[str, list[dict]]:
-    """What refers to the template: deploy templates building on it, and integrations."""
+    """What refers to the template: deploy templates building on it, its schedules and
+    integrations (which go with it when it is deleted)."""
     get_template(access, template_id)
-    deploys = db.session.execute(
-        select(Template.id, Template.name)
-        .where(Template.build_template_id == template_id, Template.id != template_id)
-        .order_by(Template.name)
+    return referrers(
+        templates=_deploys_query(template_id),
+        schedules=select(Schedule.id, Schedule.name).where(Schedule.template_id == template_id),
+        integrations=select(Integration.id, Integration.name).where(
+            Integration.template_id == template_id
+        ),
     )
-    hooks = db.session.execute(
-        select(Integration.id, Integration.name)
-        .where(Integration.template_id == template_id)
-        .order_by(Integration.name)
-    )
-    return {
-        "templates": [{"id": row.id, "name": row.name} for row in deploys],
-        "inventories": [],
-        "repositories": [],
-        "integrations": [{"id": row.id, "name": row.name} for row in hooks],
-    }
 
 
 # --- validating ---------------------------------------------------------------------------------
@@ -249,9 +272,63 @@ def _links(access: ProjectAccess, data: Mapping[str, Any], app: str) -> dict:
         "repository_id": reference(
             data, "repository_id", Repository, pid, "Repository", required=True
         ),
-        "environment_id": reference(data, "environment_id", Environment, pid, "Environment"),
         "view_id": reference(data, "view_id", View, pid, "View"),
     }
+
+
+def _environment_list(access: ProjectAccess, data: Mapping[str, Any]) -> list[int] | None:
+    """`environment_ids` as given (None when absent), each an environment of the project."""
+    raw = data.get("environment_ids")
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        raise ValidationError("environment_ids must be an array of ids", "environment_ids")
+    if len(raw) > MAX_ENVIRONMENTS:
+        raise ValidationError(
+            f"environment_ids may list at most {MAX_ENVIRONMENTS} environments", "environment_ids"
+        )
+    found: list[int] = []
+    for index, item in enumerate(raw):
+        field = f"environment_ids[{index}]"
+        environment_id = reference(
+            {field: item}, field, Environment, access.project_id, "Environment", required=True
+        )
+        if environment_id in found:
+            raise ValidationError(
+                f"environment_ids lists environment {environment_id} twice", "environment_ids"
+            )
+        found.append(environment_id)
+    return found
+
+
+def _environments(
+    access: ProjectAccess, data: Mapping[str, Any], current: list[int] | None
+) -> list[int]:
+    """The template's environments from `environment_ids` (2.16) and `environment_id` (older).
+
+    Clients that know only `environment_id` send it alone; newer ones send the list, and a
+    client that reads a template and writes it back sends both. When both are sent and
+    disagree, the one the client changed from the stored template wins.
+
+    Raises:
+        ValidationError: bad ids, or two fields that disagree with no stored state to tell.
+    """
+    listed = _environment_list(access, data)
+    if "environment_id" not in data:
+        return listed or []
+    single = reference(data, "environment_id", Environment, access.project_id, "Environment")
+    as_list = [single] if single else []
+    if listed is None or (listed[:1] == as_list):
+        return as_list if listed is None else listed
+    if current is not None:
+        if listed == current:
+            return as_list  # only environment_id changed
+        if as_list == current[:1]:
+            return listed  # only the list changed
+    raise ValidationError(
+        "environment_id must be the first of environment_ids (or leave one of them out)",
+        "environment_id",
+    )
 
 
 def _survey_var(item: Any) -> dict:
@@ -368,17 +445,22 @@ def _vaults(access: ProjectAccess, data: Mapping[str, Any], template_id: int | N
 
 
 def _template_values(
-    access: ProjectAccess, data: Mapping[str, Any], template_id: int | None
-) -> tuple[dict, list]:
-    """Every column of the template from the request, and its vaults; nothing is written."""
+    access: ProjectAccess, data: Mapping[str, Any], template: Template | None
+) -> tuple[dict, list, list[int]]:
+    """Every column of the template from the request, its vaults and its environments;
+    nothing is written."""
     v.require_mapping(data)
+    template_id = template.id if template is not None else None
     check_body_ids(access, data, "Template", template_id)
     app = _app(data)
+    current = environment_ids(template) if template is not None else None
+    environments = _environments(access, data, current)
     values = {
         "name": v.string(data, "name", required=True),
         "app": app,
         "playbook": _playbook(data, app),
         **_links(access, data, app),
+        "environment_id": environments[0] if environments else None,
         **_kind(access, data, template_id),
         "arguments": _arguments(data),
         "description": _optional_text(data, "description", MAX_TEXT),
@@ -392,7 +474,7 @@ def _template_values(
         "suppress_success_alerts",
     ):
         values[flag] = v.boolean(data, flag, default=False)
-    return values, _vaults(access, data, template_id)
+    return values, _vaults(access, data, template_id), environments
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -413,6 +495,17 @@ def _save_vaults(access: ProjectAccess, template: Template, vaults: list[dict]) 
             db.session.add(row)
         for key, value in fields.items():
             setattr(row, key, value)
+
+
+def _save_environments(template: Template, environments: list[int]) -> None:
+    """Replace the template's environments with these, in this order."""
+    db.session.execute(
+        delete(TemplateEnvironment).where(TemplateEnvironment.template_id == template.id)
+    )
+    db.session.add_all(
+        TemplateEnvironment(template_id=template.id, environment_id=environment_id, position=i)
+        for i, environment_id in enumerate(environments)
+    )
 
 
 def _ensure_workspace(access: ProjectAccess, template: Template) -> None:
@@ -438,11 +531,12 @@ def _ensure_workspace(access: ProjectAccess, template: Template) -> None:
 def create_template(access: ProjectAccess, data: Mapping[str, Any]) -> Template:
     """A new template (managers, owners, admins)."""
     access.require(MANAGE_RESOURCES)
-    values, vaults = _template_values(access, data, None)
+    values, vaults, environments = _template_values(access, data, None)
     template = Template(project_id=access.project_id, tasks=0, **values)
     db.session.add(template)
     db.session.flush()
     _save_vaults(access, template, vaults)
+    _save_environments(template, environments)
     _ensure_workspace(access, template)
     events.record(access, "template", template.id, f"Template {template.name} created")
     db.session.commit()
@@ -453,24 +547,30 @@ def update_template(access: ProjectAccess, template_id: int, data: Mapping[str, 
     """Replace a template's fields and vaults with the request's."""
     access.require(MANAGE_RESOURCES)
     template = get_template(access, template_id)
-    values, vaults = _template_values(access, data, template_id)
+    values, vaults, environments = _template_values(access, data, template)
     if values["type"] != "build":
         # Deploy templates follow their build template's versions: it must stay a build.
         refuse_if_used("Template", _deploys_of(template_id))
     for key, value in values.items():
         setattr(template, key, value)
     _save_vaults(access, template, vaults)
+    _save_environments(template, environments)
     _ensure_workspace(access, template)
     events.record(access, "template", template.id, f"Template {template.name} updated")
     db.session.commit()
     return template
 
 
-def _deploys_of(template_id: int) -> Select:
-    """The deploy templates that build on a template."""
-    return select(Template.id).where(
+def _deploys_query(template_id: int) -> Select:
+    """(id, name) of the deploy templates that build on a template."""
+    return select(Template.id, Template.name).where(
         Template.build_template_id == template_id, Template.id != template_id
     )
+
+
+def _deploys_of(template_id: int) -> dict[str, list[dict]]:
+    """The deploy templates that build on a template, as referrers."""
+    return referrers(templates=_deploys_query(template_id))
 
 
 def delete_template(access: ProjectAccess, template_id: int) -> None:
@@ -493,6 +593,9 @@ def delete_template(access: ProjectAccess, template_id: int) -> None:
     db.session.execute(delete(Task).where(Task.template_id == template_id))
     db.session.execute(delete(Schedule).where(Schedule.template_id == template_id))
     db.session.execute(delete(TemplateVault).where(TemplateVault.template_id == template_id))
+    db.session.execute(
+        delete(TemplateEnvironment).where(TemplateEnvironment.template_id == template_id)
+    )
     db.session.execute(delete(Integration).where(Integration.template_id == template_id))
     db.session.execute(delete(Inventory).where(Inventory.holder_id == template_id))
     name = template.name

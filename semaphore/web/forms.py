@@ -197,6 +197,14 @@ class TemplateForm(FlaskForm):
     repository_id = choice("Repository")
     inventory_id = choice("Inventory", description="Required for ansible.")
     environment_id = choice("Environment")
+    environment_ids = SelectMultipleField(
+        "More environments",
+        description="Applied after the first one, in this order; on a clash the later one wins.",
+        choices=[],
+        validate_choice=False,
+        coerce=str,
+        option_widget=CheckboxInput(),
+    )
     view_id = choice("View")
     git_branch = StringField("Branch override", description="Instead of the repository's branch.")
     arguments = TextAreaField(

@@ -180,10 +180,40 @@ def _field_has_errors(field: Field) -> bool:
     return bool(field.errors)
 
 
+# Where each kind of user of an object is edited or shown, for the in-use message's links.
+REFERRER_PAGES = {
+    "template": ("web.templates_show", "template_id"),
+    "inventory": ("web.inventories_edit", "inventory_id"),
+    "repository": ("web.repositories_edit", "repository_id"),
+    "integration": ("web.integrations_show", "integration_id"),
+    "schedule": ("web.schedules_edit", "schedule_id"),
+}
+MAX_LINKS = 20
+
+
+def in_use_message(exc: InUse, project_id: int) -> dict[str, Any]:
+    """A flash message naming, with links, every object that still uses the deleted one."""
+    links = []
+    for item in exc.used_by[:MAX_LINKS]:
+        endpoint, argument = REFERRER_PAGES[item["kind"]]
+        url = url_for(endpoint, project_id=project_id, **{argument: item["id"]})
+        links.append({"kind": item["kind"], "name": item["name"], "url": url})
+    label = exc.message.split(" is in use", 1)[0]
+    return {
+        "text": f"{label} cannot be deleted: it is still used by",
+        "links": links,
+        "more": max(len(exc.used_by) - MAX_LINKS, 0),
+    }
+
+
 def delete_and_return(remove: Callable[[], None], success: str, target: str) -> Response:
-    """Call the service's delete; an object still in use stays, with its message flashed."""
+    """Call the service's delete; an object still in use stays, and the message names (with
+    links) what uses it."""
     try:
         remove()
+    except InUse as exc:
+        db.session.rollback()
+        flash(in_use_message(exc, request.view_args["project_id"]), "error")
     except FORM_ERRORS as exc:
         db.session.rollback()
         flash(exc.message, "error")

@@ -52,6 +52,7 @@ STATUS_TITLES = {
     "stopped": "Stopped",
     "success": "Success",
     "error": "Failed",
+    "rejected": "Rejected",
 }
 FLAG_NAMES = {"debug": "debug", "dry_run": "dry run", "diff": "diff"}
 QUEUE_DOWN = (
@@ -248,10 +249,13 @@ def _user_name(access: ProjectAccess, task: Task) -> str | None:
 
 def _task_context(access: ProjectAccess, task: Task) -> dict:
     template = templates.get_template(access, task.template_id)
+    variables, received = tasks.run_variables(task)
     return {
         "access": access,
         "task": task,
         "template": template,
+        "run_variables": json.dumps(variables, indent=2, ensure_ascii=False) if variables else "",
+        "variables_received": received,
         "user_name": _user_name(access, task),
         "finished": task.status in FINISHED_STATUSES,
         "page_title": f"Task #{task.id}",

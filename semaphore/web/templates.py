@@ -138,6 +138,7 @@ def _initial(template: Template) -> dict:
         "repository_id": _option(template.repository_id),
         "inventory_id": _option(template.inventory_id),
         "environment_id": _option(template.environment_id),
+        "environment_ids": [str(i) for i in templates.environment_ids(template)[1:]],
         "view_id": _option(template.view_id),
         "git_branch": template.git_branch or "",
         "arguments": template.arguments or "",
@@ -162,7 +163,7 @@ def _data(form: TemplateForm) -> dict:
         "playbook": form.playbook.data,
         "repository_id": id_or_none(form.repository_id.data),
         "inventory_id": id_or_none(form.inventory_id.data),
-        "environment_id": id_or_none(form.environment_id.data),
+        "environment_ids": _environment_ids(form),
         "view_id": id_or_none(form.view_id.data),
         "git_branch": form.git_branch.data,
         "arguments": form.arguments.data,
@@ -177,6 +178,23 @@ def _data(form: TemplateForm) -> dict:
     }
 
 
+def _environment_ids(form: TemplateForm) -> list:
+    """The chosen environment first, then the ticked ones in the page's order."""
+    first = id_or_none(form.environment_id.data)
+    more = [id_or_none(value) for value in form.environment_ids.data or []]
+    chosen = [first] if first is not None else []
+    return chosen + [value for value in more if value is not None and value != first]
+
+
+def _more_environment_choices(access: ProjectAccess, template: Template | None) -> list:
+    """Every environment, the template's own extra ones first in the order they apply."""
+    rows = environments.list_environments(access)
+    order = templates.environment_ids(template)[1:] if template is not None else []
+    rank = {environment_id: i for i, environment_id in enumerate(order)}
+    rows.sort(key=lambda e: (rank.get(e.id, len(rank)), e.name.lower()))
+    return [(str(e.id), e.name) for e in rows]
+
+
 def _page(access: ProjectAccess, form: TemplateForm, template: Template | None) -> Response:
     form.app.choices = options([(app, APP_TITLES.get(app, app)) for app in templates.VALID_APPS])
     form.repository_id.choices = choices(
@@ -188,6 +206,7 @@ def _page(access: ProjectAccess, form: TemplateForm, template: Template | None) 
     form.environment_id.choices = choices(
         environments.list_environments(access), lambda e: e.name, "None"
     )
+    form.environment_ids.choices = options(_more_environment_choices(access, template))
     form.view_id.choices = choices(views.list_views(access), lambda v: v.title, "None")
     builds = [t for t in templates.list_templates(access) if t.type == "build"]
     form.build_template_id.choices = choices(builds, lambda t: t.name, "Choose a build template…")

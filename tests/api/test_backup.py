@@ -22,6 +22,7 @@ from semaphore.models import (
     ProjectUser,
     Schedule,
     Template,
+    TemplateEnvironment,
     TemplateVault,
 )
 from semaphore.services import keys
@@ -134,6 +135,15 @@ def _rich_project(owner):
         inventory_id=inventory.id,
         app="bash",
         playbook="deploy.sh",
+        environment_id=env.id,
+    )
+    # The deploy template applies two environments, staging over prod (2.16's environment_ids).
+    staging = factories.environment(project=project, name="staging", json='{"region": "us"}')
+    db.session.add_all(
+        [
+            TemplateEnvironment(template_id=deploy.id, environment_id=env.id, position=0),
+            TemplateEnvironment(template_id=deploy.id, environment_id=staging.id, position=1),
+        ]
     )
     db.session.add(
         TemplateVault(
@@ -237,7 +247,8 @@ def test_backup_has_the_originals_format_and_no_secrets(owner, owner_api):
         {"name": "vault", "type": "login_password"},
     ]
     assert body["environments"] == [
-        {"name": "prod", "json": '{"region": "eu"}', "env": '{"DEBUG": "1"}'}
+        {"name": "prod", "json": '{"region": "eu"}', "env": '{"DEBUG": "1"}'},
+        {"name": "staging", "json": '{"region": "us"}'},
     ]
     assert [v["title"] for v in body["views"]] == ["Builds", "Deploys"]
     assert body["views"][1]["hidden"] is True
@@ -268,6 +279,8 @@ def test_backup_has_the_originals_format_and_no_secrets(owner, owner_api):
     assert build["task_params"] == {"limit": ["web"]}
     assert "build_template" not in build and "git_branch" not in build
     assert deploy["build_template"] == "Build" and deploy["autorun"] is True
+    assert deploy["environment"] == "prod" and deploy["environments"] == ["prod", "staging"]
+    assert "environments" not in build  # one environment: the original's field alone
     assert deploy["vaults"] == [] and "cron" not in deploy and "view" not in deploy
     assert not any(k == "id" or k.endswith("_id") for t in body["templates"] for k in t)
     [integration] = body["integrations"]
@@ -324,6 +337,12 @@ def test_restore_round_trips_as_another_user(app, owner, owner_api):
     assert db.session.scalar(
         select(func.count()).select_from(Environment).filter_by(project_id=new_id)
     ) == len(original["environments"])
+    deploy_row = db.session.scalar(select(Template).filter_by(project_id=new_id, name="Deploy"))
+    restored_envs = restorer_api.get(f"/api/project/{new_id}/templates/{deploy_row.id}").get_json()
+    names = {
+        e.id: e.name for e in db.session.scalars(select(Environment).filter_by(project_id=new_id))
+    }
+    assert [names[i] for i in restored_envs["environment_ids"]] == ["prod", "staging"]
     [schedule] = db.session.scalars(select(Schedule).where(Schedule.project_id == new_id))
     build = db.session.get(Template, schedule.template_id)
     assert (schedule.cron_format, schedule.active) == ("*/5 * * * *", False)
@@ -607,3 +626,34 @@ def test_long_texts_are_kept(user_api):
     assert response.status_code == 200
     backup = _backup(user_api, response.get_json()["id"])
     assert backup["environments"][0]["json"] == variables
+
+
+def test_views_carry_the_contracts_name_and_restore_from_either(owner, owner_api, user_api):
+    project, _ = _rich_project(owner)
+    backup = _backup(owner_api, project.id)
+    assert [(v["name"], v["title"]) for v in backup["views"]] == [
+        ("Builds", "Builds"),
+        ("Deploys", "Deploys"),
+    ]
+    deploy = next(t for t in backup["templates"] if t["name"] == "Deploy")
+    assert deploy["environment"] == "prod" and deploy["environments"] == ["prod", "staging"]
+    # A client that round-trips the backup through the contract's models keeps only `name`.
+    through_contract = copy.deepcopy(backup)
+    for view in through_contract["views"]:
+        del view["title"]
+    through_contract["integrations"] = []
+    through_contract["integration_aliases"] = []
+    restored = user_api.post("/api/projects/restore", json=through_contract)
+    assert restored.status_code == 200, restored.get_json()
+    views = user_api.get(f"/api/project/{restored.get_json()['id']}/views").get_json()
+    assert [v["title"] for v in views] == ["Builds", "Deploys"]
+
+
+def test_a_template_environment_list_must_name_environments_of_the_document(user_api):
+    document = _valid_document()
+    document["templates"][0]["environments"] = ["nowhere"]
+    before = _projects()
+    response = user_api.post("/api/projects/restore", json=document)
+    assert response.status_code == 400
+    assert "environments[0] does not exist in environments[].name" in response.get_json()["error"]
+    assert _projects() == before

@@ -342,13 +342,32 @@ def test_delete_environment_and_its_secrets(user_api, project):
 
 def test_environment_in_use_cannot_be_deleted(user_api, project):
     environment = factories.environment(project=project)
-    factories.template(project=project, environment_id=environment.id)
+    first = factories.template(project=project, name="uses it first", environment_id=environment.id)
+    other = factories.environment(project=project)
+    repository = factories.repository(project=project)
+    later = user_api.post(
+        f"/api/project/{project.id}/templates",
+        json={
+            "name": "uses it second",
+            "app": "bash",
+            "playbook": "x.sh",
+            "repository_id": repository.id,
+            "environment_ids": [other.id, environment.id],
+        },
+    ).get_json()
     response = user_api.delete(url(project, environment.id))
     assert response.status_code == 400
     assert response.get_json() == {
-        "error": "Environment is in use by one or more templates",
+        "error": "Environment is in use by template 'uses it first' and template 'uses it second'",
         "inUse": True,
+        "used_by": [
+            {"kind": "template", "id": first.id, "name": "uses it first"},
+            {"kind": "template", "id": later["id"], "name": "uses it second"},
+        ],
     }
+    refs = user_api.get(url(project, environment.id) + "/refs").get_json()
+    assert [item["id"] for item in refs["templates"]] == [first.id, later["id"]]
+    assert refs["inventories"] == refs["repositories"] == refs["integrations"] == []
     assert db.session.get(Environment, environment.id) is not None
 
 

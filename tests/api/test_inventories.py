@@ -163,13 +163,16 @@ def test_held_inventory_no_template_uses_can_be_deleted(user_api, project):
 
 def test_inventory_in_use_cannot_be_deleted(user_api, project):
     inventory = factories.inventory(project=project)
-    factories.template(project=project, inventory_id=inventory.id)
+    template = factories.template(project=project, name="site", inventory_id=inventory.id)
     response = user_api.delete(url(project, inventory.id))
     assert response.status_code == 400
     assert response.get_json() == {
-        "error": "Inventory is in use by one or more templates",
+        "error": "Inventory is in use by template 'site'",
         "inUse": True,
+        "used_by": [{"kind": "template", "id": template.id, "name": "site"}],
     }
+    refs = user_api.get(url(project, inventory.id) + "/refs").get_json()
+    assert refs["templates"] == [{"id": template.id, "name": "site"}]
     assert db.session.get(Inventory, inventory.id) is not None
     assert events_of(project) == []
 

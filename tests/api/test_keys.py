@@ -6,7 +6,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import select, text
 
 from semaphore.extensions import db
-from semaphore.models import AccessKey, Event
+from semaphore.models import AccessKey, Event, Integration, TemplateVault
 from semaphore.services import keys
 from tests import factories
 
@@ -158,9 +158,32 @@ def test_list_sorts_filters_and_marks_empty_keys(owner_project):
 
 def test_delete_and_in_use(owner_project):
     project, client = owner_project
-    repository = factories.repository(project=project)
-    response = client.delete(_url(project, f"/{repository.ssh_key_id}"))
+    repository = factories.repository(project=project, name="code")
+    key_id = repository.ssh_key_id
+    vault_template = factories.template(project=project, name="vaulted")
+    db.session.add(
+        TemplateVault(project_id=project.id, template_id=vault_template.id, vault_key_id=key_id)
+    )
+    hook = Integration(
+        project_id=project.id, template_id=vault_template.id, name="hook", auth_secret_id=key_id
+    )
+    db.session.add(hook)
+    db.session.commit()
+    response = client.delete(_url(project, f"/{key_id}"))
     assert response.status_code == 400 and response.get_json()["inUse"] is True
+    assert response.get_json()["used_by"] == [
+        {"kind": "template", "id": vault_template.id, "name": "vaulted"},
+        {"kind": "repository", "id": repository.id, "name": "code"},
+        {"kind": "integration", "id": hook.id, "name": "hook"},
+    ]
+    refs = client.get(_url(project, f"/{key_id}/refs")).get_json()
+    assert refs == {
+        "templates": [{"id": vault_template.id, "name": "vaulted"}],
+        "inventories": [],
+        "repositories": [{"id": repository.id, "name": "code"}],
+        "integrations": [{"id": hook.id, "name": "hook"}],
+        "schedules": [],
+    }
     spare_id = factories.key(project=project).id
     assert client.delete(_url(project, f"/{spare_id}")).status_code == 204
     assert client.delete(_url(project, f"/{spare_id}")).status_code == 404

@@ -14,15 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from semaphore.extensions import db
-from semaphore.models import (
-    Integration,
-    IntegrationAlias,
-    IntegrationExtractValue,
-    IntegrationMatcher,
-    ProjectUser,
-    Task,
-)
+from semaphore.models import Project, ProjectUser, User
 from tests import factories
+from tests.api.project_world import World, build_world
 from tests.contract import contract
 
 READ, RUN, RESOURCES, PROJECT, MEMBERS = "read", "run", "resources", "project", "members"
@@ -34,16 +28,6 @@ ROLE_GRANTS = {
     "guest": {READ},
 }
 CALLERS = ("admin", "owner", "manager", "task_runner", "guest", "outsider", "anonymous")
-
-
-@dataclass
-class World:
-    """A project with one of everything; ids are filled in by the fixture."""
-
-    ids: dict[str, int]
-
-    def __getitem__(self, name: str) -> int:
-        return self.ids[name]
 
 
 Body = Callable[[World], Any] | None
@@ -179,6 +163,23 @@ ROUTES = [
     Route("GET", P + "/tasks/{task_id}/output?after=0&limit=10", READ, 200),
     Route("GET", P + "/tasks/{task_id}/output/search?q=x", READ, 200),
     Route("POST", P + "/tasks/{waiting_task_id}/stop", RUN, 204, lambda w: {}),
+    Route(
+        "POST",
+        P + "/templates/{template_id}/stop_all_tasks",
+        RUN,
+        204,
+        lambda w: {"force": False},
+    ),
+    # The original's, outside the contract: a terraform plan's answer.
+    Route("POST", P + "/tasks/{confirmation_task_id}/confirm", RUN, 204),
+    Route("POST", P + "/tasks/{confirmation_task_id}/reject", RUN, 204),
+    # The original's manage-resources check (its router), with the project's alerts on.
+    Route("POST", P + "/notifications/test", RESOURCES, 204),
+    Route("GET", P + "/keys/{key_id}/refs", READ, 200),
+    Route("GET", P + "/repositories/{repository_id}/refs", READ, 200),
+    Route("GET", P + "/inventory/{inventory_id}/refs", READ, 200),
+    Route("GET", P + "/environment/{environment_id}/refs", READ, 200),
+    Route("GET", P + "/templates/{template_id}/refs", READ, 200),
     # Deleting task records is for system administrators only, as in the original.
     Route("DELETE", P + "/tasks/{task_id}", ADMIN, 204),
     Route("GET", INTEGRATIONS, READ, 200),
@@ -208,10 +209,8 @@ ROUTES = [
 
 # Project routes of the contract that later issues implement; each must join ROUTES then.
 LATER = {
-    "notifications": "notifications (issue 7)",
-    "runners": "remote runners",
-    "runner_tags": "remote runners",
-    "stop_all_tasks": "task engine (issue 5)",
+    "runners": "remote runners (issue 18)",
+    "runner_tags": "remote runners (issue 18)",
 }
 
 
@@ -235,78 +234,10 @@ def _normalise(path: str) -> str:
 
 
 def _world(caller: str) -> tuple[World, Any]:
-    owner = factories.user()
-    project = factories.project(members={owner: "owner"})
-    key = factories.key(project=project)
-    repository = factories.repository(project=project, ssh_key_id=key.id)
-    inventory = factories.inventory(project=project)
-    environment = factories.environment(project=project)
-    template = factories.template(
-        project=project,
-        repository_id=repository.id,
-        inventory_id=inventory.id,
-        environment_id=environment.id,
-    )
-    member = factories.user()
-    db.session.add(ProjectUser(project_id=project.id, user_id=member.id, role="guest"))
-    db.session.commit()
-    hook = _integration(project.id, template.id)
-    world = World(
-        {
-            "project_id": project.id,
-            "key_id": key.id,
-            "spare_key_id": factories.key(project=project).id,
-            "repository_id": repository.id,
-            "spare_repository_id": factories.repository(project=project, ssh_key_id=key.id).id,
-            "inventory_id": inventory.id,
-            "spare_inventory_id": factories.inventory(project=project).id,
-            "environment_id": environment.id,
-            "spare_environment_id": factories.environment(project=project).id,
-            "template_id": template.id,
-            "view_id": factories.view(project=project).id,
-            "schedule_id": factories.schedule(project=project, template_id=template.id).id,
-            "member": member.id,
-            "task_id": _task(project.id, template.id, "success"),
-            "waiting_task_id": _task(project.id, template.id, "waiting"),
-            "newcomer": factories.user().id,
-            **hook,
-            "spare_integration_id": _integration(project.id, template.id)["integration_id"],
-        }
-    )
+    world = build_world()
+    project = db.session.get(Project, world["project_id"])
+    owner = db.session.get(User, world["owner"])
     return world, _caller_user(caller, project, owner)
-
-
-def _integration(project_id: int, template_id: int) -> dict[str, int]:
-    """An integration with a matcher, a value, its own alias, and a project alias beside it."""
-    hook = Integration(project_id=project_id, template_id=template_id, name="Hook")
-    db.session.add(hook)
-    db.session.flush()
-    matcher = IntegrationMatcher(
-        integration_id=hook.id, name="M", match_type="header", key="X-Event", value="push"
-    )
-    value = IntegrationExtractValue(
-        integration_id=hook.id, name="V", value_source="header", key="X-Ref", variable="REF"
-    )
-    own = IntegrationAlias(
-        alias=f"own{hook.id:013d}", project_id=project_id, integration_id=hook.id
-    )
-    shared = IntegrationAlias(alias=f"prj{hook.id:013d}", project_id=project_id)
-    db.session.add_all([matcher, value, own, shared])
-    db.session.commit()
-    return {
-        "integration_id": hook.id,
-        "matcher_id": matcher.id,
-        "value_id": value.id,
-        "integration_alias_id": own.id,
-        "project_alias_id": shared.id,
-    }
-
-
-def _task(project_id: int, template_id: int, status: str) -> int:
-    task = Task(project_id=project_id, template_id=template_id, status=status)
-    db.session.add(task)
-    db.session.commit()
-    return task.id
 
 
 def _caller_user(caller: str, project, owner):

@@ -257,16 +257,22 @@ def test_admin_manages_without_membership(admin_api, project, key):
 def test_repository_in_use_cannot_be_deleted(user_api, project, user):
     repository = factories.repository(project=project)
     if user == "template":
-        factories.template(project=project, repository_id=repository.id)
+        row = factories.template(project=project, name="the user", repository_id=repository.id)
     elif user == "schedule":
-        factories.schedule(project=project, repository_id=repository.id)
+        row = factories.schedule(project=project, name="the user", repository_id=repository.id)
     else:
-        factories.inventory(project=project, type="file", repository_id=repository.id)
+        row = factories.inventory(
+            project=project, name="the user", type="file", repository_id=repository.id
+        )
     response = user_api.delete(url(project, repository.id))
     assert response.status_code == 400
     assert response.get_json() == {
-        "error": "Repository is in use by one or more templates",
+        "error": f"Repository is in use by {user} 'the user'",
         "inUse": True,
+        "used_by": [{"kind": user, "id": row.id, "name": "the user"}],
     }
+    kind = {"template": "templates", "schedule": "schedules", "inventory": "inventories"}[user]
+    refs = user_api.get(url(project, repository.id) + "/refs").get_json()
+    assert refs[kind] == [{"id": row.id, "name": "the user"}]
     assert db.session.get(Repository, repository.id) is not None
     assert events_of(project) == []

@@ -1,6 +1,9 @@
-"""GET /api/ping and /api/info."""
+"""GET /api/ping, /api/info and /api/ready."""
+
+import pytest
 
 from tests.contract import validate_definition
+from tests.processes import free_port
 
 
 def test_ping_answers_pong_without_auth(api):
@@ -42,3 +45,21 @@ def test_wrong_method_is_json_405(user_api):
 
 def test_trailing_slash_is_ignored(user_api):
     assert user_api.get("/api/user/").status_code == 200
+
+
+def test_ready_answers_when_the_database_and_redis_do(api):
+    response = api.get("/api/ready")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ready", "database": "ok", "redis": "ok"}
+    assert api.head("/api/ready").status_code == 200
+
+
+@pytest.mark.parametrize("config_overrides", [{"redis_url": f"redis://127.0.0.1:{free_port()}/0"}])
+def test_ready_is_503_json_when_redis_does_not_answer(api):
+    response = api.get("/api/ready")
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "error": "Not ready: redis unreachable",
+        "database": "ok",
+        "redis": "unreachable",
+    }

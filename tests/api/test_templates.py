@@ -454,8 +454,9 @@ def test_build_template_in_use_cannot_be_deleted(user_api, project, world):
     response = user_api.delete(url(project, build.id))
     assert response.status_code == 400
     assert response.get_json() == {
-        "error": "Template is in use by one or more templates",
+        "error": f"Template is in use by template '{deploy.name}'",
         "inUse": True,
+        "used_by": [{"kind": "template", "id": deploy.id, "name": deploy.name}],
     }
     refs = user_api.get(url(project, build.id, "/refs")).get_json()
     assert refs["templates"] == [{"id": deploy.id, "name": deploy.name}]
@@ -472,3 +473,91 @@ def test_survey_vars_round_trip(user_api, project, world):
     assert [v["name"] for v in stored] == ["count", "token"]
     assert created["survey_vars"][1]["required"] is True
     assert created["survey_vars"][0]["values"] == []
+
+
+# --- environment_ids (2.16): several environments, in order ----------------------------------
+
+
+def test_environment_ids_are_stored_in_order_and_returned(user_api, project, world):
+    second = factories.environment(project=project, name="second")
+    first = world["environment"].id
+    data = body(world, environment_id=None, environment_ids=[second.id, first])
+    created = user_api.post(url(project), json=data)
+    assert created.status_code == 201
+    answer = created.get_json()
+    assert answer["environment_ids"] == [second.id, first]
+    assert answer["environment_id"] == second.id  # the first, for clients that know only it
+    template_id = answer["id"]
+    assert user_api.get(url(project, template_id)).get_json()["environment_ids"] == [
+        second.id,
+        first,
+    ]
+    listed = user_api.get(url(project)).get_json()
+    assert listed[0]["environment_ids"] == [second.id, first]
+
+
+def test_an_older_client_sending_environment_id_alone_gets_that_one(user_api, project, world):
+    created = user_api.post(url(project), json=body(world)).get_json()
+    assert created["environment_ids"] == [world["environment"].id]
+    without = dict(body(world))
+    del without["environment_id"]
+    bare = user_api.post(url(project), json={**without, "name": "bare"}).get_json()
+    assert bare["environment_id"] is None and bare["environment_ids"] == []
+
+
+def test_a_read_modify_write_client_changes_either_field(user_api, project, world):
+    second = factories.environment(project=project, name="second")
+    third = factories.environment(project=project, name="third")
+    template_id = user_api.post(url(project), json=body(world)).get_json()["id"]
+    current = user_api.get(url(project, template_id)).get_json()
+    # A script that knows only environment_id changes it and sends the rest back unchanged.
+    changed = {**current, "environment_id": second.id}
+    assert user_api.put(url(project, template_id), json=changed).status_code == 204
+    current = user_api.get(url(project, template_id)).get_json()
+    assert current["environment_ids"] == [second.id]
+    # A newer client changes the list and leaves environment_id as it read it.
+    changed = {**current, "environment_ids": [third.id, second.id]}
+    assert user_api.put(url(project, template_id), json=changed).status_code == 204
+    current = user_api.get(url(project, template_id)).get_json()
+    assert (current["environment_id"], current["environment_ids"]) == (
+        third.id,
+        [third.id, second.id],
+    )
+    # Both changed, and they disagree: refused, nothing written.
+    clash = {**current, "environment_id": world["environment"].id, "environment_ids": [second.id]}
+    refused = user_api.put(url(project, template_id), json=clash)
+    assert refused.status_code == 400
+    assert "environment_id must be the first of environment_ids" in refused.get_json()["error"]
+    assert user_api.get(url(project, template_id)).get_json()["environment_ids"] == [
+        third.id,
+        second.id,
+    ]
+
+
+@pytest.mark.parametrize(
+    "environment_ids,message",
+    [
+        ("1", "environment_ids must be an array of ids"),
+        ([True], "environment_ids[0] must be an integer"),
+        (["x"], "environment_ids[0] must be an integer"),
+        ([2**64], "environment_ids[0] is out of range"),
+        ([0], "environment_ids[0] is required"),
+        ("foreign", "does not exist in this project"),
+        ("twice", "lists environment"),
+        (list(range(1, 60)), "at most 50 environments"),
+    ],
+)
+def test_bad_environment_ids_are_refused_and_nothing_is_written(
+    user_api, project, world, environment_ids, message
+):
+    own = world["environment"].id
+    if environment_ids == "foreign":
+        environment_ids = [factories.environment().id]
+    elif environment_ids == "twice":
+        environment_ids = [own, own]
+    data = body(world, environment_ids=environment_ids)
+    del data["environment_id"]
+    response = user_api.post(url(project), json=data)
+    assert response.status_code == 400
+    assert message in response.get_json()["error"]
+    assert db.session.query(Template).filter_by(project_id=project.id).count() == 0

@@ -149,8 +149,12 @@ def test_owner_fills_a_project_through_its_pages(app, live_server, page, screens
     page.get_by_test_id("nav-keys").click()
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_test_id("delete-key-deploy").click()
-    expect(page.get_by_test_id("flash")).to_contain_text("in use")
+    expect(page.get_by_test_id("flash")).to_contain_text("still used by")
+    screenshot("key in use")
     assert db.session.query(AccessKey).filter_by(name="deploy").count() == 1
+    # The message links what uses it.
+    page.get_by_test_id("in-use-repository").click()
+    expect(page.get_by_test_id("field-name")).to_have_value("site")
 
     # Delete the template after confirming.
     page.get_by_test_id("nav-templates").click()

@@ -97,7 +97,8 @@ def playbook_repo(make_repo, vaulted_files: dict[str, str]):
 
 def environment(marker: Path) -> EnvironmentSpec:
     return EnvironmentSpec(
-        json={"greeting": "hello", "marker": str(marker)},
+        # The run's merged variables: the environment's, with a survey answer among them.
+        json={"greeting": "hello", "marker": str(marker), "survey_choice": "blue"},
         # No ssh connection reuse between runs: a keyless run must not ride on an earlier one
         # (STACK-NOTES.md, ansible traps). Pipelining wins the speed back.
         env={
@@ -116,7 +117,6 @@ def ansible_task(repo_url: str, inventory: InventorySpec, marker: Path, **fields
         script="site.yml",
         inventory=inventory,
         environment=environment(marker),
-        environment_json={"survey_choice": "blue"},
         secret={"secret_answer": "survey-secret-value"},
         template={"vaults": vaults},
         **fields,

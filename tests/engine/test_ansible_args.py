@@ -71,7 +71,8 @@ def test_every_option_in_the_originals_order(make_context) -> None:
         become_key=Credential("login_password", login="admin", password="become-pw"),
     )
     environment = EnvironmentSpec(
-        json={"b": 1.0, "a": "<env>", "over": "environment"},
+        # Merged by the caller: the environments' variables, then the task's values over them.
+        json={"b": 1.0, "a": "<env>", "over": "task", "survey": "x"},
         secrets=[EnvSecret("var", "db_password", "hunter2"), EnvSecret("env", "TOKEN", "t0k")],
     )
     spec = task(
@@ -80,7 +81,6 @@ def test_every_option_in_the_originals_order(make_context) -> None:
         script="site.yml",
         inventory=inventory,
         environment=environment,
-        environment_json={"survey": "x", "over": "task"},
         secret={"api_key": "k3y"},
         debug=True,
         diff=True,
@@ -102,7 +102,7 @@ def test_every_option_in_the_originals_order(make_context) -> None:
     args, prompts = playbook_args(ctx)
     directory = ctx.workspace.dir
     extra = (
-        '{"a":"\\u003cenv\\u003e","b":1,"over":"environment","semaphore_vars":{"task_details":'
+        '{"a":"\\u003cenv\\u003e","b":1,"over":"task","semaphore_vars":{"task_details":'
         '{"id":1,"message":"deploy it","url":"https://semaphore.example/project/1/history?t=1",'
         '"username":"alice"}},"survey":"x"}'
     )
@@ -191,18 +191,6 @@ def test_a_build_template_adds_its_versions(make_context) -> None:
     assert env["SEMAPHORE_TASK_TYPE"] == "build"
     assert env["SEMAPHORE_TASK_TARGET_VERSION"] == "1.0.3"
     assert env["SEMAPHORE_TASK_INCOMING_VERSION"] == "1.0.2"
-
-
-def test_a_task_environment_without_a_template_environment_fails(make_context) -> None:
-    spec = task(
-        "/srv/repo",
-        app="ansible",
-        script="site.yml",
-        inventory=INVENTORY,
-        environment_json={"x": 1},
-    )
-    with pytest.raises(EngineError, match="environment"):
-        playbook_args(make_context(spec))
 
 
 def test_the_environment_is_layered_in_the_originals_order(make_context, settings) -> None:

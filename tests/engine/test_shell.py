@@ -39,11 +39,12 @@ def shell_task(repo, app: str, script: str, **fields):
 
 def test_bash_gets_arguments_environment_and_empty_stdin(make_repo, settings) -> None:
     repo = make_repo({"scripts/run.sh": BASH})
-    spec = shell_task(
-        repo,
-        "bash",
-        "scripts/run.sh",
-        environment_json={"survey": "yes"},
+    environment = replace(ENVIRONMENT, json={"survey": "yes", **ENVIRONMENT.json})
+    spec = task(
+        repo.url,
+        app="bash",
+        script="scripts/run.sh",
+        environment=environment,
         secret={"hidden": "survey-secret"},
         arguments=["--task-arg"],
         template={"arguments": ["--tpl-arg"], "allow_override_args_in_task": True},
@@ -52,7 +53,7 @@ def test_bash_gets_arguments_environment_and_empty_stdin(make_repo, settings) ->
     assert run.result.status == "success", run.output
     checkout = f"{settings.tmp_path}/repository_3_7"
     assert run.lines[-5:] == [
-        # template args, extra vars (task survey values first, environment JSON over them)
+        # template args, the run's extra variables (merged by the caller, in their order)
         # with Go's %v formatting, then the task args. The task secret is not passed.
         "args: --tpl-arg survey=yes name=world count=1e+06 flag=true list=[1 a] --task-arg",
         f"cwd: {checkout}",

@@ -34,9 +34,7 @@ def enrol(api) -> tuple[pyotp.TOTP, list[str]]:
     body = begun.get_json()
     totp = pyotp.TOTP(body["secret"])
     assert f"secret={body['secret']}" in body["url"]
-    confirmed = api.post(
-        "/api/user/2fa/totp/confirm", json={"passcode": totp.now()}
-    )
+    confirmed = api.post("/api/user/2fa/totp/confirm", json={"passcode": totp.now()})
     assert confirmed.status_code == 200
     return totp, confirmed.get_json()["recovery_codes"]
 
@@ -82,9 +80,7 @@ def test_a_wrong_first_code_does_not_turn_totp_on(app, api):
     user = factories.user()
     login(api, user)
     totp = pyotp.TOTP(api.post("/api/user/2fa/totp").get_json()["secret"])
-    refused = api.post(
-        "/api/user/2fa/totp/confirm", json={"passcode": wrong_code(totp)}
-    )
+    refused = api.post("/api/user/2fa/totp/confirm", json={"passcode": wrong_code(totp)})
     assert refused.status_code == 401
     assert api.get("/api/user/2fa").get_json()["totp"] is False
     assert db.session.query(RecoveryCode).count() == 0
@@ -216,15 +212,10 @@ def test_turning_totp_off_needs_a_code(app, api, enrolled):
     user, totp, codes = enrolled
     login(api, user)
     api.post("/api/auth/recovery", json={"recovery_code": codes[0]})
-    refused = api.delete(
-        "/api/user/2fa/totp", json={"passcode": wrong_code(totp)}
-    )
+    refused = api.delete("/api/user/2fa/totp", json={"passcode": wrong_code(totp)})
     assert refused.status_code == 401
     assert api.delete("/api/user/2fa/totp").status_code == 400
-    assert (
-        api.delete("/api/user/2fa/totp", json={"passcode": codes[1]}).status_code
-        == 204
-    )
+    assert api.delete("/api/user/2fa/totp", json={"passcode": codes[1]}).status_code == 204
     assert db.session.query(UserTotp).count() == db.session.query(RecoveryCode).count() == 0
     logout(api)
     assert login(api, user).status_code == 204
@@ -235,9 +226,7 @@ def test_new_recovery_codes_void_the_old_ones(app, api, enrolled):
     user, totp, codes = enrolled
     login(api, user)
     api.post("/api/auth/recovery", json={"recovery_code": codes[0]})
-    spent = api.post(
-        "/api/user/2fa/recovery_codes", json={"passcode": totp.now()}
-    )
+    spent = api.post("/api/user/2fa/recovery_codes", json={"passcode": totp.now()})
     assert spent.status_code == 401  # this step's code was spent on turning TOTP on
     fresh = api.post(
         "/api/user/2fa/recovery_codes",

@@ -114,3 +114,40 @@ def test_a_plan_waiting_for_confirmation_is_rejected_by_a_forced_stop(
     assert _status(task.id) == "stopped"
     calls = [json.loads(line)["argv"][0] for line in stub_log.read_text().splitlines()]
     assert "apply" not in calls
+
+
+def test_a_rejected_plan_ends_rejected_and_is_never_applied(app, terraform_repo, stub_log):
+    owner = factories.user()
+    runner = factories.user()
+    project = factories.project(members={owner: "owner", runner: "task_runner"})
+    repository = factories.repository(
+        project=project, git_url=f"file://{terraform_repo}", git_branch="main"
+    )
+    workspace = factories.inventory(project=project, type="terraform-workspace", inventory="dev")
+    template = factories.template(
+        project=project,
+        app="terraform",
+        playbook="",
+        repository_id=repository.id,
+        inventory_id=workspace.id,
+    )
+    task = tasks.create_task(project_access(owner, project.id), {"template_id": template.id})
+    client = factories.api_client(app, runner)
+    path = f"/api/project/{project.id}/tasks/{task.id}/reject"
+    # Only a task waiting for confirmation can be rejected.
+    refused = client.post(path)
+    assert refused.status_code == 400
+    assert refused.get_json()["error"] == "Task is not waiting for confirmation"
+    runtime.set_app(app)
+    job = threading.Thread(target=run_task, args=(task.id,))
+    job.start()
+    _wait_for(task.id, "waiting_confirmation")
+    assert client.post(path).status_code == 204
+    job.join(timeout=30)
+    assert not job.is_alive()
+    db.session.expire_all()
+    done = db.session.get(Task, task.id)
+    assert done.status == "rejected" and done.end is not None
+    calls = [json.loads(line)["argv"][0] for line in stub_log.read_text().splitlines()]
+    assert "apply" not in calls
+    assert client.post(path).status_code == 400  # final: no second answer

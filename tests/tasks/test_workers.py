@@ -145,3 +145,33 @@ def test_three_workers_never_run_more_than_two_tasks_at_once(app, spawn_worker, 
     moments = sorted({s for s, _ in spans} | {e for _, e in spans})
     overlap = [sum(1 for s, e in spans if s <= m < e) for m in moments]
     assert max(overlap) == 2
+
+
+def test_stop_all_tasks_stops_running_and_waiting_runs_and_frees_the_template(
+    app, spawn_worker, script_repo
+):
+    owner = factories.user()
+    project = factories.project(members={owner: "owner"})
+    access = project_access(owner, project.id)
+    template = _template(project, script_repo, "slow.sh")
+    other = _template(project, script_repo, "slow.sh")
+    running = tasks.create_task(access, {"template_id": template.id})
+    spawn_worker()
+    spawn_worker()  # the other template's task has a worker of its own
+    _wait_for(lambda: "tick 3" in _output(running.id), 60)
+    # One template runs one task at a time: these two wait behind the running one.
+    waiting = [tasks.create_task(access, {"template_id": template.id}) for _ in range(2)]
+    untouched = tasks.create_task(access, {"template_id": other.id})
+    client = factories.api_client(app, owner)
+    path = f"/api/project/{project.id}/templates/{template.id}/stop_all_tasks"
+    assert client.post(path, json={"force": False}).status_code == 204
+    ids = [running.id, *(task.id for task in waiting)]
+    _wait_for(lambda: all(_status(task_id) == "stopped" for task_id in ids), 60)
+    assert _status(untouched.id) in ("waiting", "starting", "running")
+    # The template is free again: a new run of it starts and runs.
+    again = tasks.create_task(access, {"template_id": template.id})
+    _wait_for(lambda: "tick 2" in _output(again.id), 60)
+    assert client.post(path).status_code == 204  # no body: not forced
+    _wait_for(lambda: _status(again.id) == "stopped", 60)
+    assert tasks.stop_template_tasks(access, template.id, {}) == []
+    tasks.stop_task(access, untouched.id, {})

@@ -256,13 +256,18 @@ def test_keys_create_edit_and_delete(as_owner, project):
     assert db.session.get(AccessKey, key_id) is None
 
 
-def test_deleting_a_key_in_use_keeps_it_and_says_why(as_owner, project):
+def test_deleting_a_key_in_use_keeps_it_and_links_what_uses_it(as_owner, project):
     key = factories.key(project=project, name="busy")
-    factories.repository(project=project, ssh_key_id=key.id)
+    repository = factories.repository(project=project, name="infra", ssh_key_id=key.id)
+    inventory = factories.inventory(project=project, name="hosts", become_key_id=key.id)
     response = _delete(as_owner, f"/project/{project.id}/keys/{key.id}")
     assert response.status_code == 204
     assert db.session.get(AccessKey, key.id) is not None
-    assert "in use by one or more templates" in _html(as_owner.get(f"/project/{project.id}/keys"))
+    page = _html(as_owner.get(f"/project/{project.id}/keys"))
+    assert "Access Key cannot be deleted: it is still used by" in page
+    assert f'href="/project/{project.id}/repositories/{repository.id}/edit"' in page
+    assert f'href="/project/{project.id}/inventory/{inventory.id}/edit"' in page
+    assert "in use by one or more" not in page
 
 
 # --- repositories, inventories -------------------------------------------------------------------

@@ -84,20 +84,9 @@ class RunContext:
     # --- variables --------------------------------------------------------------------------
 
     def extra_vars(self) -> dict[str, Any]:
-        """The task's JSON (survey values) overlaid by the template environment's JSON.
-
-        The environment wins, as in the original, so a task cannot override a project value.
-
-        Raises:
-            EngineError: the task brings variables but the template has no environment.
-        """
+        """The run's extra variables (merged by the caller: environments, then task values)."""
         environment = self.spec.environment
-        if self.spec.environment_json and environment is None:
-            raise EngineError("the task has an environment but its template has none")
-        merged = dict(self.spec.environment_json)
-        if environment is not None:
-            merged.update(environment.json)
-        return merged
+        return dict(environment.json) if environment is not None else {}
 
     def secrets(self, kind: str) -> list[tuple[str, str]]:
         """(name, value) of the environment's secrets of one type, `var` or `env`."""
