@@ -14,14 +14,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 from semaphore.extensions import db
 from semaphore.models import APIToken, Project
 from tests import factories
 from tests.processes import Processes
-
-pytestmark = pytest.mark.single_db
 
 
 def curl(*args: str) -> tuple[int, str]:

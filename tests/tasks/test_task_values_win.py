@@ -25,8 +25,6 @@ from semaphore.services.schedule_runner import ScheduleRunner
 from tests import factories
 from tests.web.helpers import Browser
 
-pytestmark = pytest.mark.single_db
-
 PLAYBOOK = """\
 - hosts: all
   gather_facts: false
