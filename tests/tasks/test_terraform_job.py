@@ -41,6 +41,23 @@ def stub_log(tmp_path, monkeypatch) -> Path:
     return tmp_path / "stub-calls.jsonl"
 
 
+def _terraform_template(project, terraform_repo: Path, workspace: str):
+    """A terraform template of the repository, running in the given workspace."""
+    repository = factories.repository(
+        project=project, git_url=f"file://{terraform_repo}", git_branch="main"
+    )
+    inventory = factories.inventory(
+        project=project, type="terraform-workspace", inventory=workspace
+    )
+    return factories.template(
+        project=project,
+        app="terraform",
+        playbook="",
+        repository_id=repository.id,
+        inventory_id=inventory.id,
+    )
+
+
 def _status(task_id: int) -> str:
     db.session.expire_all()
     return db.session.get(Task, task_id).status
@@ -58,17 +75,7 @@ def _wait_for(task_id: int, status: str, timeout: float = 30) -> None:
 def test_plan_waits_for_confirmation_then_applies(app, terraform_repo, stub_log):
     owner = factories.user()
     project = factories.project(members={owner: "owner"})
-    repository = factories.repository(
-        project=project, git_url=f"file://{terraform_repo}", git_branch="main"
-    )
-    workspace = factories.inventory(project=project, type="terraform-workspace", inventory="prod")
-    template = factories.template(
-        project=project,
-        app="terraform",
-        playbook="",
-        repository_id=repository.id,
-        inventory_id=workspace.id,
-    )
+    template = _terraform_template(project, terraform_repo, "prod")
     task = tasks.create_task(project_access(owner, project.id), {"template_id": template.id})
     runtime.set_app(app)
     job = threading.Thread(target=run_task, args=(task.id,))
@@ -91,17 +98,7 @@ def test_a_plan_waiting_for_confirmation_is_rejected_by_a_forced_stop(
 ):
     owner = factories.user()
     project = factories.project(members={owner: "owner"})
-    repository = factories.repository(
-        project=project, git_url=f"file://{terraform_repo}", git_branch="main"
-    )
-    workspace = factories.inventory(project=project, type="terraform-workspace", inventory="dev")
-    template = factories.template(
-        project=project,
-        app="terraform",
-        playbook="",
-        repository_id=repository.id,
-        inventory_id=workspace.id,
-    )
+    template = _terraform_template(project, terraform_repo, "dev")
     task = tasks.create_task(project_access(owner, project.id), {"template_id": template.id})
     runtime.set_app(app)
     job = threading.Thread(target=run_task, args=(task.id,))
@@ -120,17 +117,7 @@ def test_a_rejected_plan_ends_rejected_and_is_never_applied(app, terraform_repo,
     owner = factories.user()
     runner = factories.user()
     project = factories.project(members={owner: "owner", runner: "task_runner"})
-    repository = factories.repository(
-        project=project, git_url=f"file://{terraform_repo}", git_branch="main"
-    )
-    workspace = factories.inventory(project=project, type="terraform-workspace", inventory="dev")
-    template = factories.template(
-        project=project,
-        app="terraform",
-        playbook="",
-        repository_id=repository.id,
-        inventory_id=workspace.id,
-    )
+    template = _terraform_template(project, terraform_repo, "dev")
     task = tasks.create_task(project_access(owner, project.id), {"template_id": template.id})
     client = factories.api_client(app, runner)
     path = f"/api/project/{project.id}/tasks/{task.id}/reject"
