@@ -1,8 +1,10 @@
 """`semaphore scheduler`: the Procfile's third process.
 
-Every tick (just after each whole second) it recovers the task queue (lost wake-ups, tasks of
-dead workers) and starts the schedules due since the previous tick
-(services.schedule_runner). Any number of schedulers may run: each step is idempotent, and each
+Every second (just after each whole second) it starts the schedules due since the previous
+tick (services.schedule_runner) and, in a thread of its own, recovers the task queue (lost
+wake-ups, tasks of dead workers). Repository checks (`git ls-remote`) run in check threads with
+a short timeout, so one silent git host delays neither other schedules nor recovery.
+Any number of schedulers may run: each step is idempotent, and each
 schedule's fire time is claimed in Redis by one of them.
 """
 
@@ -33,17 +35,30 @@ TICK_OFFSET_SECONDS = 0.05
 
 
 def run_scheduler(app: Flask, now: Callable[[], datetime] = utcnow) -> None:
-    """Loop until SIGTERM or SIGINT, once a second."""
+    """Loop until SIGTERM or SIGINT, once a second; recovery runs in a thread of its own."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     app.logger.info("scheduler started")
-    recovery = Recovery()
+    recovering = threading.Thread(
+        target=_recover_until, args=(app, stop, now), name="recovery", daemon=True
+    )
+    recovering.start()
     runner = ScheduleRunner(remote_head=repository_head)
     while not stop.wait(seconds_to_next_tick(now())):
         with app.app_context():
-            tick(recovery, runner, now())
+            start_schedules(runner, now())
+    recovering.join(timeout=10)
     app.logger.info("scheduler stopped")
+
+
+def _recover_until(app: Flask, stop: threading.Event, now: Callable[[], datetime]) -> None:
+    """Recovery's own loop: a slow schedule never delays it, nor it the schedules."""
+    recovery = Recovery()
+    while not stop.wait(seconds_to_next_tick(now())):
+        with app.app_context():
+            recover(recovery)
+            db.session.remove()
 
 
 def seconds_to_next_tick(moment: datetime) -> float:
@@ -52,16 +67,17 @@ def seconds_to_next_tick(moment: datetime) -> float:
     return delay if delay > 0.005 else delay + 1.0  # just ticked: the next second's
 
 
-def tick(recovery: Recovery, runner: ScheduleRunner, moment: datetime) -> list[int]:
-    """One pass: recover the queue, then start the schedules due at this moment.
-
-    Each step's failure is logged, never raised: the loop outlives it and tries again.
-    """
+def recover(recovery: Recovery) -> None:
+    """One recovery pass; its failure is logged, never raised (the loop tries again)."""
     try:
         recovery.recover()
     except Exception:
         log.exception("task recovery failed")
         db.session.rollback()
+
+
+def start_schedules(runner: ScheduleRunner, moment: datetime) -> list[int]:
+    """Start the schedules due at this moment; a failure is logged, never raised."""
     try:
         return runner.tick(moment)
     except Exception:
@@ -70,8 +86,15 @@ def tick(recovery: Recovery, runner: ScheduleRunner, moment: datetime) -> list[i
         return []
 
 
-def repository_head(repository: Repository) -> str:
-    """`git ls-remote` of a repository-bound schedule's repository, with its key."""
+def tick(recovery: Recovery, runner: ScheduleRunner, moment: datetime) -> list[int]:
+    """One pass of both, in this thread (tests and single-shot callers)."""
+    recover(recovery)
+    return start_schedules(runner, moment)
+
+
+def repository_head(repository: Repository) -> Callable[[], str]:
+    """The `git ls-remote` of a repository-bound schedule's repository, with its key, ready to
+    run in a check thread (the key is read here, in the tick)."""
     key = db.session.get(AccessKey, repository.ssh_key_id) if repository.ssh_key_id else None
     credential = None
     if key is not None:
@@ -82,4 +105,5 @@ def repository_head(repository: Repository) -> str:
         branch=repository.git_branch or "",
         credential=credential,
     )
-    return remote_head(spec, EngineSettings.from_config(current_config()))
+    settings = EngineSettings.from_config(current_config())
+    return lambda: remote_head(spec, settings)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from semaphore.config import Config
 
+PROCFILE = Path(__file__).resolve().parent.parent / "Procfile"
+
 
 def process_env(config: Config, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
@@ -89,6 +91,35 @@ class Processes:
         self._start("web", ["server"], env)
         wait_for_http(f"http://127.0.0.1:{port}/api/ping")
         return f"127.0.0.1:{port}"
+
+    def scheduler(self) -> subprocess.Popen:
+        """A `semaphore scheduler`."""
+        return self._start("scheduler", ["scheduler"], process_env(self.config))
+
+    def procfile(self, workers: int = 1, threads: int = 16) -> tuple[subprocess.Popen, str]:
+        """The Procfile's three processes under honcho, as `make run` starts them; returns
+        honcho's process and the web's host:port."""
+        port = free_port()
+        env = process_env(
+            self.config,
+            SEMAPHORE_PORT=str(port),
+            SEMAPHORE_INTERFACE="127.0.0.1",
+            SEMAPHORE_WEB_WORKERS=str(workers),
+            SEMAPHORE_WEB_THREADS=str(threads),
+        )
+        env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+        log = open(self.log_dir / f"honcho-{len(self.started)}.log", "wb")  # noqa: SIM115
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "honcho"), "start", "-f", str(PROCFILE)],
+            cwd=str(PROCFILE.parent),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.started.append(process)
+        wait_for_http(f"http://127.0.0.1:{port}/api/ping")
+        return process, f"127.0.0.1:{port}"
 
     def stop(self) -> None:
         for process in self.started:

@@ -19,7 +19,8 @@ from semaphore.engine.spec import EngineSettings, RepositorySpec
 from semaphore.engine.sshagent import SshAgent
 from semaphore.executables import find_executable
 
-LS_REMOTE_SECONDS = 60
+# Short: a schedule's check waits for this at most, and its next fire time skips meanwhile.
+LS_REMOTE_SECONDS = 20
 
 
 def remote_head(repository: RepositorySpec, settings: EngineSettings) -> str:

@@ -28,6 +28,7 @@ from semaphore.services.settings import current_config
 
 log = logging.getLogger(__name__)
 STOP_POLL_SECONDS = 0.2
+DATABASE_POLL_SECONDS = 1.0
 
 
 def run_task(task_id: int) -> None:
@@ -94,19 +95,25 @@ class TaskJob:
 
     def _supervise(self, runner: TaskRunner, thread: threading.Thread) -> None:
         """Until the engine ends: store output, renew liveness, pass on stops and statuses."""
-        last_beat = 0.0
+        last_beat = last_look = 0.0
         while thread.is_alive():
             self.output.wait()
             self.output.flush()
             self._apply_statuses()
+            stop = False
             if time.monotonic() - last_beat >= STOP_POLL_SECONDS:
                 last_beat = time.monotonic()
                 try:
-                    if task_queue.heartbeat(self.task_id) and not runner.stopped:
-                        self.stop_requested.set()
-                        runner.stop()
+                    stop = task_queue.heartbeat(self.task_id)
                 except redis.RedisError:
                     pass  # Redis is back soon or the reaper ends the task; keep running
+            if time.monotonic() - last_look >= DATABASE_POLL_SECONDS:
+                # The database is the truth: a stop asked while Redis was down arrives too.
+                last_look = time.monotonic()
+                stop = stop or self._stop_stored()
+            if stop and not runner.stopped:
+                self.stop_requested.set()
+                runner.stop()
         thread.join()
         self.output.flush()
         self._apply_statuses()
@@ -121,6 +128,11 @@ class TaskJob:
                 self.confirmed.set()
             elif task is not None and task.status == "rejected":
                 self.rejected.set()
+
+    def _stop_stored(self) -> bool:
+        db.session.expire_all()
+        task = db.session.get(Task, self.task_id)
+        return task is None or task.status in ("stopping", "stopped")
 
     def _wait_for_confirmation(self) -> bool:
         """Called by the engine's thread: block until confirmed (True), or rejected or stopped

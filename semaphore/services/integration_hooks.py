@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from semaphore.errors import ServiceUnavailable, ValidationError
+from semaphore.errors import ValidationError
 from semaphore.extensions import db
 from semaphore.models import (
     AccessKey,
@@ -195,9 +195,6 @@ def _start(integration: Integration, incoming: Incoming) -> Outcome:
     except ValidationError as exc:
         db.session.rollback()
         return Outcome(integration, "failed", f"the task was not started: {exc.message}")
-    except ServiceUnavailable as exc:
-        task_id = getattr(exc, "extra", {}).get("task_id")
-        return Outcome(integration, "started", "queued; it starts once Redis answers", task_id)
     return Outcome(integration, "started", "", task.id)
 
 

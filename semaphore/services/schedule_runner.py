@@ -29,6 +29,8 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -38,7 +40,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from semaphore import broker
-from semaphore.errors import SemaphoreError, ServiceUnavailable
+from semaphore.errors import SemaphoreError
 from semaphore.extensions import db
 from semaphore.models import Repository, Schedule, Template
 from semaphore.services import schedules, tasks
@@ -51,8 +53,42 @@ CATCH_UP = timedelta(seconds=60)
 # between scheduler machines).
 CLAIM_SECONDS = 600
 
-# (repository) -> the commit its branch is at on the remote; raises when git fails.
-RemoteHead = Callable[[Repository], str]
+# (repository) -> a check to run in another thread: it answers the commit the repository's
+# branch is at on the remote, or raises when git fails. Preparing it (reading the key) happens
+# in the tick; the check itself needs no database.
+RemoteHead = Callable[[Repository], Callable[[], str]]
+# Repository checks run at once, so that a few silent git hosts cannot hold up the others.
+CHECK_THREADS = 4
+
+
+class RemoteChecks:
+    """`git ls-remote` of repository-bound schedules, in threads of their own.
+
+    A slow or silent git host delays only its own schedule: the tick hands the check over and
+    goes on, and a later tick starts the run when the check shows a new commit. A schedule has
+    at most one check in flight; a fire time that comes while it runs is skipped.
+    """
+
+    def __init__(self, threads: int = CHECK_THREADS) -> None:
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="ls-remote")
+        self._pending: dict[int, tuple[Future[str], datetime]] = {}
+
+    def busy(self, schedule_id: int) -> bool:
+        return schedule_id in self._pending
+
+    def submit(self, schedule_id: int, fire: datetime, check: Callable[[], str]) -> None:
+        self._pending[schedule_id] = (self._pool.submit(check), fire)
+
+    def finished(self) -> list[tuple[int, datetime, Future[str]]]:
+        """The checks that have ended since the last call (each once)."""
+        done = [(sid, fire, f) for sid, (f, fire) in self._pending.items() if f.done()]
+        for schedule_id, _, _ in done:
+            del self._pending[schedule_id]
+        return done
+
+    def wait(self, timeout: float = 60) -> None:
+        """Block until every check in flight has ended (tests, and a scheduler stopping)."""
+        futures_wait([future for future, _ in self._pending.values()], timeout=timeout)
 
 
 @dataclass(frozen=True)
@@ -129,6 +165,7 @@ class ScheduleRunner:
     def __init__(self, *, remote_head: RemoteHead | None = None, zone: tzinfo | None = None):
         self.remote_head = remote_head
         self.zone = zone
+        self.checks = RemoteChecks()
         self._since: datetime | None = None
         self._reported: set[tuple[int, str]] = set()
 
@@ -142,10 +179,11 @@ class ScheduleRunner:
         since = moment - CATCH_UP
         if self._since is not None:
             since = max(since, self._since)
-        if moment <= since:
-            return []  # the clock went back: wait until it passes the last tick again
         try:
-            started = self._evaluate(since, moment)
+            started = self._start_checked()
+            if moment <= since:
+                return started  # the clock went back: wait until it passes the last tick again
+            started += self._evaluate(since, moment)
         except (SQLAlchemyError, redis.RedisError) as exc:
             db.session.rollback()
             log.warning("schedules not evaluated (will retry): %s", exc)
@@ -208,8 +246,9 @@ class ScheduleRunner:
         if not broker.connection().set(key, 1, nx=True, ex=CLAIM_SECONDS):
             return None
         try:
-            if schedule.repository_id is not None and not self._new_commit(schedule):
-                return None
+            if schedule.repository_id is not None:
+                self._check_repository(schedule, fire)
+                return None  # a later tick starts it, if the check shows a new commit
             return self._start(schedule, fire)
         except (SQLAlchemyError, redis.RedisError):
             # Nothing started: let the retry of this tick (here or elsewhere) claim it again.
@@ -217,30 +256,51 @@ class ScheduleRunner:
             _release(key)
             raise
 
-    def _new_commit(self, schedule: _Planned) -> bool:
-        """Whether the repository's branch moved since the last check (remembering the new head)."""
+    def _check_repository(self, schedule: _Planned, fire: datetime) -> None:
+        """Hand the schedule's `git ls-remote` to a check thread (one at a time per schedule)."""
+        if self.checks.busy(schedule.id):
+            log.info("schedule %s: the previous repository check still runs", schedule.id)
+            return
         repository = db.session.get(Repository, schedule.repository_id)
         if repository is None or self.remote_head is None:
             why = "is gone" if repository is None else "cannot be checked by this process"
             self._report(schedule, f"is bound to a repository that {why}")
             db.session.rollback()
-            return False
+            return
         try:
-            head = self.remote_head(repository)
+            check = self.remote_head(repository)
         except SQLAlchemyError:
             raise
-        except Exception as exc:  # noqa: BLE001 - git, ssh, a refused key: skip this fire only
-            log.warning("schedule %s: git ls-remote failed: %s", schedule.id, exc)
+        except Exception as exc:  # noqa: BLE001 - a key that cannot be read: skip this fire
+            log.warning("schedule %s: repository check not started: %s", schedule.id, exc)
             db.session.rollback()
-            return False
-        moved = db.session.execute(
-            update(Schedule)
-            .where(Schedule.id == schedule.id)
-            .where(or_(Schedule.last_commit_hash.is_(None), Schedule.last_commit_hash != head))
-            .values(last_commit_hash=head)
-        ).rowcount
-        db.session.commit()
-        return moved == 1
+            return
+        db.session.rollback()
+        self.checks.submit(schedule.id, fire, check)
+
+    def _start_checked(self) -> list[int]:
+        """Start the runs whose repository check ended and found a commit not seen before."""
+        started = []
+        for schedule_id, fire, check in self.checks.finished():
+            try:
+                head = check.result()
+            except Exception as exc:  # noqa: BLE001 - git, ssh, a refused key: skip this fire
+                log.warning("schedule %s: git ls-remote failed: %s", schedule_id, exc)
+                continue
+            moved = db.session.execute(
+                update(Schedule)
+                .where(Schedule.id == schedule_id)
+                .where(or_(Schedule.last_commit_hash.is_(None), Schedule.last_commit_hash != head))
+                .values(last_commit_hash=head)
+            ).rowcount
+            schedule = db.session.get(Schedule, schedule_id) if moved else None
+            planned = _Planned.of(schedule) if schedule is not None else None
+            db.session.commit()
+            if planned is not None:
+                task_id = self._start(planned, fire)
+                if task_id is not None:
+                    started.append(task_id)
+        return started
 
     def _start(self, schedule: _Planned, fire: datetime) -> int | None:
         template = db.session.get(Template, schedule.template_id)
@@ -251,10 +311,6 @@ class ScheduleRunner:
             task = tasks.start_automated_task(
                 template, schedule_id=schedule.id, **_task_values(schedule)
             )
-        except ServiceUnavailable as exc:
-            # Stored as waiting; the recovery pass wakes a worker once Redis answers.
-            log.warning("schedule %s: task stored, not yet queued: %s", schedule.id, exc)
-            return (getattr(exc, "extra", None) or {}).get("task_id")
         except SemaphoreError as exc:
             db.session.rollback()
             self._report(schedule, f"cannot start its template: {exc}")

@@ -11,6 +11,8 @@ A blocked task simply stays `waiting`: whenever a task ends, and on every schedu
 
 from __future__ import annotations
 
+import logging
+
 import redis
 from sqlalchemy import func, select, update
 
@@ -20,6 +22,8 @@ from semaphore.extensions import db
 from semaphore.live import publish
 from semaphore.models import Project, Task
 from semaphore.services.settings import current_config
+
+log = logging.getLogger(__name__)
 
 ACTIVE_STATUSES = ("starting", "waiting_confirmation", "confirmed", "running", "stopping")
 RUN_JOB = "semaphore.jobs.tasks.run_task"
@@ -119,12 +123,22 @@ def heartbeat(task_id: int) -> bool:
 
 
 def request_stop(task_id: int) -> None:
-    broker.connection().set(stop_key(task_id), 1, ex=24 * 3600)
+    """Tell the task's worker at once (it also reads the `stopping` status from the database,
+    so a stop asked while Redis is down still arrives)."""
+    try:
+        broker.connection().set(stop_key(task_id), 1, ex=24 * 3600)
+    except redis.RedisError as exc:
+        log.warning(
+            "task %s: stop signal not sent (%s); the worker reads the database", task_id, exc
+        )
 
 
 def forget(task_id: int) -> None:
-    """Drop the task's Redis keys once it has ended."""
-    broker.connection().delete(alive_key(task_id), stop_key(task_id))
+    """Drop the task's Redis keys once it has ended (they expire on their own otherwise)."""
+    try:
+        broker.connection().delete(alive_key(task_id), stop_key(task_id))
+    except redis.RedisError as exc:
+        log.warning("task %s: keys not dropped (%s); they expire", task_id, exc)
 
 
 def lapsed_tasks() -> list[int]:

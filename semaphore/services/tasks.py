@@ -7,6 +7,7 @@ are final) and writes the events the original writes.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +31,8 @@ from semaphore.services.permissions import RUN_TASKS, ProjectAccess
 from semaphore.services.references import get_in_project, reference
 from semaphore.services.task_output import OutputLine
 from semaphore.services.task_params import check_params
+
+log = logging.getLogger(__name__)
 
 TASK_LIST_LIMIT = 1000
 LAST_TASKS_LIMIT = 200
@@ -73,7 +76,6 @@ def create_task(access: ProjectAccess, data: Mapping[str, Any]) -> Task:
 
     Raises:
         ValidationError: bad fields, or a template/inventory outside the project.
-        ServiceUnavailable: Redis is down; the task is stored and starts once Redis is back.
     """
     access.require(RUN_TASKS)
     v.require_mapping(data)
@@ -123,7 +125,6 @@ def start_automated_task(
 
     Raises:
         ValidationError: params the template's app does not take.
-        ServiceUnavailable: Redis is down; the task is stored and starts once Redis is back.
     """
     if params is not None:
         check_params(params, "params")
@@ -167,9 +168,10 @@ def _queue(
     try:
         task_queue.enqueue_task(task.id)
     except ServiceUnavailable as exc:
-        # Stored as waiting: the scheduler sends the wake-up once Redis answers again.
-        exc.extra = {"task_id": task.id}
-        raise
+        # The database is the truth: the task is stored `waiting`, and the scheduler's
+        # recovery sends its wake-up once Redis answers again. Answering an error here would
+        # make a client that retries start it twice.
+        log.warning("task %s stored; its wake-up waits for Redis: %s", task.id, exc)
     return task
 
 

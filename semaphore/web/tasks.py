@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from flask import Response, flash, request, url_for
 from flask_login import login_required
 
-from semaphore.errors import ServiceUnavailable
 from semaphore.extensions import db
 from semaphore.models import FINISHED_STATUSES, Task, Template, isoformat, utcnow
 from semaphore.services import projects, tasks, templates
@@ -55,10 +54,6 @@ STATUS_TITLES = {
     "rejected": "Rejected",
 }
 FLAG_NAMES = {"debug": "debug", "dry_run": "dry run", "diff": "diff"}
-QUEUE_DOWN = (
-    "The task was stored, but the task queue (Redis) cannot be reached: it starts as soon as "
-    "the queue is back. Do not run it again."
-)
 
 
 def _helpers() -> dict:
@@ -172,15 +167,12 @@ def templates_run(project_id: int, template_id: int) -> Response:
     template = templates.get_template(access, template_id)
     earlier = _earlier_task(access, template)
     form = edit_form(run_form_class(template), initial_values(template, earlier))
-    try:
-        done = submit_form(
-            form,
-            lambda: tasks.create_task(access, task_data(form, template)),
-            lambda task: f"Task #{task.id} of {template.name} queued",
-            lambda task: _task_url(project_id, task.id),
-        )
-    except ServiceUnavailable:
-        return _run_page(access, template, form, queue_down=QUEUE_DOWN)
+    done = submit_form(
+        form,
+        lambda: tasks.create_task(access, task_data(form, template)),
+        lambda task: f"Task #{task.id} of {template.name} queued",
+        lambda task: _task_url(project_id, task.id),
+    )
     return done or _run_page(access, template, form)
 
 
@@ -193,9 +185,7 @@ def _earlier_task(access: ProjectAccess, template: Template) -> Task | None:
     return task if task.template_id == template.id else None
 
 
-def _run_page(
-    access: ProjectAccess, template: Template, form: RunForm, queue_down: str | None = None
-) -> Response:
+def _run_page(access: ProjectAccess, template: Template, form: RunForm) -> Response:
     # The dialog's first load is the whole <dialog>; a refused submit swaps only the form.
     partial = "projects/tasks/_run_form.html"
     if request.method == "GET":
@@ -217,12 +207,8 @@ def _run_page(
         cancel_url=url_for(
             "web.templates_show", project_id=access.project_id, template_id=template.id
         ),
-        history_url=url_for("web.tasks_index", project_id=access.project_id),
         app_titles=APP_TITLES,
-        queue_down=queue_down,
     )
-    if queue_down:
-        response.status_code = 503
     return response
 
 
@@ -360,9 +346,6 @@ def tasks_rerun(project_id: int, task_id: int) -> Response:
         )
     try:
         new_task = tasks.create_task(access, rerun_data(task))
-    except ServiceUnavailable:
-        flash(QUEUE_DOWN, "warning")
-        return redirect_to(url_for("web.tasks_index", project_id=project_id))
     except FORM_ERRORS as exc:
         db.session.rollback()
         flash(exc.message, "error")

@@ -225,6 +225,7 @@ def test_a_tick_that_failed_on_redis_is_covered_by_the_next(every_minute, monkey
 
 
 def test_a_task_stored_while_its_wake_up_failed_counts_as_started(every_minute, monkeypatch):
+    """Redis refusing the wake-up after the task is stored: it is started, once."""
     clock = runner()
     clock.tick(at(10, 0, 59))
 
@@ -341,16 +342,25 @@ def test_a_repository_bound_schedule_fires_on_new_commits_only(app, tmp_path, ac
         project=project, cron_format="* * * * *", active=active, repository_id=repository.id
     )
     clock = runner(remote_head=scheduler.repository_head)
-    assert len(clock.tick(at(10, 0, 59))) == 1  # the first check always fires
+    # The fire time hands the check to a thread; a later tick starts the run.
+    assert clock.tick(at(10, 0, 59)) == []
+    clock.checks.wait()
+    assert len(clock.tick(at(10, 0, 59.5))) == 1  # the first check always fires
     head = subprocess.run(
         ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
     ).stdout.strip()
     db.session.expire_all()
     assert db.session.get(Schedule, schedule.id).last_commit_hash == head
-    assert clock.tick(at(10, 1, 0.1)) == []  # nothing new
+    assert clock.tick(at(10, 1, 0.1)) == []
+    clock.checks.wait()
+    assert clock.tick(at(10, 1, 0.5)) == []  # nothing new
     _commit(source, "second")
-    assert len(clock.tick(at(10, 2, 0.1))) == 1
-    assert clock.tick(at(10, 3, 0.1)) == []
+    clock.tick(at(10, 2, 0.1))
+    clock.checks.wait()
+    assert len(clock.tick(at(10, 2, 0.5))) == 1
+    clock.tick(at(10, 3, 0.1))
+    clock.checks.wait()
+    assert clock.tick(at(10, 3, 0.5)) == []
     assert task_count(schedule.id) == 2
 
 
@@ -363,8 +373,42 @@ def test_an_unreachable_repository_skips_the_fire(app, tmp_path, caplog):
     )
     clock = runner(remote_head=scheduler.repository_head)
     clock.tick(at(10, 0, 59))
+    clock.checks.wait()
     assert clock.tick(at(10, 1, 0.1)) == []
     assert any("ls-remote failed" in r.getMessage() for r in caplog.records)
+    assert task_count() == 0
+
+
+def test_a_silent_git_host_delays_neither_other_schedules_nor_recovery(app, tmp_path):
+    """A tarpit: a port that accepts and never answers. Its check runs in a thread, so the
+    tick returns at once and the other project's every-second schedule starts on time."""
+    import socket
+    import threading as threads
+
+    tarpit = socket.socket()
+    tarpit.bind(("127.0.0.1", 0))
+    tarpit.listen(16)
+    held = []
+    accepting = threads.Thread(target=lambda: held.append(tarpit.accept()), daemon=True)
+    accepting.start()
+    port = tarpit.getsockname()[1]
+    project = factories.project()
+    slow = factories.repository(
+        project=project, git_url=f"http://127.0.0.1:{port}/x.git", git_branch="main"
+    )
+    stuck = factories.schedule(
+        project=project, cron_format="@every 1s", active=True, repository_id=slow.id
+    )
+    other = factories.schedule(cron_format="@every 1s", active=True)
+    clock = runner(remote_head=scheduler.repository_head)
+    recovery = task_recovery.Recovery()
+    for second in range(10, 16):
+        started = scheduler.tick(recovery, clock, at(10, 0, second + 0.05))
+        # Each tick starts the other schedule's run; the stuck one's check is still in flight.
+        assert [db.session.get(Task, t).schedule_id for t in started] == [other.id]
+    assert clock.checks.busy(stuck.id)
+    assert task_count(stuck.id) == 0 and task_count(other.id) == 6
+    tarpit.close()
 
 
 # --- fire times ----------------------------------------------------------------------------------
