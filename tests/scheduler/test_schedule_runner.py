@@ -477,3 +477,55 @@ def test_two_scheduler_processes_start_each_fire_time_once(app, processes):
     assert len(created) >= 4
     # One task per fire second: two would share a second if both processes had fired.
     assert len({moment.replace(microsecond=0) for moment in created}) == len(created)
+
+
+@pytest.mark.single_db
+def test_a_real_scheduler_with_a_tarpit_repository_keeps_time_and_recovers(app, processes):
+    """A `semaphore scheduler` process, a repository schedule whose git host accepts and never
+    answers, another project's every-second schedule, and a task whose worker is gone."""
+    import socket
+    import threading as threads
+
+    tarpit = socket.socket()
+    tarpit.bind(("127.0.0.1", 0))
+    tarpit.listen(64)
+    held = []
+
+    def accept_forever() -> None:
+        try:
+            while True:
+                held.append(tarpit.accept())
+        except OSError:
+            pass  # closed at the end of the test
+
+    threads.Thread(target=accept_forever, daemon=True).start()
+    port = tarpit.getsockname()[1]
+    stuck_project = factories.project()
+    slow = factories.repository(
+        project=stuck_project, git_url=f"http://127.0.0.1:{port}/x.git", git_branch="main"
+    )
+    factories.schedule(
+        project=stuck_project, cron_format="@every 1s", active=True, repository_id=slow.id
+    )
+    other = factories.schedule(cron_format="@every 1s", active=True)
+    orphan = Task(
+        project_id=other.project_id, template_id=other.template_id, status="running"
+    )  # no worker renews its liveness key
+    db.session.add(orphan)
+    db.session.commit()
+    processes.scheduler()
+    started = time.monotonic()
+    deadline = started + 30
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        if db.session.get(Task, orphan.id).status == "error":
+            break
+        time.sleep(0.5)
+    assert db.session.get(Task, orphan.id).status == "error"
+    time.sleep(5)
+    elapsed = time.monotonic() - started
+    fired = task_count(other.id)
+    tarpit.close()
+    # About one run a second. Were the tick waiting on the tarpit's 20 s git check, it would
+    # be one run per check; a third of the seconds leaves room for a loaded machine.
+    assert fired >= elapsed / 3, (fired, elapsed)
