@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
 # Debian packages the test suite drives for real.
-APT_PACKAGES := postgresql redis-server chromium openssh-server git slapd ldap-utils curl
+APT_PACKAGES := postgresql redis-server chromium openssh-server git slapd ldap-utils curl bubblewrap
 
 .PHONY: run test install install-dev system-deps lint format bench clean
 

@@ -19,7 +19,7 @@ def create_app(config=None) -> Flask:
     from semaphore.live import publish as live_publish
     from semaphore.security import cookies as session_cookies
     from semaphore.security import headers as security_headers
-    from semaphore.wsgi_middleware import PrefixMiddleware, StripTrailingSlash
+    from semaphore.wsgi_middleware import IdConverter, PrefixMiddleware, StripTrailingSlash
 
     config = config or load_config()
     app = Flask(
@@ -29,6 +29,8 @@ def create_app(config=None) -> Flask:
         static_url_path="/static",
     )
     app.config.update(_flask_settings(config))
+    # Before any route is added: every <int:...> of every blueprint uses it.
+    app.url_map.converters["int"] = IdConverter
     # Keep fields in the order the original's API writes them.
     app.json.sort_keys = False
     logging.basicConfig(

@@ -122,7 +122,7 @@ def setup(ctx: Context, login: str, email: str, name: str, password: str | None)
 def server(ctx: Context) -> None:
     """Apply migrations, then serve the web UI, the API and the WebSocket."""
     from semaphore.database import upgrade_database
-    from semaphore.serve import serve
+    from semaphore.server.serve import serve
 
     app = ctx.app()
     with app.app_context():

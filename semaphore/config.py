@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import fcntl
+import ipaddress
 import json
 import os
 import secrets
@@ -52,6 +53,14 @@ class Config:
     log_level: str = "INFO"
     web_workers: int = 2
     web_threads: int = 64
+    # Not in the original: how long a client may take to send a request (issue 15).
+    web_header_timeout_sec: int = 10
+    web_body_timeout_sec: int = 60
+    # Open /api/ws sockets one user / one client address may hold (0: no limit).
+    websocket_max_per_user: int = 20
+    websocket_max_per_address: int = 50
+    # Addresses or networks of reverse proxies whose X-Forwarded-For / X-Real-IP are believed.
+    trusted_proxies: tuple[str, ...] = ()
 
     cookie_hash: str = ""
     cookie_encryption: str = ""
@@ -111,6 +120,14 @@ class Config:
     apps: Mapping[str, Any] = field(default_factory=dict)
     env_vars: Mapping[str, str] = field(default_factory=dict)
     forwarded_env_vars: tuple[str, ...] = ()
+    # Not in the original (issue 15): tools run in a bubblewrap sandbox seeing only their run's
+    # files and the tools; more paths can be shown ("/path", "/path:rw"); a repository may be a
+    # local path only under one of local_repository_roots (none by default).
+    task_sandbox: bool = True
+    task_sandbox_paths: tuple[str, ...] = ()
+    local_repository_roots: tuple[str, ...] = ()
+    # The config file read at start ("" without one), which tasks must not see.
+    config_file: str = ""
 
     @property
     def web_root_path(self) -> str:
@@ -212,6 +229,31 @@ def _parse_str_list(key: str, value: Any) -> tuple[str, ...]:
     return tuple(parsed)
 
 
+def _parse_networks(key: str, value: Any) -> tuple[str, ...]:
+    networks = []
+    for text in _parse_str_list(key, value):
+        try:
+            networks.append(str(ipaddress.ip_network(text.strip(), strict=False)))
+        except ValueError:
+            raise ConfigError(key, f"not an IP address or network: {text!r}") from None
+    return tuple(networks)
+
+
+def _parse_paths(key: str, value: Any, suffixes: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """A JSON list of absolute paths, each optionally ending in one of the suffixes."""
+    paths = []
+    for text in _parse_str_list(key, value):
+        bare = next((text.removesuffix(s) for s in suffixes if text.endswith(s)), text)
+        if not os.path.isabs(bare):
+            raise ConfigError(key, f"expected absolute paths, got {text!r}")
+        paths.append(os.path.normpath(bare) + text[len(bare) :])
+    return tuple(paths)
+
+
+def _parse_sandbox_paths(key: str, value: Any) -> tuple[str, ...]:
+    return _parse_paths(key, value, (":rw", ":ro"))
+
+
 def _parse_secret(key: str, value: Any) -> str:
     text = _parse_str(key, value).strip()
     if not text:
@@ -274,6 +316,11 @@ FIELD_SPECS: dict[str, tuple[str, Parser]] = {
     "log_level": ("SEMAPHORE_LOG_LEVEL", _parse_log_level),
     "web_workers": ("SEMAPHORE_WEB_WORKERS", _parse_positive),
     "web_threads": ("SEMAPHORE_WEB_THREADS", _parse_positive),
+    "web_header_timeout_sec": ("SEMAPHORE_WEB_HEADER_TIMEOUT_SEC", _parse_positive),
+    "web_body_timeout_sec": ("SEMAPHORE_WEB_BODY_TIMEOUT_SEC", _parse_positive),
+    "websocket_max_per_user": ("SEMAPHORE_WEBSOCKET_MAX_PER_USER", _parse_non_negative),
+    "websocket_max_per_address": ("SEMAPHORE_WEBSOCKET_MAX_PER_ADDRESS", _parse_non_negative),
+    "trusted_proxies": ("SEMAPHORE_TRUSTED_PROXIES", _parse_networks),
     "cookie_hash": ("SEMAPHORE_COOKIE_HASH", _parse_secret),
     "cookie_encryption": ("SEMAPHORE_COOKIE_ENCRYPTION", _parse_secret),
     "access_key_encryption": ("SEMAPHORE_ACCESS_KEY_ENCRYPTION", _parse_secret),
@@ -323,6 +370,9 @@ FIELD_SPECS: dict[str, tuple[str, Parser]] = {
     "apps": ("SEMAPHORE_APPS", _parse_map),
     "env_vars": ("SEMAPHORE_ENV_VARS", _parse_str_map),
     "forwarded_env_vars": ("SEMAPHORE_FORWARDED_ENV_VARS", _parse_str_list),
+    "task_sandbox": ("SEMAPHORE_TASK_SANDBOX", _parse_bool),
+    "task_sandbox_paths": ("SEMAPHORE_TASK_SANDBOX_PATHS", _parse_sandbox_paths),
+    "local_repository_roots": ("SEMAPHORE_LOCAL_REPOSITORY_ROOTS", _parse_paths),
 }
 LDAP_MAPPING_ENV = {
     name: f"SEMAPHORE_LDAP_MAPPING_{name.upper()}" for name in ("dn", "mail", "uid", "cn")
@@ -391,7 +441,8 @@ def load_config(
         ConfigError: a value is invalid; the message names the key.
     """
     environ = os.environ if environ is None else environ
-    file_values = read_config_file(find_config_file(path, environ)) if use_file else {}
+    config_file = find_config_file(path, environ) if use_file else None
+    file_values = read_config_file(config_file)
     values: dict[str, Any] = {}
     for key, (env_name, parser) in FIELD_SPECS.items():
         if env_name and env_name in environ:
@@ -406,6 +457,7 @@ def load_config(
 
     data_dir = str(values.get("data_dir") or Config.data_dir)
     values["database_url"] = database_url_from(file_values, environ, data_dir)
+    values["config_file"] = str(config_file.resolve()) if config_file else ""
     config = Config(**values)
     missing = [key for key in SECRET_KEYS if not getattr(config, key)]
     if missing:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, Request, request, session
+from flask import Flask, Request, current_app, request, session
 
 from semaphore.extensions import login_manager
 from semaphore.models import User
-from semaphore.security import csrf
+from semaphore.security import csrf, proxies
 from semaphore.services import auth
 
 SESSION_KEY = "sid"
@@ -33,8 +33,15 @@ def _load_user(req: Request) -> User | None:
 
 
 def client_ip() -> str:
-    """The caller's address (X-Real-IP when a proxy sets it, as the original reads it)."""
-    return request.headers.get("X-Real-IP") or request.remote_addr or ""
+    """The caller's address: the connection's peer, or whom it forwards for when the peer is
+    one of `trusted_proxies` (X-Forwarded-For, else X-Real-IP; see security/proxies.py)."""
+    trusted = proxies.networks(current_app.config["SEMAPHORE"].trusted_proxies)
+    return proxies.client_address(
+        request.remote_addr or "",
+        request.headers.get("X-Forwarded-For"),
+        request.headers.get("X-Real-IP"),
+        trusted,
+    )
 
 
 def sign_in(user: User, via: str = "password") -> None:

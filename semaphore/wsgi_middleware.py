@@ -1,8 +1,26 @@
-"""WSGI wrappers: the original's URL habits (trailing slashes stripped, web_host prefix)."""
+"""The original's URL habits: trailing slashes stripped, the web_host prefix (WSGI wrappers),
+and ids in paths that the database can hold (the `int` URL converter)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+
+from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter
+
+# Ids are INTEGER columns: PostgreSQL's (and SQLite's, as far as Python's driver goes) range.
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: a number past MAX_ID is a 400, before any query runs
+    (SQLite's driver raises OverflowError past 2**63, PostgreSQL refuses it as an integer)."""
+
+    def to_python(self, value: str) -> int:
+        digits = value.lstrip("0")  # (int() refuses numbers past 4,300 digits)
+        if len(digits) > len(str(MAX_ID)) or int(digits or "0") > MAX_ID:
+            raise BadRequest(f"Identifier out of range (at most {MAX_ID})")
+        return super().to_python(value)
 
 
 class StripTrailingSlash:

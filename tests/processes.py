@@ -5,6 +5,7 @@ stopped (then killed) when the test ends.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -32,6 +33,9 @@ def process_env(config: Config, **extra: str) -> dict[str, str]:
         SEMAPHORE_ACCESS_KEY_ENCRYPTION=config.access_key_encryption,
         SEMAPHORE_MAX_PARALLEL_TASKS=str(config.max_parallel_tasks),
         SEMAPHORE_LOG_LEVEL="WARNING",
+        SEMAPHORE_TASK_SANDBOX=str(config.task_sandbox).lower(),
+        SEMAPHORE_TASK_SANDBOX_PATHS=json.dumps(list(config.task_sandbox_paths)),
+        SEMAPHORE_LOCAL_REPOSITORY_ROOTS=json.dumps(list(config.local_repository_roots)),
     )
     env.update(extra)
     return env
@@ -78,8 +82,9 @@ class Processes:
         """A `semaphore worker`."""
         return self._start("worker", ["worker"], process_env(self.config))
 
-    def web(self, workers: int = 1, threads: int = 16) -> str:
-        """A `semaphore server` (gunicorn) on a free loopback port; returns host:port."""
+    def web(self, workers: int = 1, threads: int = 16, **extra: str) -> str:
+        """A `semaphore server` (gunicorn) on a free loopback port; returns host:port.
+        `extra` are more environment variables (SEMAPHORE_WEBSOCKET_MAX_PER_USER="3")."""
         port = free_port()
         env = process_env(
             self.config,
@@ -87,6 +92,7 @@ class Processes:
             SEMAPHORE_INTERFACE="127.0.0.1",
             SEMAPHORE_WEB_WORKERS=str(workers),
             SEMAPHORE_WEB_THREADS=str(threads),
+            **extra,
         )
         self._start("web", ["server"], env)
         wait_for_http(f"http://127.0.0.1:{port}/api/ping")
@@ -122,6 +128,9 @@ class Processes:
         return process, f"127.0.0.1:{port}"
 
     def stop(self) -> None:
+        # A worker's work-horse has a session of its own: a test that fails mid-task must not
+        # leave it (and its task) running once the worker is gone.
+        below = [pid for process in self.started for pid in _descendants(process.pid)]
         for process in self.started:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
@@ -131,3 +140,26 @@ class Processes:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=5)
+        for pid in below:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes below pid, children first (a snapshot of /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+    found, pending = [], [pid]
+    while pending:
+        for child in children.get(pending.pop(0), []):
+            found.append(child)
+            pending.append(child)
+    return found

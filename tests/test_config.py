@@ -201,3 +201,28 @@ def test_readme_documents_every_key():
         if env_name:
             prefix = env_name.rsplit("_", 1)[0]
             assert env_name in readme or f"{prefix}_" in readme, env_name
+
+
+def test_task_sandbox_keys(tmp_path):
+    defaults = load_config(environ={"SEMAPHORE_DATA_DIR": str(tmp_path)}, use_file=False)
+    assert defaults.task_sandbox is True
+    assert defaults.task_sandbox_paths == () and defaults.local_repository_roots == ()
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"data_dir": str(tmp_path), "task_sandbox": False}))
+    environ = {
+        "SEMAPHORE_TASK_SANDBOX_PATHS": '["/opt/tools", "/var/cache/tf/:rw"]',
+        "SEMAPHORE_LOCAL_REPOSITORY_ROOTS": '["/srv/repos/"]',
+    }
+    config = load_config(str(path), environ=environ)
+    assert config.task_sandbox is False
+    assert config.task_sandbox_paths == ("/opt/tools", "/var/cache/tf:rw")
+    assert config.local_repository_roots == ("/srv/repos",)
+    assert config.config_file == str(path.resolve())  # hidden from tasks
+    for key, value in (
+        ("SEMAPHORE_LOCAL_REPOSITORY_ROOTS", '["srv/repos"]'),
+        ("SEMAPHORE_TASK_SANDBOX_PATHS", '["relative:rw"]'),
+        ("SEMAPHORE_TASK_SANDBOX", "maybe"),
+    ):
+        with pytest.raises(ConfigError) as raised:
+            load_config(str(path), environ={key: value})
+        assert raised.value.key == key.removeprefix("SEMAPHORE_").lower()

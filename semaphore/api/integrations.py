@@ -12,6 +12,7 @@ from semaphore.api import api_blueprint, public
 from semaphore.api.project_scope import access, sort_args
 from semaphore.api.request_body import json_object
 from semaphore.extensions import db
+from semaphore.identity import client_ip
 from semaphore.models import (
     Integration,
     IntegrationAlias,
@@ -250,6 +251,6 @@ def _incoming() -> integration_hooks.Incoming:
         headers=list(request.headers.items()),
         body=body,
         body_size=size,
-        remote_addr=request.remote_addr or "",
+        remote_addr=client_ip(),
         note=note,
     )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import request
 
 from semaphore.errors import ValidationError
+from semaphore.services.validation import parse_json_text
 
 
 def json_body(required: bool = True) -> Any:
@@ -21,17 +21,9 @@ def json_body(required: bool = True) -> Any:
         if required:
             raise ValidationError("Request body is required")
         return None
-    try:
-        body = json.loads(raw, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ValidationError("Request body is not valid JSON") from None
+    body = parse_json_text(raw, label="Request body", message="Request body is not valid JSON")
     _refuse_unstorable_strings(body)
     return body
-
-
-def _refuse_constant(name: str) -> None:
-    # NaN and Infinity are not JSON; Python's parser accepts them unless told not to.
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def _refuse_unstorable_strings(body: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Response, jsonify, request, stream_with_context
@@ -14,15 +13,11 @@ from semaphore.errors import ValidationError
 from semaphore.models import Task, Template, isoformat
 from semaphore.services import task_output, tasks
 from semaphore.services.task_output import OutputLine
+from semaphore.services.validation import parse_json_text
 
 
 def _params(text: str | None) -> dict | None:
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
+    value = parse_json_text(text, default=None) if text else None
     return value if isinstance(value, dict) else None
 
 

@@ -1,10 +1,15 @@
-"""Running a task's commands: each in its own process group, output streamed line by line.
+"""Running a task's commands: each confined so that its whole tree ends with it, output
+streamed line by line.
 
-Stop is SIGTERM to the whole group, then SIGKILL after a grace period (the original sends
-SIGKILL to the main process only, so a playbook's ssh children or a script's `sleep` outlive
-the task and keep its pipes open). One reader loop serves stdout and stderr with a selector:
-lines are stamped with the time they were read and handed to a callback, which masks and
-stores them.
+Every command runs under a confinement that owns its process tree: the supervisor
+(engine.supervisor, a child subreaper) by default, bubblewrap's pid namespace when sandboxed
+(engine.sandbox). Either way nothing the command starts outlives it: what it leaves running
+when it exits is killed, and the tree dies with the thread that started it (a SIGKILLed
+work-horse included). Stop is SIGTERM to every process of the tree, then SIGKILL after a grace
+period (the original sends SIGKILL to the main process only, so a playbook's ssh children or a
+script's `sleep` outlive the task and keep its pipes open). One reader loop serves stdout and
+stderr with a selector: lines are stamped with the time they were read and handed to a
+callback, which masks and stores them.
 """
 
 from __future__ import annotations
@@ -12,14 +17,19 @@ from __future__ import annotations
 import os
 import pty
 import selectors
+import shutil
 import signal
 import subprocess
+import sys
 import termios
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
+
+from semaphore.engine import supervisor
 
 LineCallback = Callable[[str, datetime], None]
 
@@ -31,8 +41,56 @@ MAX_LINE = 1024 * 1024
 DRAIN_SECONDS = 2.0
 
 
+# How long a supervisor may take to kill its tree before its process group gets SIGKILL.
+KILL_TREE_SECONDS = 2.0
+SUPERVISOR = str(Path(supervisor.__file__).resolve())
+
+
 class TaskStopped(Exception):
     """The run was stopped; no further command may start."""
+
+
+class Confinement(Protocol):
+    """What a command runs under, and how its whole process tree is stopped."""
+
+    def wrap(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> list[str]:
+        """The argv that runs `argv` confined."""
+        ...
+
+    def terminate(self, proc: subprocess.Popen[bytes]) -> None:
+        """SIGTERM to every process of the command's tree."""
+        ...
+
+    def kill(self, proc: subprocess.Popen[bytes]) -> None:
+        """SIGKILL to every process of the command's tree."""
+        ...
+
+
+def supervised_argv(argv: Sequence[str]) -> list[str]:
+    """argv run by the supervisor, which dies with the calling thread, taking the tree along."""
+    python = sys.executable or "/usr/bin/python3"
+    return [python, "-I", "-S", SUPERVISOR, "run", str(os.getpid()), "--", *argv]
+
+
+class Supervised:
+    """Unsandboxed, under engine.supervisor: git, ssh-agent, and every command when the
+    sandbox is off."""
+
+    def wrap(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> list[str]:
+        return supervised_argv(argv)
+
+    def terminate(self, proc: subprocess.Popen[bytes]) -> None:
+        _signal(proc.pid, signal.SIGTERM)  # passed on to the whole tree
+
+    def kill(self, proc: subprocess.Popen[bytes]) -> None:
+        _signal(proc.pid, supervisor.KILL_TREE)
+        deadline = time.monotonic() + KILL_TREE_SECONDS
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        _signal_group(proc.pid, signal.SIGKILL)  # should the supervisor itself be stuck
+
+
+SUPERVISED = Supervised()
 
 
 class ProcessRunner:
@@ -43,6 +101,7 @@ class ProcessRunner:
         self.grace_seconds = grace_seconds
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
+        self._confinement: Confinement = SUPERVISED
         self._stopped = threading.Event()
         self._timers: list[threading.Timer] = []
 
@@ -64,8 +123,10 @@ class ProcessRunner:
         env: Mapping[str, str],
         answers: Mapping[str, str] | None = None,
         on_line: LineCallback | None = None,
+        confinement: Confinement = SUPERVISED,
     ) -> int:
-        """Run a command to its end and return its exit status (negative: killed by a signal).
+        """Run a command to its end and return its exit status (negative: killed by a signal;
+        128 + the signal number in the sandbox, as a shell reports it).
 
         `answers` maps prompt prefixes (e.g. "SSH password:") to what is typed when the command
         shows them; without answers, stdin is empty (/dev/null).
@@ -74,13 +135,15 @@ class ProcessRunner:
             TaskStopped: the run was stopped before this command could start.
             OSError: the program could not be started (not found, not executable).
         """
+        require_program(argv[0], env, Path(cwd))
+        wrapped = confinement.wrap(argv, Path(cwd), env)
         prompts = _Prompts(answers) if answers else None
         try:
             with self._lock:
                 if self._stopped.is_set():
                     raise TaskStopped()
                 proc = subprocess.Popen(  # noqa: S603 - argv is built by the engine, no shell
-                    list(argv),
+                    wrapped,
                     cwd=str(cwd),
                     env=dict(env),
                     stdin=prompts.terminal if prompts else subprocess.DEVNULL,
@@ -90,6 +153,7 @@ class ProcessRunner:
                     close_fds=True,
                 )
                 self._proc = proc
+                self._confinement = confinement
             self._pump(proc, on_line or self.on_line, prompts)
             return proc.wait()
         finally:
@@ -99,14 +163,15 @@ class ProcessRunner:
                 self._proc = None
 
     def stop(self) -> None:
-        """SIGTERM the running command's group now, SIGKILL it after the grace period."""
+        """SIGTERM the running command's tree now, SIGKILL it after the grace period."""
         with self._lock:
             self._stopped.set()
             proc = self._proc
+            confinement = self._confinement
         if proc is None or proc.poll() is not None:
             return
-        _signal_group(proc.pid, signal.SIGTERM)
-        timer = threading.Timer(self.grace_seconds, self._kill_if_running, args=(proc,))
+        confinement.terminate(proc)
+        timer = threading.Timer(self.grace_seconds, self._kill_if_running, args=(proc, confinement))
         timer.daemon = True
         self._timers.append(timer)
         timer.start()
@@ -117,9 +182,9 @@ class ProcessRunner:
             timer.cancel()
         self._timers.clear()
 
-    def _kill_if_running(self, proc: subprocess.Popen[bytes]) -> None:
+    def _kill_if_running(self, proc: subprocess.Popen[bytes], confinement: Confinement) -> None:
         if self._proc is proc:
-            _signal_group(proc.pid, signal.SIGKILL)
+            confinement.kill(proc)
 
     def _pump(
         self, proc: subprocess.Popen[bytes], on_line: LineCallback, prompts: _Prompts | None
@@ -150,7 +215,7 @@ class ProcessRunner:
                     drain_until = time.monotonic() + DRAIN_SECONDS
                 if drain_until is not None and time.monotonic() > drain_until:
                     # Leftover children hold the pipes: the command is over, end them.
-                    _signal_group(proc.pid, signal.SIGKILL)
+                    self._confinement.kill(proc)
                     break
         finally:
             selector.close()
@@ -209,7 +274,31 @@ def _decode(line: bytes) -> str:
     return line.rstrip(b"\r").decode("utf-8", "replace")
 
 
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
+def require_program(program: str, env: Mapping[str, str], cwd: Path) -> None:
+    """Raise what Popen would for a program that cannot be run (the confined command runs
+    it only later, inside its supervisor or sandbox).
+
+    Raises:
+        FileNotFoundError, PermissionError: as Popen's.
+    """
+    if os.sep in program:
+        program = os.path.join(cwd, program)  # as Popen does, relative to the command's cwd
+        if not os.path.isfile(program):
+            raise FileNotFoundError(2, "No such file or directory", program)
+        if not os.access(program, os.X_OK):
+            raise PermissionError(13, "Permission denied", program)
+    elif shutil.which(program, path=env.get("PATH", os.defpath)) is None:
+        raise FileNotFoundError(2, "No such file or directory", program)
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):

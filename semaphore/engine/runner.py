@@ -9,11 +9,18 @@ Preparation follows the original (REFERENCE.md §3): "Preparing: N", the branch 
 template > repository), the checkout, the inventory's keys and file, the app's requirements,
 then the app. Every output line, Semaphore's own included, is masked before `on_line` sees it.
 The ssh-agents, the inventory file and the task's private directory (secret files) are removed
-in a `finally`, whatever happens.
+in a `finally`, whatever happens, and by the workspace's janitor if the process running this
+dies first (engine.workspace).
+
+Git runs outside the sandbox, under the supervisor (engine.process): it needs the keys' agents
+and the server's ssh and git configuration, and runs only git's own programs on URLs the
+project stored. The app's commands (galaxy included) run in the sandbox (engine.sandbox)
+unless `settings.sandbox` is off; with it on and bubblewrap missing, the task fails at once.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -33,11 +40,18 @@ from semaphore.engine.git import (
     repository_kind,
 )
 from semaphore.engine.inventory import install_inventory
-from semaphore.engine.process import LineCallback, ProcessRunner, TaskStopped
+from semaphore.engine.process import (
+    SUPERVISED,
+    Confinement,
+    LineCallback,
+    ProcessRunner,
+    TaskStopped,
+)
+from semaphore.engine.sandbox import RunPaths, Sandbox, find_bwrap
 from semaphore.engine.secrets import Masker
 from semaphore.engine.spec import Credential, EngineSettings, RepositorySpec, RunResult, TaskSpec
 from semaphore.engine.sshagent import SshAgent
-from semaphore.engine.workspace import Workspace
+from semaphore.engine.workspace import Workspace, sweep
 from semaphore.executables import find_executable
 
 T = TypeVar("T")
@@ -45,6 +59,21 @@ T = TypeVar("T")
 SUCCESS = "success"
 ERROR = "error"
 STOPPED = "stopped"
+
+
+def check_local_repository(path: Path, roots: Sequence[str]) -> None:
+    """Refuse a local repository outside the configured roots (symlinks resolved).
+
+    Raises:
+        EngineError: no root holds the path.
+    """
+    real = Path(os.path.realpath(path))
+    if not any(real.is_relative_to(os.path.realpath(root)) for root in roots):
+        where = ", ".join(roots) if roots else "none are configured"
+        raise EngineError(
+            f"the local repository {path} is not under a directory of local_repository_roots "
+            f"({where})"
+        )
 
 
 def build_masker(spec: TaskSpec) -> Masker:
@@ -90,6 +119,9 @@ class TaskRunner:
         self._process = ProcessRunner(self._line, self.settings.stop_grace_seconds)
         self._agents: list[SshAgent] = []
         self._workspace = Workspace(self.settings.tmp_path, spec.task_id)
+        self._bwrap: str | None = None
+        # The repository directories the run uses (its checkout, local inventory repositories).
+        self._repositories: list[Path] = []
 
     # --- control ----------------------------------------------------------------------------
 
@@ -121,6 +153,9 @@ class TaskRunner:
         commit: tuple[str | None, str] = (None, "")
         try:
             self.log(f"Preparing: {self.spec.task_id}")
+            sweep(self.settings.tmp_path)  # what dead runs on this host left
+            if self.settings.sandbox:
+                self._bwrap = find_bwrap(self.settings.server_env.get("PATH"))
             self._workspace.open()
             app = get_app(self.spec.template.app)
             checkout, commit = self._step("Failed updating repository", self._checkout)
@@ -172,12 +207,41 @@ class TaskRunner:
                 observe(masked)
 
         status = self._process.run(
-            command.argv, cwd=command.cwd, env=command.env, answers=command.answers, on_line=line
+            command.argv,
+            cwd=command.cwd,
+            env=command.env,
+            answers=command.answers,
+            on_line=line,
+            confinement=self._confinement(),
         )
         if self._process.stopped:
             raise TaskStopped()
         if status != 0:
             raise CommandFailed(status)
+
+    def _confinement(self) -> Confinement:
+        """The sandbox for the app's next command (its paths as they are now), or, with the
+        sandbox off, the supervisor alone."""
+        if self._bwrap is None:
+            return SUPERVISED
+        workspace = self._workspace
+        inventories = [p for p in workspace.owned if p.name.startswith("inventory_")]
+        writable = [workspace.dir, workspace.socket_dir(), *self._repositories]
+        paths = RunPaths(
+            tmp_path=Path(self.settings.tmp_path),
+            home=workspace.home_dir(self.spec.project_id),
+            writable=list(dict.fromkeys(writable)),
+            readable=[p for p in inventories if p.exists()],
+        )
+        for stub in paths.stubs():
+            workspace.stub(stub)
+        return Sandbox(
+            self._bwrap,
+            paths,
+            hidden=self.settings.hidden_paths,
+            extra=self.settings.sandbox_paths,
+            server_path=self.settings.server_env.get("PATH", ""),
+        )
 
     def _context(self, checkout: Path) -> RunContext:
         socket_dir = self._workspace.socket_dir()
@@ -229,11 +293,14 @@ class TaskRunner:
         kind = repository_kind(repository.url)
         if kind == LOCAL:
             path = Path(repository.url)
+            check_local_repository(path, self.settings.local_repository_roots)
             if not path.exists():
                 raise EngineError(f"Failed in finding static repository at {repository.url}")
+            self._repositories.append(path)
             return path
         if directory is None:
             directory = self._workspace.checkout_dir(repository.id, self.spec.template.id)
+            self._repositories.append(directory)
         git = self._git(repository.credential, kind)
         git.sync(repository.url, branch, directory, commit_hash)
         return directory

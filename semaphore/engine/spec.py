@@ -144,8 +144,16 @@ class EngineSettings:
     # The server's own environment: git gets all of it and ansible its PATH, as in the
     # original. Captured once here so that the rest of the engine never reads os.environ.
     server_env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    # Seconds between SIGTERM to a stopped task's process group and SIGKILL.
+    # Seconds between SIGTERM to a stopped task's process tree and SIGKILL.
     stop_grace_seconds: float = 10.0
+    # Tools run in the bubblewrap sandbox (engine.sandbox) unless the admin turns it off.
+    sandbox: bool = True
+    # More paths the tools may see: "/path" (read-only) or "/path:rw".
+    sandbox_paths: Sequence[str] = ()
+    # The server's own files, which no task may see: data directory, config file, database.
+    hidden_paths: Sequence[str] = ()
+    # A repository may be a local path only under one of these directories.
+    local_repository_roots: Sequence[str] = ()
 
     @classmethod
     def from_config(cls, config: Any, **overrides: Any) -> EngineSettings:
@@ -156,9 +164,23 @@ class EngineSettings:
             "apps": dict(config.apps),
             "env_vars": dict(config.env_vars),
             "forwarded_env_vars": tuple(config.forwarded_env_vars),
+            "sandbox": config.task_sandbox,
+            "sandbox_paths": tuple(config.task_sandbox_paths),
+            "hidden_paths": server_files(config.data_dir, config.config_file, config.database_url),
+            "local_repository_roots": tuple(config.local_repository_roots),
         }
         values.update(overrides)
         return cls(**values)
+
+
+def server_files(data_dir: str, config_file: str, database_url: str) -> tuple[str, ...]:
+    """The server's own files as absolute paths: data directory, config file, SQLite file."""
+    paths = [data_dir, config_file]
+    if database_url.startswith("sqlite:///"):
+        database = database_url.removeprefix("sqlite:///").split("?", 1)[0]
+        if database and database != ":memory:":  # sqlite:////abs or sqlite:///relative
+            paths += [database + suffix for suffix in ("", "-wal", "-shm", "-journal")]
+    return tuple(os.path.abspath(p) for p in paths if p)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ through SSH_AUTH_SOCK (never `--private-key`), so an agent keeps ansible's comma
 the original's, and the key never touches the disk. A passphrase-protected key is decrypted here,
 in memory, with `cryptography`, and the unencrypted copy goes to `ssh-add -` through a pipe, so
 no prompt and no askpass are needed. The agent's socket lives in the task's 0700 directory and
-the agent is stopped when the run ends, in every outcome.
+the agent is stopped when the run ends, in every outcome: it runs under the supervisor
+(engine.supervisor), so it dies with the thread that started it, a SIGKILLed work-horse
+included (ssh-agent is setgid on Debian, which would clear a parent-death signal of its own).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from pathlib import Path
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
+from semaphore.engine import supervisor
 from semaphore.engine.errors import EngineError
+from semaphore.engine.process import supervised_argv
 
 AGENT_START_SECONDS = 5.0
 
@@ -79,7 +83,7 @@ class SshAgent:
         key = unlock_private_key(private_key, passphrase)
         agent = self._program("ssh-agent")
         self._proc = subprocess.Popen(  # noqa: S603
-            [agent, "-D", "-a", str(self.socket)],
+            supervised_argv([agent, "-D", "-a", str(self.socket)]),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -112,12 +116,16 @@ class SshAgent:
     def stop(self) -> None:
         """Stop the agent (it forgets the key) and remove its socket."""
         if self._proc is not None:
-            self._proc.terminate()
+            self._proc.terminate()  # the supervisor passes it on to the agent
             try:
                 self._proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+                self._proc.send_signal(supervisor.KILL_TREE)
+                try:
+                    self._proc.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+                    self._proc.wait()
             self._proc = None
         self.socket.unlink(missing_ok=True)
 

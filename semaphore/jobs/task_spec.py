@@ -6,7 +6,6 @@ Secrets are decrypted here, inside the worker, and only here.
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
 from semaphore.engine.spec import (
@@ -24,15 +23,11 @@ from semaphore.models import AccessKey, Inventory, Repository, Task, Template, U
 from semaphore.security.crypto import unseal
 from semaphore.services import environments, keys, templates
 from semaphore.services.settings import current_config
+from semaphore.services.validation import parse_json_text
 
 
 def _json(text: str | None, default: Any) -> Any:
-    if not text:
-        return default
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return default
+    value = parse_json_text(text, default=default) if text else default
     return value if isinstance(value, type(default)) else default
 
 

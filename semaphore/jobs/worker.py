@@ -56,6 +56,10 @@ def run_worker(app: Flask, burst: bool = False) -> None:
 
     with app.app_context():
         db.engine.dispose()
+    from semaphore.engine.workspace import sweep
+
+    # Before any job: the files (secrets, agent sockets, workspaces) of runs killed on this host.
+    sweep(app.config["SEMAPHORE"].tmp_path)
     level = app.config["SEMAPHORE"].log_level
     pause = FIRST_RETRY_SECONDS
     for incarnation in itertools.count(1):

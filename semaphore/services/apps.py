@@ -289,18 +289,11 @@ def _from_text(field: str, text: str) -> Any:
             raise ValidationError("priority must be a whole number", "value")
         return int(text)
     if field == "args":
-        try:
-            value = json.loads(text, parse_constant=_refuse_constant)
-        except (ValueError, RecursionError):
-            raise ValidationError("args must be a JSON array of strings", "value") from None
+        value = v.parse_json_text(text, "value", message="args must be a JSON array of strings")
         if not _is_string_list(value):
             raise ValidationError("args must be a JSON array of strings", "value")
         return value
     return text
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def _is_string_list(value: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -30,24 +31,47 @@ TOKEN_HANDLE_LENGTH = 16
 BAD_LOGIN = "Invalid login or password"
 
 
-def _failure_keys(login: str, ip: str) -> list[tuple[str, int]]:
-    limit = current_config().login_max_failures
-    # One address may try several accounts before it is stopped; one account is kept tighter.
-    return [
-        (broker.key("login-failures", "login", login.lower()), limit),
-        (broker.key("login-failures", "ip", ip), limit * 4),
-    ]
+# Failed logins (wrong passwords and wrong second-factor codes) are counted twice, in Redis so
+# that every web process sees them:
+# * per account: login_max_failures of them lock that account, from every address;
+# * per address, the set of distinct accounts it failed on: only an address that failed on
+#   ACCOUNTS_PER_ADDRESS x login_max_failures different accounts is stopped (spraying one
+#   password over many accounts). Failures against one account, however many, never lock out
+#   another account or another address; nor, behind a proxy, everyone (see trusted_proxies).
+# Each count lasts login_lockout_sec from its last failure; a successful login clears the
+# account's count and takes the account out of its address's set.
+ACCOUNTS_PER_ADDRESS = 10
+
+
+def _account_key(login: str) -> tuple[str, str]:
+    """(the account's failure counter, the login's digest) in Redis."""
+    login_digest = hashlib.sha256(login.lower().encode("utf-8", "surrogatepass")).hexdigest()
+    return broker.key("login-failures", "account", login_digest), login_digest
+
+
+def _address_key(ip: str) -> str:
+    return broker.key("login-failures", "address-accounts", ip or "unknown")
 
 
 def _check_not_locked(login: str, ip: str) -> None:
-    client = broker.connection()
-    for key, limit in _failure_keys(login, ip):
-        count = int(client.get(key) or 0)
-        if count >= limit:
-            ttl = client.ttl(key)
-            raise RateLimited(
-                "Too many failed logins; try again later", retry_after=max(int(ttl), 1)
-            )
+    config = current_config()
+    account, _ = _account_key(login)
+    address = _address_key(ip)
+    pipe = broker.connection().pipeline()
+    pipe.get(account)
+    pipe.ttl(account)
+    pipe.scard(address)
+    pipe.ttl(address)
+    failures, account_ttl, accounts, address_ttl = pipe.execute()
+    if int(failures or 0) >= config.login_max_failures:
+        retry_after = account_ttl
+    elif int(accounts or 0) >= config.login_max_failures * ACCOUNTS_PER_ADDRESS:
+        retry_after = address_ttl
+    else:
+        return
+    raise RateLimited(
+        "Too many failed logins; try again later", retry_after=max(int(retry_after), 1)
+    )
 
 
 def _check_not_locked_if_possible(login: str, ip: str) -> None:
@@ -60,10 +84,21 @@ def _check_not_locked_if_possible(login: str, ip: str) -> None:
 
 def _record_failure(login: str, ip: str) -> None:
     window = current_config().login_lockout_sec
+    account, login_digest = _account_key(login)
+    address = _address_key(ip)
     pipe = broker.connection().pipeline()
-    for key, _ in _failure_keys(login, ip):
-        pipe.incr(key)
-        pipe.expire(key, window)
+    pipe.incr(account)
+    pipe.expire(account, window)
+    pipe.sadd(address, login_digest)
+    pipe.expire(address, window)
+    pipe.execute()
+
+
+def _clear_failures(login: str, ip: str) -> None:
+    account, login_digest = _account_key(login)
+    pipe = broker.connection().pipeline()
+    pipe.delete(account)
+    pipe.srem(_address_key(ip), login_digest)
     pipe.execute()
 
 
@@ -89,7 +124,7 @@ def authenticate(login: str, password: str, ip: str) -> User:
             current_app.logger.warning("login failure not counted: Redis is unreachable")
         raise NotAuthenticated(BAD_LOGIN)
     try:
-        broker.connection().delete(_failure_keys(login, ip)[0][0])
+        _clear_failures(login, ip)
     except redis.RedisError:
         pass
     return user

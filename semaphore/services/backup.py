@@ -179,10 +179,7 @@ SURVEY_VALUE = (Field("name"), _text("value"))
 def _exported_value(spec: Field, value: Any) -> Any:
     """A column's value as the backup shows it (JSON-in-text columns become JSON)."""
     if spec.kind in ("object", "survey") and isinstance(value, str):
-        try:
-            parsed = json.loads(value)
-        except (ValueError, RecursionError):
-            return None
+        parsed = v.parse_json_text(value, default=None)
         wanted = dict if spec.kind == "object" else list
         return parsed if isinstance(parsed, wanted) else None
     return value
@@ -516,10 +513,7 @@ def _json_text(data: Mapping[str, Any], spec: Field) -> str | None:
         return spec.default
     if spec.kind == "json_array_text" and not value.strip():
         return None
-    try:
-        parsed = json.loads(value)
-    except (ValueError, RecursionError):
-        raise ValidationError(f"{spec.name} must be valid JSON", spec.name) from None
+    parsed = v.parse_json_text(value, spec.name)
     if spec.kind == "json_object_text" and not isinstance(parsed, dict):
         raise ValidationError(f"{spec.name} must be a JSON object", spec.name)
     if spec.kind == "json_array_text" and not (

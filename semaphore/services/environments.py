@@ -8,7 +8,6 @@ operations are checked before the first write, so a bad one leaves everything as
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -68,10 +67,7 @@ def _json_object(data: Mapping[str, Any], field: str, label: str, *, required: b
     text = v.string(data, field, required=required, max_length=MAX_JSON, strip=False)
     if text is None or (not required and not text.strip()):
         return text
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        raise ValidationError(f"{label} must be valid JSON", field) from None
+    parsed = v.parse_json_text(text, field, label=label)
     if not isinstance(parsed, dict):
         raise ValidationError(f"{label} must be a JSON object", field)
     if any(not key for key in parsed):
@@ -285,12 +281,7 @@ def _environments_by_id(environment_ids: list[int]) -> list[Environment]:
 
 def _stored_object(text: str | None) -> dict[str, Any]:
     """A JSON-object column as a dict (stored values were validated; {} if not an object)."""
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
+    value = v.parse_json_text(text, default={}) if text else {}
     return value if isinstance(value, dict) else {}
 
 

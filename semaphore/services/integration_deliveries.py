@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from semaphore.extensions import db
 from semaphore.models import IntegrationDelivery, IntegrationDeliveryOutcome
 from semaphore.services.permissions import ProjectAccess
+from semaphore.services.validation import parse_json_text
 
 if TYPE_CHECKING:
     from semaphore.services.integration_hooks import Incoming, Outcome, Selection
@@ -40,10 +41,7 @@ class DeliveryView:
 
     @property
     def headers(self) -> list[list[str]]:
-        try:
-            return json.loads(self.delivery.headers or "[]")
-        except ValueError:
-            return []
+        return parse_json_text(self.delivery.headers or "[]", default=[])
 
     @property
     def started(self) -> bool:

@@ -44,11 +44,13 @@ from semaphore.services.integration_deliveries import is_secret_header, shorten
 from semaphore.services.integrations import SECRET_METHODS, task_params
 from semaphore.services.settings import current_config
 from semaphore.services.task_params import FLAG_PARAMS, LIST_PARAMS, run_values
+from semaphore.services.validation import parse_json_text
 
 log = logging.getLogger(__name__)
 
 MAX_SHOWN_VALUE = 60  # characters of a value quoted in a delivery's outcome
 NIL = "<nil>"  # how the original prints a JSON value that is not there
+_NOT_JSON = object()
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,8 @@ class Incoming:
     @cached_property
     def document(self) -> tuple[bool, Any]:
         """(True, the parsed JSON body), or (False, None) when the body is not JSON."""
-        try:
-            return True, json.loads(self.text)
-        except (ValueError, RecursionError):
-            return False, None
+        value = parse_json_text(self.text, default=_NOT_JSON)
+        return (False, None) if value is _NOT_JSON else (True, value)
 
 
 @dataclass

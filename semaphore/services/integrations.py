@@ -4,7 +4,6 @@ and public URL aliases. Receiving a request is in `integration_hooks`.
 
 from __future__ import annotations
 
-import json
 import secrets
 import string
 from collections.abc import Mapping
@@ -67,10 +66,7 @@ def get_integration(access: ProjectAccess, integration_id: int) -> Integration:
 
 def task_params(integration: Integration) -> dict | None:
     """The task parameters the integration's runs start from (the contract's TaskPrams), or None."""
-    try:
-        value = json.loads(integration.task_params) if integration.task_params else None
-    except ValueError:
-        return None
+    value = v.parse_json_text(integration.task_params, default=None)
     return value if isinstance(value, dict) else None
 
 
@@ -98,6 +94,9 @@ def _integration_values(
     header = v.string(data, "auth_header", default="")
     if method in HEADER_METHODS and not header:
         raise ValidationError(f"auth_header is required for {method} authentication", "auth_header")
+    # The environment and arguments texts inside are stored unchecked, as in the original,
+    # but never JSON nested past what a run can parse.
+    v.refuse_deep_json_texts(data.get("task_params"), "task_params")
     return {
         "name": v.string(data, "name", required=True),
         "template_id": reference(

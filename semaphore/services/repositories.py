@@ -1,11 +1,15 @@
 """Git repositories that templates, schedules and file inventories take their files from.
 
-A URL starting with '/' is a local directory used in place, so it needs no branch. URLs and
-branches reach `git` on a command line, so anything that could read as an option is refused.
+A URL starting with '/' is a local directory used in place, so it needs no branch; it must lie
+under one of the directories the admin lists in local_repository_roots (none by default), or
+a project manager could point a template at any directory of the server. The engine checks
+again at run time, symlinks resolved, in case the setting changed. URLs and branches reach
+`git` on a command line, so anything that could read as an option is refused.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -25,6 +29,7 @@ from semaphore.services.references import (
     referrers,
     refuse_if_used,
 )
+from semaphore.services.settings import current_config
 
 MAX_URL = 2048
 SORTS = {"name": Repository.name, "git_url": Repository.git_url, "ssh_key": AccessKey.name}
@@ -35,6 +40,24 @@ _BAD_BRANCH = re.compile(r"[\s~^:?*\[\\\x00-\x1f\x7f]|\.\.|@\{|/$|\.$|\.lock$|^/
 def is_local(git_url: str) -> bool:
     """True for a directory on the server, used in place and never cloned."""
     return git_url.startswith("/")
+
+
+def check_local_path(git_url: str) -> None:
+    """Refuse a local repository outside the configured local_repository_roots.
+
+    Raises:
+        ValidationError: no configured root holds the path.
+    """
+    roots = current_config().local_repository_roots
+    path = os.path.normpath(git_url)
+    if any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots):
+        return
+    where = ", ".join(roots) if roots else "none are configured"
+    raise ValidationError(
+        "git_url: a local repository path must be under one of the directories in the "
+        f"server's local_repository_roots ({where})",
+        "git_url",
+    )
 
 
 def _branch(data: Mapping[str, Any], git_url: str) -> str:
@@ -55,6 +78,8 @@ def _fields(access: ProjectAccess, data: Mapping[str, Any]) -> dict[str, Any]:
     git_url = v.string(data, "git_url", required=True, max_length=MAX_URL)
     if git_url.startswith("-") or any(ch.isspace() or ord(ch) < 32 for ch in git_url):
         raise ValidationError("git_url is not a valid repository URL", "git_url")
+    if is_local(git_url):
+        check_local_path(git_url)
     return {
         "name": name,
         "git_url": git_url,

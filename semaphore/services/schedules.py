@@ -8,7 +8,6 @@ without a zone are the server's local time. Errors read as the original's, after
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -282,10 +281,7 @@ def get_schedule(access: ProjectAccess, schedule_id: int) -> Schedule:
 
 def task_params(schedule: Schedule) -> dict | None:
     """The task parameters a scheduled run starts with, or None."""
-    try:
-        value = json.loads(schedule.task_params) if schedule.task_params else None
-    except ValueError:
-        return None
+    value = v.parse_json_text(schedule.task_params, default=None)
     return value if isinstance(value, dict) else None
 
 
@@ -312,6 +308,9 @@ def _schedule_values(
     cron_format = v.string(data, "cron_format", default="", max_length=255)
     if kind == "" or cron_format:
         validate_cron(cron_format)
+    # The environment and arguments texts inside are stored unchecked, as in the original,
+    # but never JSON nested past what a run can parse.
+    v.refuse_deep_json_texts(data.get("task_params"), "task_params")
     pid = access.project_id
     return {
         "template_id": reference(data, "template_id", Template, pid, "Template", required=True),

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from semaphore.errors import ValidationError
+from semaphore.services.validation import parse_json_text
 
 TEXT_FIELDS = ("environment", "git_branch", "message", "arguments")
 FLAG_PARAMS = ("debug", "dry_run", "diff", "plan", "destroy", "auto_approve", "upgrade")
@@ -42,7 +43,14 @@ def validated_task_params(data: Mapping[str, Any], field: str = "task_params") -
             raise ValidationError(f"{field}.{name} must be a string", field)
     if value.get("params") is not None:
         check_params(value["params"], f"{field}.params")
-    return json.dumps(value) if value else None
+    # A known field given as null is not set: the answer never shows a null the contract
+    # types as a string or an object.
+    kept = {
+        name: item
+        for name, item in value.items()
+        if not (item is None and (name in TEXT_FIELDS or name == "params"))
+    }
+    return json.dumps(kept) if kept else None
 
 
 def run_values(task_params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -68,7 +76,4 @@ def run_values(task_params: Mapping[str, Any] | None) -> dict[str, Any]:
 def _json_text(text: Any) -> Any:
     if not isinstance(text, str) or not text.strip():
         return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
+    return parse_json_text(text, default=None)

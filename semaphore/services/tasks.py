@@ -51,10 +51,7 @@ def _json_text(data: Mapping[str, Any], field: str, kind: type) -> str | None:
     text = v.string(data, field, max_length=1024 * 1024, strip=False)
     if not text or not text.strip():
         return None
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        raise ValidationError(f"{field} must be valid JSON", field) from None
+    parsed = v.parse_json_text(text, field)
     if not isinstance(parsed, kind):
         name = "an object" if kind is dict else "an array"
         raise ValidationError(f"{field} must be {name}", field)
@@ -200,17 +197,11 @@ def run_variables(task: Task) -> tuple[dict[str, Any], bool]:
     """The extra variables the task's run received (True), or, before it has started, those it
     would receive now (False). Secrets are never among them."""
     if task.run_variables:
-        try:
-            received = json.loads(task.run_variables)
-        except ValueError:
-            received = None
+        received = v.parse_json_text(task.run_variables, default=None)
         if isinstance(received, dict):
             return received, True
     template = db.session.get(Template, task.template_id)
-    try:
-        own = json.loads(task.environment) if task.environment else {}
-    except ValueError:
-        own = {}
+    own = v.parse_json_text(task.environment, default={}) if task.environment else {}
     merged = environments.run_environment(
         templates.environment_ids(template),
         own if isinstance(own, dict) else {},

@@ -52,6 +52,7 @@ TERRAFORM_APPS = ("terraform", "tofu", "terragrunt")
 SURVEY_TYPES = ("", "int", "secret", "enum")
 VAULT_TYPES = ("password", "script")
 MAX_TEXT = 64 * 1024
+ARGUMENTS_MESSAGE = "arguments must be a JSON array of strings"
 MAX_ENVIRONMENTS = 50
 SORTS = {
     "name": Template.name,
@@ -167,22 +168,12 @@ def survey_vars(template: Template) -> list[dict]:
 
 def task_params(template: Template) -> dict | None:
     """The template's default task parameters, or None."""
-    if not template.task_params:
-        return None
-    try:
-        value = json.loads(template.task_params)
-    except ValueError:
-        return None
+    value = v.parse_json_text(template.task_params, default=None)
     return value if isinstance(value, dict) else None
 
 
 def _json_list(text: str | None) -> list:
-    if not text:
-        return []
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return []
+    value = v.parse_json_text(text, default=[]) if text else []
     return value if isinstance(value, list) else []
 
 
@@ -222,12 +213,9 @@ def _arguments(data: Mapping[str, Any]) -> str | None:
     value = v.string(data, "arguments", max_length=MAX_TEXT)
     if not value:
         return None
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        parsed = None
+    parsed = v.parse_json_text(value, "arguments", message=ARGUMENTS_MESSAGE)
     if not isinstance(parsed, list) or not all(isinstance(item, str) for item in parsed):
-        raise ValidationError("arguments must be a JSON array of strings", "arguments")
+        raise ValidationError(ARGUMENTS_MESSAGE, "arguments")
     return value
 
 
@@ -455,6 +443,9 @@ def _template_values(
     app = _app(data)
     current = environment_ids(template) if template is not None else None
     environments = _environments(access, data, current)
+    # The environment and arguments texts inside are stored unchecked, as in the original,
+    # but never JSON nested past what a run can parse.
+    v.refuse_deep_json_texts(data.get("task_params"), "task_params")
     values = {
         "name": v.string(data, "name", required=True),
         "app": app,

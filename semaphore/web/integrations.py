@@ -3,8 +3,6 @@ and its recent deliveries (what each request received did, and why)."""
 
 from __future__ import annotations
 
-import json
-
 from flask import Response, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
@@ -238,7 +236,7 @@ def _data(form: IntegrationForm, integration: Integration | None) -> dict:
     }
     if integration is not None and integration.task_params:
         # Task parameters are set through the API; saving the form keeps them.
-        data["task_params"] = json.loads(integration.task_params)
+        data["task_params"] = integrations.task_params(integration)
     return data
 
 

@@ -4,7 +4,6 @@ deletes. Each resource's routes live in their own module and stay a few lines lo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +17,7 @@ from semaphore.errors import Conflict, InUse, ValidationError
 from semaphore.extensions import db
 from semaphore.services import projects
 from semaphore.services.permissions import ProjectAccess
+from semaphore.services.validation import parse_json_text
 from semaphore.web import web_blueprint
 from semaphore.web.forms import attach_error, options
 from semaphore.web.htmx import redirect_to, render
@@ -108,10 +108,7 @@ def json_field(value: str | None, field: str, default: Any = None) -> Any:
     value = (value or "").strip()
     if not value:
         return default
-    try:
-        return json.loads(value)
-    except ValueError as exc:
-        raise ValidationError(f"{field} is not valid JSON: {exc.msg}", field) from None
+    return parse_json_text(value, field, message=f"{field} is not valid JSON")
 
 
 def choices(rows: list, label: Callable[[Any], str], none: str | None = None) -> list:

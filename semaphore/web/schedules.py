@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -155,7 +154,7 @@ def _data(form: ScheduleForm, schedule: Schedule | None) -> dict:
     }
     if schedule is not None and schedule.task_params:
         # Task parameters are set through the API; saving the form keeps them.
-        data["task_params"] = json.loads(schedule.task_params)
+        data["task_params"] = schedules.task_params(schedule)
     return data
 
 

@@ -15,6 +15,7 @@ from wtforms.validators import AnyOf, InputRequired, Optional, Regexp
 
 from semaphore.models import Task, Template
 from semaphore.services import templates
+from semaphore.services.validation import parse_json_text
 from semaphore.web.forms import choice
 
 ANSIBLE_APPS = ("ansible",)
@@ -100,10 +101,7 @@ def flag_fields(form: RunForm) -> list[Field]:
 
 
 def _json_object(text: str | None) -> dict:
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
+    value = parse_json_text(text or "{}", default={})
     return value if isinstance(value, dict) else {}
 
 

@@ -18,6 +18,7 @@ from semaphore.extensions import db
 from semaphore.models import FINISHED_STATUSES, Task, Template, isoformat, utcnow
 from semaphore.services import projects, tasks, templates
 from semaphore.services.permissions import RUN_TASKS, ProjectAccess
+from semaphore.services.validation import parse_json_text
 from semaphore.web import web_blueprint
 from semaphore.web.htmx import redirect_to, render
 from semaphore.web.project_resources import (
@@ -89,10 +90,7 @@ def pretty_json(text: str | None) -> str:
 
 
 def _json(text: str | None):
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return None
+    return parse_json_text(text, default=None) if text else None
 
 
 def duration(task: Task, now: datetime | None = None) -> str:

@@ -4,6 +4,7 @@ import pytest
 
 from semaphore.extensions import db
 from semaphore.models import Session
+from semaphore.services import auth
 from tests import factories
 
 
@@ -84,14 +85,53 @@ def test_repeated_failures_for_one_login_get_429(app, api, config):
     assert login(api, other.username).status_code == 204
 
 
-def test_repeated_failures_from_one_address_get_429(app, api, config):
-    limit = config.login_max_failures * 4
-    for n in range(limit):
+def _from(address: str) -> dict:
+    return {"environ_base": {"REMOTE_ADDR": address}}
+
+
+def test_failures_on_many_accounts_from_one_address_get_429(app, api, config):
+    # Spraying: one wrong password for each of many accounts, from one address.
+    ceiling = config.login_max_failures * auth.ACCOUNTS_PER_ADDRESS
+    for n in range(ceiling):
         assert login(api, f"nobody{n}", "wrong").status_code == 401
     user = factories.user()
-    assert login(api, user.username).status_code == 429
-    from_elsewhere = login(api, user.username, headers={"X-Real-IP": "192.0.2.9"})
-    assert from_elsewhere.status_code == 204
+    locked = login(api, user.username)
+    assert locked.status_code == 429
+    assert int(locked.headers["Retry-After"]) > 0
+    assert login(api, user.username, **_from("192.0.2.9")).status_code == 204
+
+
+def test_failures_against_one_account_never_lock_out_another(app, api, config):
+    target, other = factories.user(), factories.user()
+    # Far past the per-account limit, and past what the per-address ceiling counts in failures.
+    for _ in range(config.login_max_failures * auth.ACCOUNTS_PER_ADDRESS + 5):
+        assert login(api, target.username, "wrong").status_code in (401, 429)
+    assert login(api, target.username).status_code == 429  # that account is locked
+    # ...for everyone, as the per-account limit wants; but only that account.
+    assert login(api, target.username, **_from("192.0.2.9")).status_code == 429
+    assert login(api, other.username).status_code == 204
+
+
+def test_a_client_sent_x_real_ip_does_not_dodge_the_address_limit(app, api, config):
+    ceiling = config.login_max_failures * auth.ACCOUNTS_PER_ADDRESS
+    for n in range(ceiling):
+        spoofed = {"X-Real-IP": f"198.51.100.{n % 250}", "X-Forwarded-For": f"203.0.113.{n}"}
+        assert login(api, f"nobody{n}", "wrong", headers=spoofed).status_code == 401
+    user = factories.user()
+    assert login(api, user.username, headers={"X-Real-IP": "192.0.2.77"}).status_code == 429
+
+
+def test_a_success_takes_the_account_off_the_address_count(app, api, config):
+    ceiling = config.login_max_failures * auth.ACCOUNTS_PER_ADDRESS
+    users = [factories.user() for _ in range(2)]
+    for user in users:
+        assert login(api, user.username, "typo").status_code == 401
+        assert login(api, user.username).status_code == 204
+    for n in range(ceiling - 1):
+        assert login(api, f"nobody{n}", "wrong").status_code == 401
+    # The two typos were forgiven by their logins: one more account still fits.
+    assert login(api, "one-more", "wrong").status_code == 401
+    assert login(api, users[0].username).status_code == 429
 
 
 def test_success_resets_the_failure_count(app, api, config):

@@ -126,6 +126,7 @@ def test_delete_repository(user_api, project):
     assert user_api.get(url(project, repository_id)).status_code == 404
 
 
+@pytest.mark.parametrize("config_overrides", [{"local_repository_roots": ("/srv",)}])
 def test_local_path_needs_no_branch(user_api, project, key):
     response = user_api.post(url(project), json=body(key, git_url="/srv/playbooks", git_branch=""))
     assert response.status_code == 201

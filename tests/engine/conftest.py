@@ -205,14 +205,22 @@ def unique_key_id() -> int:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> EngineSettings:
-    """Engine settings for a test: its own tmp_path; the stubs first on the server PATH."""
+    """Engine settings for a test: its own tmp_path; the stubs first on the server PATH.
+
+    The tools run in the sandbox (the default): the stubs' log directory is shown to them
+    read-write, as an admin would with task_sandbox_paths, and local repositories may live
+    anywhere in the test's directory.
+    """
     path = f"{STUBS}:{VENV_BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}"
-    stub_log = tmp_path / "stub.log"
+    stub_log = tmp_path / "stub-log" / "stub.log"
+    stub_log.parent.mkdir()
     return EngineSettings(
         tmp_path=str(tmp_path / "tmp"),
         env_vars={"STUB_LOG": str(stub_log)},
         server_env={"PATH": path, "LANG": "C.UTF-8"},
         stop_grace_seconds=2.0,
+        sandbox_paths=(f"{stub_log.parent}:rw",),
+        local_repository_roots=(str(tmp_path),),
     )
 
 
@@ -283,12 +291,16 @@ def task(
 
 
 def leftovers(settings: EngineSettings) -> list[str]:
-    """Files of finished runs still under tmp_path, other than the kept checkouts and HOME."""
+    """Files of finished runs still under tmp_path, other than the kept checkouts and HOMEs
+    (tmp_path itself without the sandbox, a project's home_<id> in it), whose mount points
+    for the run must be gone too."""
     root = Path(settings.tmp_path)
     if not root.exists():
         return []
-    return sorted(
-        p.name
-        for p in root.iterdir()
-        if not p.name.startswith("repository_") and p.name not in (".ansible",)
-    )
+    found = []
+    for path in root.iterdir():
+        if path.name.startswith("home_"):
+            found += [f"{path.name}/{p.name}" for p in path.iterdir() if p.name != ".ansible"]
+        elif not path.name.startswith("repository_") and path.name != ".ansible":
+            found.append(path.name)
+    return sorted(found)

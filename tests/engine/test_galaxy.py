@@ -76,6 +76,9 @@ def test_roles_and_collections_are_installed_as_the_original_does(
             **settings.server_env,
             "PATH": f"{STUBS / 'galaxy'}:{settings.server_env['PATH']}",
         },
+        # Galaxy runs in the sandbox: local sources are shown to it, as an admin would
+        # (task_sandbox_paths); Galaxy's servers and git hosts are reached over the network.
+        sandbox_paths=(*settings.sandbox_paths, str(collection_tarball.parent), str(role.bare)),
     )
     inventory = InventorySpec(type="static", inventory=LOCAL)
     spec = task(repo.url, app="ansible", script="site.yml", inventory=inventory)

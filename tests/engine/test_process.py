@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from semaphore.engine import supervisor
 from semaphore.engine.process import ProcessRunner, TaskStopped
 from tests.engine.conftest import start, task
 
@@ -60,11 +63,11 @@ def test_without_answers_stdin_is_empty(tmp_path: Path) -> None:
     assert [text for text, _ in lines] == ["done"]
 
 
-def test_each_command_gets_its_own_process_group(tmp_path: Path) -> None:
+def test_each_command_gets_its_own_process_group_led_by_its_supervisor(tmp_path: Path) -> None:
     lines, runner = collect()
-    runner.run(["bash", "-c", "ps -o pgid= -p $$; echo $$"], cwd=tmp_path, env={})
-    pgid, pid = (text.strip() for text, _ in lines)
-    assert pgid == pid  # the group leader: a stop reaches all of its children
+    runner.run(["bash", "-c", "ps -o pgid= -p $$; echo $PPID"], cwd=tmp_path, env={})
+    pgid, parent = (text.strip() for text, _ in lines)
+    assert pgid == parent  # the supervisor leads the group and reaps the whole tree
     assert int(pgid) != os.getpgrp()
 
 
@@ -140,3 +143,48 @@ def test_a_process_ignoring_sigterm_gets_sigkill_after_the_grace_period(tmp_path
     assert result.status == "stopped"
     assert settings.stop_grace_seconds <= elapsed < settings.stop_grace_seconds + 5
     assert "unreachable" not in run.lines
+
+
+def test_what_a_command_leaves_running_is_killed_when_it_exits(tmp_path: Path) -> None:
+    # Daemonized (setsid, output elsewhere): no pipe holds the run, the supervisor ends it.
+    pid_file = tmp_path / "daemon.pid"
+    lines, runner = collect()
+    script = f"setsid bash -c 'echo $$ > {pid_file}; exec sleep 300' >/dev/null 2>&1 < /dev/null &"
+    status = runner.run(["bash", "-c", f"{script} sleep 0.3; echo bye"], cwd=tmp_path, env={})
+    assert status == 0 and [text for text, _ in lines] == ["bye"]
+    daemon = int(pid_file.read_text())
+    assert not supervisor.is_alive(daemon, None)
+
+
+def test_the_tree_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
+    """A SIGKILLed parent (a work-horse) takes the supervised command's whole tree with it,
+    daemonized descendants included, with no sandbox."""
+    pid_file = tmp_path / "daemon.pid"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import sys; from semaphore.engine.process import ProcessRunner\n"
+            "ProcessRunner(lambda *a: print(*a[:1], flush=True)).run("
+            f"['bash', '-c', \"(setsid sleep 301 & echo $! > {pid_file}); echo up; sleep 302\"],"
+            f" cwd='{tmp_path}', env={{}})"
+        )],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert parent.stdout.readline().strip() == "up"
+    below = supervisor.descendants(parent.pid)
+    assert len(below) >= 3  # supervisor, bash, sleep 302, the daemonized sleep 301
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while any(supervisor.is_alive(pid, None) for pid in below) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [pid for pid in below if supervisor.is_alive(pid, None)] == []
+    assert not supervisor.is_alive(int(pid_file.read_text()), None)
+
+
+def test_a_missing_program_raises_as_popen_does(tmp_path: Path) -> None:
+    _, runner = collect()
+    with pytest.raises(FileNotFoundError):
+        runner.run(["no-such-program-here"], cwd=tmp_path, env={"PATH": "/usr/bin"})
+    with pytest.raises(FileNotFoundError):
+        runner.run([str(tmp_path / "missing")], cwd=tmp_path, env={})

@@ -31,14 +31,19 @@ def terraform_repo(tmp_path) -> Path:
 
 @pytest.fixture
 def config_overrides(tmp_path) -> dict:
-    # The config's env_vars reach the tools' environment; the stub logs its calls there.
-    return {"env_vars": {"STUB_LOG": str(tmp_path / "stub-calls.jsonl")}}
+    # The config's env_vars reach the tools' environment; the stub logs its calls there, in a
+    # directory shown to the sandboxed tools read-write.
+    (tmp_path / "stub-log").mkdir()
+    return {
+        "env_vars": {"STUB_LOG": str(tmp_path / "stub-log" / "stub-calls.jsonl")},
+        "task_sandbox_paths": (f"{tmp_path / 'stub-log'}:rw",),
+    }
 
 
 @pytest.fixture
 def stub_log(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("PATH", f"{STUBS}:/usr/bin:/bin")
-    return tmp_path / "stub-calls.jsonl"
+    return tmp_path / "stub-log" / "stub-calls.jsonl"
 
 
 def _terraform_template(project, terraform_repo: Path, workspace: str):
