@@ -130,7 +130,7 @@ class Processes:
     def stop(self) -> None:
         # A worker's work-horse has a session of its own: a test that fails mid-task must not
         # leave it (and its task) running once the worker is gone.
-        below = [pid for process in self.started for pid in _descendants(process.pid)]
+        below = [pid for process in self.started for pid in descendants(process.pid)]
         for process in self.started:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
@@ -147,7 +147,7 @@ class Processes:
                 pass
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     """The processes below pid, children first (a snapshot of /proc)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():

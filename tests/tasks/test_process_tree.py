@@ -36,6 +36,7 @@ from tests import factories
 from tests.engine.conftest import ssh_keys, sshd  # noqa: F401 - fixtures used by name
 from tests.engine.test_ansible import hosts_ini
 from tests.engine.test_secrets import files_containing, scan_command_lines
+from tests.tasks.test_workers import _wait_for
 
 pytestmark = pytest.mark.single_db
 
@@ -112,17 +113,6 @@ def _output(task_id: int) -> list[str]:
 def _task(task_id: int) -> Task:
     db.session.expire_all()
     return db.session.get(Task, task_id)
-
-
-def _wait_for(condition, timeout: float, recovery: task_recovery.Recovery | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if recovery is not None:
-            recovery.recover()
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"not reached within {timeout} s")
 
 
 def _processes_below(pid: int) -> list[tuple[int, int | None, str]]:

@@ -20,7 +20,7 @@ from semaphore.models import Task
 from semaphore.services import task_output, task_recovery, tasks
 from semaphore.services.permissions import project_access
 from tests import factories
-from tests.processes import Processes
+from tests.processes import Processes, descendants
 
 pytestmark = pytest.mark.single_db
 
@@ -39,25 +39,6 @@ def script_repo(tmp_path_factory) -> Path:
 @pytest.fixture
 def spawn_worker(processes: Processes):
     return processes.worker
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below pid, whatever its process group or session."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(parent, []).append(int(entry.name))
-    found, pending = [], [pid]
-    while pending:
-        for child in children.get(pending.pop(), []):
-            found.append(child)
-            pending.append(child)
-    return found
 
 
 def _template(project, script_repo, script):
@@ -99,7 +80,7 @@ def test_a_worker_killed_mid_task_ends_it_in_error_keeping_output(app, spawn_wor
     _wait_for(lambda: "tick 5" in _output(task.id), 60)
     # The machine dies: the worker, its work-horse (RQ gives it a session of its own) and
     # the script all go at once.
-    for pid in [worker.pid, *_descendants(worker.pid)]:
+    for pid in [worker.pid, *descendants(worker.pid)]:
         os.kill(pid, signal.SIGKILL)
     killed_at = time.monotonic()
     _wait_for(lambda: _status(task.id) == "error", 60, task_recovery.Recovery())
