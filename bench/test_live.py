@@ -26,8 +26,9 @@ from playwright.sync_api import Page
 
 from semaphore.extensions import db
 from semaphore.models import FINISHED_STATUSES, Task, utcnow
-from semaphore.services import task_output, tasks
+from semaphore.services import tasks
 from semaphore.services.permissions import project_access
+from semaphore.services.tasks import output as task_output
 from tests import factories
 from tests.live.conftest import connect
 

@@ -20,7 +20,7 @@ import pytest
 
 from semaphore.extensions import db
 from semaphore.models import Task
-from semaphore.services import task_output
+from semaphore.services.tasks import output as task_output
 from tests import factories
 
 MILLION = 1_000_000

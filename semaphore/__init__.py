@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-__version__ = "0.1.0"
+from semaphore.version import __version__  # noqa: F401 - the package's version
 
 
 def create_app(config=None) -> Flask:
@@ -16,7 +16,7 @@ def create_app(config=None) -> Flask:
     from semaphore import broker
     from semaphore.config import load_config
     from semaphore.extensions import csrf, db, login_manager, migrate, sock
-    from semaphore.live import publish as live_publish
+    from semaphore.queue import publish as live_publish
     from semaphore.security import cookies as session_cookies
     from semaphore.security import headers as security_headers
     from semaphore.wsgi_middleware import IdConverter, PrefixMiddleware, StripTrailingSlash

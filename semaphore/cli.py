@@ -12,9 +12,9 @@ from typing import Any
 
 import click
 
-from semaphore import __version__
 from semaphore.config import Config, load_config
 from semaphore.errors import ConfigError, SemaphoreError
+from semaphore.version import __version__
 
 LOG_LEVEL_CHOICES = ["DEBUG", "INFO", "WARN", "WARNING", "ERROR", "FATAL", "PANIC"]
 

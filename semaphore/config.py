@@ -569,3 +569,10 @@ def config_keys() -> list[tuple[str, str, str]]:
             env_name = FIELD_SPECS[item.name][0]
             rows.append((item.name, env_name, repr(getattr(defaults, item.name))))
     return rows
+
+
+def current_config() -> Config:
+    """The Config that create_app() was given (inside an app context: services, jobs, CLI)."""
+    from flask import current_app  # config stays importable without Flask set up
+
+    return current_app.config["SEMAPHORE"]

@@ -7,7 +7,7 @@ from flask import Flask, Request, current_app, request, session
 from semaphore.extensions import login_manager
 from semaphore.models import User
 from semaphore.security import csrf, proxies
-from semaphore.services import auth
+from semaphore.services.auth import login as auth
 
 SESSION_KEY = "sid"
 

@@ -24,7 +24,8 @@ from semaphore.models import (
     User,
     View,
 )
-from semaphore.services import auth, users
+from semaphore.services import users
+from semaphore.services.auth import login as auth
 from tests.contract import ContractClient
 
 _sequence = itertools.count(1)

@@ -17,7 +17,8 @@ import yaml
 
 from semaphore.extensions import db
 from semaphore.models import ProjectUser, User
-from semaphore.services import auth, integrations, keys
+from semaphore.services import integrations, keys
+from semaphore.services.auth import login as auth
 from semaphore.services.permissions import ProjectAccess
 from tests import factories
 from tests.contract import CONTRACT_PATH, NULLABLE_FIELDS, fix_backup_schema, validate_response

@@ -6,11 +6,13 @@ from __future__ import annotations
 from flask import Response, jsonify
 from flask_login import current_user
 
-from semaphore.api import api_blueprint
+from semaphore.api.blueprint import api_blueprint
 from semaphore.api.request_body import json_body, json_object
 from semaphore.identity import current_session_id
 from semaphore.models import Session, isoformat
-from semaphore.services import auth, two_factor
+from semaphore.services import users
+from semaphore.services.auth import login as auth
+from semaphore.services.auth import two_factor
 
 
 @api_blueprint.get("/user/2fa")
@@ -80,5 +82,5 @@ def revoke_session(session_id: int) -> tuple[str, int]:
 @api_blueprint.delete("/user/sessions")
 def revoke_other_sessions() -> Response:
     """Log out everywhere else (every session but the caller's own)."""
-    ended = auth.end_sessions(current_user.id, keep_session_id=current_session_id())
+    ended = users.end_sessions(current_user.id, keep_session_id=current_session_id())
     return jsonify({"ended": ended})

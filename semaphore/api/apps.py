@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, jsonify
 from flask_login import current_user
 
-from semaphore.api import api_blueprint
+from semaphore.api.blueprint import api_blueprint
 from semaphore.api.request_body import json_body
 from semaphore.services import apps
 

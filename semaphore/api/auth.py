@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from semaphore.api import api_blueprint, public
+from semaphore.api.blueprint import api_blueprint, public
 from semaphore.api.request_body import json_object
 from semaphore.identity import (
     client_ip,
@@ -13,7 +13,8 @@ from semaphore.identity import (
     sign_in,
     sign_out,
 )
-from semaphore.services import auth, system
+from semaphore.services import system
+from semaphore.services.auth import login as auth
 
 
 @api_blueprint.get("/auth/login")

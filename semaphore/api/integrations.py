@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from semaphore.api import api_blueprint, public
+from semaphore.api.blueprint import api_blueprint, public
 from semaphore.api.project_scope import access, sort_args
 from semaphore.api.request_body import json_object
 from semaphore.extensions import db
@@ -19,7 +19,8 @@ from semaphore.models import (
     IntegrationExtractValue,
     IntegrationMatcher,
 )
-from semaphore.services import integration_hooks, integrations
+from semaphore.services import integrations
+from semaphore.services.integrations import hooks as integration_hooks
 
 LIST = "/project/<int:project_id>/integrations"
 ONE = LIST + "/<int:integration_id>"

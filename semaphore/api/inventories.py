@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from semaphore.api import api_blueprint
+from semaphore.api.blueprint import api_blueprint
 from semaphore.api.project_scope import access, sort_args
 from semaphore.api.request_body import json_object
 from semaphore.models import Inventory

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 
-from semaphore.api import api_blueprint
+from semaphore.api.blueprint import api_blueprint
 from semaphore.api.project_scope import access, sort_args
 from semaphore.api.request_body import json_object
 from semaphore.models import AccessKey

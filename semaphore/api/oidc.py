@@ -10,11 +10,11 @@ from typing import Any
 
 from flask import Response, flash, redirect, request, session, url_for
 
-from semaphore.api import api_blueprint, public
+from semaphore.api.blueprint import api_blueprint, public
 from semaphore.errors import NotFound, SemaphoreError
 from semaphore.identity import sign_in
 from semaphore.security.redirects import same_site_path
-from semaphore.services import oidc_login
+from semaphore.services.auth import oidc_login
 
 # Logins begun but not finished, by state. A few, so that two tabs can sign in at once.
 PENDING_KEY = "oidc_pending"

@@ -6,11 +6,12 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from semaphore.api import api_blueprint
+from semaphore.api.blueprint import api_blueprint
 from semaphore.api.project_scope import access
 from semaphore.api.request_body import json_object
 from semaphore.models import Schedule, isoformat
 from semaphore.services import schedules
+from semaphore.services.schedules import cron
 
 
 def schedule_shape(row: Schedule) -> dict[str, Any]:
@@ -43,7 +44,7 @@ def create_schedule(project_id: int) -> tuple[Response, int]:
 @api_blueprint.post("/project/<int:project_id>/schedules/validate")
 def validate_schedule(project_id: int) -> tuple[str, int]:
     access(project_id)
-    schedules.validate_cron(json_object().get("cron_format", ""))
+    cron.validate_cron(json_object().get("cron_format", ""))
     return "", 200
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from semaphore.models import APIToken, User, isoformat
-from semaphore.services import auth
+from semaphore.services.auth import login as auth
 
 
 def user(row: User) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from semaphore.api import api_blueprint, public
+from semaphore.api.blueprint import api_blueprint, public
 from semaphore.services import system
 
 

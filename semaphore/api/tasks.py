@@ -6,13 +6,14 @@ from typing import Any
 
 from flask import Response, jsonify, request, stream_with_context
 
-from semaphore.api import api_blueprint
+from semaphore.api.blueprint import api_blueprint
 from semaphore.api.project_scope import access
 from semaphore.api.request_body import json_object
 from semaphore.errors import ValidationError
 from semaphore.models import Task, Template, isoformat
-from semaphore.services import task_output, tasks
-from semaphore.services.task_output import OutputLine
+from semaphore.services import tasks
+from semaphore.services.tasks import output as task_output
+from semaphore.services.tasks.output import OutputLine
 from semaphore.services.validation import parse_json_text
 
 

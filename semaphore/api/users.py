@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import Response, jsonify
 from flask_login import current_user
 
-from semaphore.api import api_blueprint, schemas
+from semaphore.api import schemas
+from semaphore.api.blueprint import api_blueprint
 from semaphore.api.request_body import json_body, json_object
 from semaphore.identity import current_session_id
-from semaphore.services import auth, users
+from semaphore.services import users
+from semaphore.services.auth import login as auth
 
 
 @api_blueprint.get("/user")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import g, request
 from flask_login import current_user
 
-from semaphore.api import api_blueprint
+from semaphore.api.blueprint import api_blueprint
 from semaphore.errors import PermissionDenied
 from semaphore.extensions import sock
 from semaphore.identity import client_ip

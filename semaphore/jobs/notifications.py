@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from semaphore.config import current_config
 from semaphore.extensions import db
 from semaphore.jobs import runtime
-from semaphore.models import User
+from semaphore.models import FINISHED_STATUSES, User
 from semaphore.notifications import dispatch
 from semaphore.services import events
-from semaphore.services.settings import current_config
+from semaphore.services.tasks import output as task_output
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +26,25 @@ def send_task_notifications(task_id: int, status: str) -> None:
     app = runtime.get_app()
     with app.app_context():
         try:
-            dispatch.send_task_notifications(task_id, status)
+            notify_task(task_id, status)
         finally:
             db.session.remove()
+
+
+def notify_task(task_id: int, status: str) -> list[dispatch.Outcome]:
+    """Send what is due for the task having reached `status`, and say so in its log."""
+    outcomes = dispatch.send_task_notifications(task_id, status)
+    # While a task waits for confirmation its worker still writes the log: only a finished
+    # task's log is ours to add to.
+    if outcomes and status in FINISHED_STATUSES:
+        try:
+            for outcome in outcomes:
+                task_output.append_line(task_id, outcome.line)
+            db.session.commit()
+        except SQLAlchemyError:
+            db.session.rollback()
+            log.exception("task %s: could not write the notification outcome to its log", task_id)
+    return outcomes
 
 
 def send_test_notifications(project_id: int, user_id: int | None) -> None:

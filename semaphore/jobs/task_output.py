@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from semaphore.extensions import db
 from semaphore.models import Task, utcnow
-from semaphore.services import task_output
+from semaphore.services.tasks import output as task_output
 
 BATCH_LINES = 5000
 BATCH_SECONDS = 0.2

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from semaphore.config import current_config
 from semaphore.engine.spec import (
     Credential,
     EnvironmentSpec,
@@ -22,7 +23,6 @@ from semaphore.extensions import db
 from semaphore.models import AccessKey, Inventory, Repository, Task, Template, User
 from semaphore.security.crypto import unseal
 from semaphore.services import environments, keys, templates
-from semaphore.services.settings import current_config
 from semaphore.services.validation import parse_json_text
 
 

@@ -16,6 +16,7 @@ import time
 import redis
 
 from semaphore import notifications
+from semaphore.config import current_config
 from semaphore.engine.runner import TaskRunner
 from semaphore.engine.spec import EngineSettings, RunResult
 from semaphore.extensions import db
@@ -23,8 +24,8 @@ from semaphore.jobs import runtime
 from semaphore.jobs.task_output import OutputWriter
 from semaphore.jobs.task_spec import build_spec
 from semaphore.models import Task
-from semaphore.services import apps, task_queue, tasks
-from semaphore.services.settings import current_config
+from semaphore.queue import dispatch as task_queue
+from semaphore.services import apps, tasks
 
 log = logging.getLogger(__name__)
 STOP_POLL_SECONDS = 0.2

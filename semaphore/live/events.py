@@ -13,9 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from semaphore.live.ansi import line_html
-from semaphore.models import Task, isoformat
-
-CHANNEL = "live"
+from semaphore.models import isoformat
+from semaphore.queue.messages import CHANNEL, update_fields  # noqa: F401 - read by hub and stream
 
 
 @dataclass
@@ -70,43 +69,6 @@ class LiveEvent:
                 if value is None:
                     value = self._cache[name] = build()
         return value
-
-
-def lines_message(project_id: int, chunk: dict[str, Any]) -> str:
-    """The announcement of a stored chunk (semaphore.services.task_output.chunk_row)."""
-    return json.dumps(
-        {
-            "kind": "lines",
-            "project_id": project_id,
-            "task_id": chunk["task_id"],
-            "first_seq": chunk["first_seq"],
-            "line_count": chunk["line_count"],
-            "started": chunk["started"].isoformat(),
-            "times": chunk["times"],
-            "output": chunk["output"],
-        }
-    )
-
-
-def update_fields(task: Task) -> dict[str, Any]:
-    """The original's `update` message for a task's current state."""
-    return {
-        "type": "update",
-        "start": isoformat(task.start),
-        "end": isoformat(task.end),
-        "status": task.status,
-        "task_id": task.id,
-        "template_id": task.template_id,
-        "project_id": task.project_id,
-        "version": task.version,
-    }
-
-
-def update_message(task: Task) -> str:
-    fields = update_fields(task)
-    return json.dumps(
-        {"kind": "update", "project_id": task.project_id, "task_id": task.id, "update": fields}
-    )
 
 
 def decode(raw: bytes | str) -> LiveEvent | None:

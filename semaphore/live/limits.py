@@ -27,8 +27,8 @@ from collections import Counter
 import redis
 
 from semaphore import broker
+from semaphore.config import current_config
 from semaphore.errors import RateLimited, ServiceUnavailable
-from semaphore.services.settings import current_config
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 60

@@ -24,8 +24,9 @@ from semaphore.live import events
 from semaphore.live.events import LiveEvent
 from semaphore.live.hub import hub
 from semaphore.models import FINISHED_STATUSES, Task, User, isoformat
-from semaphore.services import projects, task_output
+from semaphore.services import projects
 from semaphore.services.permissions import project_access
+from semaphore.services.tasks import output as task_output
 
 WAIT_SECONDS = 1.0  # how often a stream looks at its socket and the clock
 IDLE_CHECK_SECONDS = 2.0  # a follower with nothing new reads the database this often

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from semaphore import broker
-from semaphore.services.settings import current_config
+from semaphore.config import current_config
 
 log = logging.getLogger(__name__)
 

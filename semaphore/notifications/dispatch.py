@@ -22,17 +22,14 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import SQLAlchemyError
 
-from semaphore.config import Config
+from semaphore.config import Config, current_config
 from semaphore.extensions import db
-from semaphore.models import FINISHED_STATUSES, Project, ProjectUser, Task, Template, User
+from semaphore.models import Project, ProjectUser, Task, Template, User
 from semaphore.notifications import dingtalk, gotify, rocketchat, slack, teams, telegram
 from semaphore.notifications import email as email_channel
 from semaphore.notifications.http import NotificationError
 from semaphore.notifications.message import TaskMessage, build_message, build_test_message
-from semaphore.services import task_output
-from semaphore.services.settings import current_config
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +89,6 @@ def send_task_notifications(task_id: int, status: str) -> list[Outcome]:
         for channel in CHAT_CHANNELS:
             if channel.enabled(config, message):
                 outcomes.append(_send_chat(channel, config, message))
-    # While a task waits for confirmation its worker still writes the log: only a finished
-    # task's log is ours to add to.
-    if outcomes and status in FINISHED_STATUSES:
-        _write_to_task_log(task_id, outcomes)
     return outcomes
 
 
@@ -215,13 +208,3 @@ def _send_email(config: Config, message: TaskMessage) -> Outcome | None:
 
 def _count(n: int) -> str:
     return f"{n} recipient" + ("" if n == 1 else "s")
-
-
-def _write_to_task_log(task_id: int, outcomes: list[Outcome]) -> None:
-    try:
-        for outcome in outcomes:
-            task_output.append_line(task_id, outcome.line)
-        db.session.commit()
-    except SQLAlchemyError:
-        db.session.rollback()
-        log.exception("task %s: could not write the notification outcome to its log", task_id)

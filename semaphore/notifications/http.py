@@ -12,7 +12,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
-from semaphore import __version__
+from semaphore.version import __version__
 
 TIMEOUT_SECONDS = 10.0
 MAX_RESPONSE_BYTES = 64 * 1024

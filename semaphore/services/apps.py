@@ -17,12 +17,12 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from semaphore.config import current_config
 from semaphore.errors import NotFound, PermissionDenied, ValidationError
 from semaphore.executables import find_executable
 from semaphore.extensions import db
 from semaphore.models import Option, User
 from semaphore.services import validation as v
-from semaphore.services.settings import current_config
 
 OPTION_PREFIX = "apps."
 MAX_VALUE = 1000  # Option.value is String(1000)

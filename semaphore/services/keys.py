@@ -15,6 +15,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 
+from semaphore.config import current_config
 from semaphore.errors import ValidationError
 from semaphore.extensions import db
 from semaphore.models import (
@@ -35,7 +36,6 @@ from semaphore.services.references import (
     referrers,
     refuse_if_used,
 )
-from semaphore.services.settings import current_config
 
 USER_KEY_TYPES = ("none", "ssh", "login_password")
 MAX_SECRET = 64 * 1024

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from semaphore.config import current_config
 from semaphore.errors import ValidationError
 from semaphore.extensions import db
 from semaphore.models import AccessKey, Inventory, Repository, Schedule, Template
@@ -29,7 +30,6 @@ from semaphore.services.references import (
     referrers,
     refuse_if_used,
 )
-from semaphore.services.settings import current_config
 
 MAX_URL = 2048
 SORTS = {"name": Repository.name, "git_url": Repository.git_url, "ssh_key": AccessKey.name}

@@ -10,11 +10,12 @@ import redis
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from semaphore import __version__, broker
+from semaphore import broker
+from semaphore.config import current_config
 from semaphore.errors import ServiceUnavailable
 from semaphore.executables import find_executable
 from semaphore.extensions import db
-from semaphore.services.settings import current_config
+from semaphore.version import __version__
 
 
 @functools.cache

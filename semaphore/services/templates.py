@@ -43,8 +43,8 @@ from semaphore.services.references import (
     referrers,
     refuse_if_used,
 )
-from semaphore.services.task_output import delete_output
-from semaphore.services.task_params import validated_task_params
+from semaphore.services.tasks.output import delete_output
+from semaphore.services.tasks.params import validated_task_params
 
 # pulumi is a constant of the original with no runner behind it, so it is refused.
 VALID_APPS = tuple(app for app in APPS if app != "pulumi")

@@ -8,15 +8,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from semaphore.config import current_config
 from semaphore.errors import NotFound, PermissionDenied, ValidationError
 from semaphore.extensions import db
-from semaphore.models import User
+from semaphore.models import Session, User
 from semaphore.security.passwords import hash_password
 from semaphore.services import options
 from semaphore.services import validation as v
-from semaphore.services.settings import current_config
 
 
 def _is_admin(actor: User | None) -> bool:
@@ -170,8 +170,6 @@ def set_password(
 
 def _sign_out_elsewhere(user: User, keep_session_id: int | None) -> None:
     # Whoever knew the old password is signed out with it.
-    from semaphore.services.auth import end_sessions  # auth builds on this module
-
     end_sessions(user.id, keep_session_id)
 
 
@@ -207,3 +205,13 @@ def require_admin(actor: User) -> None:
     """Raises PermissionDenied unless the actor is an administrator."""
     if not _is_admin(actor):
         raise PermissionDenied("Only administrators can manage users")
+
+
+def end_sessions(user_id: int, keep_session_id: int | None = None) -> int:
+    """Sign a user out everywhere (but the session kept); returns how many were ended."""
+    query = update(Session).where(Session.user_id == user_id, Session.expired.is_(False))
+    if keep_session_id is not None:
+        query = query.where(Session.id != keep_session_id)
+    ended = db.session.execute(query.values(expired=True)).rowcount
+    db.session.commit()
+    return ended

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Flask
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-web_blueprint = Blueprint("web", __name__)
+from semaphore.web.blueprint import web_blueprint
 
 
 def register_web(app: Flask) -> None:

@@ -15,8 +15,10 @@ from flask_login import current_user, login_required
 
 from semaphore.errors import Conflict, NotAuthenticated, NotFound, ValidationError
 from semaphore.identity import current_session_id
-from semaphore.services import auth, two_factor
-from semaphore.web import web_blueprint
+from semaphore.services import users
+from semaphore.services.auth import login as auth
+from semaphore.services.auth import two_factor
+from semaphore.web.blueprint import web_blueprint
 from semaphore.web.forms import PasscodeForm, TokenForm
 from semaphore.web.htmx import redirect_to, render
 
@@ -117,7 +119,7 @@ def account_session_revoke(session_id: int) -> Response:
 @web_blueprint.post("/account/sessions/revoke-others")
 @login_required
 def account_sessions_revoke_others() -> Response:
-    ended = auth.end_sessions(current_user.id, keep_session_id=current_session_id())
+    ended = users.end_sessions(current_user.id, keep_session_id=current_session_id())
     flash(f"Signed out {ended} other session{'s' if ended != 1 else ''}", "success")
     return redirect_to(url_for("web.account"))
 

@@ -15,8 +15,9 @@ from semaphore.identity import (
     waiting_for_second_factor,
 )
 from semaphore.security.redirects import same_site_path
-from semaphore.services import auth, system
-from semaphore.web import web_blueprint
+from semaphore.services import system
+from semaphore.services.auth import login as auth
+from semaphore.web.blueprint import web_blueprint
 from semaphore.web.forms import LoginForm, PasscodeForm, RecoveryCodeForm
 from semaphore.web.htmx import redirect_to, render
 

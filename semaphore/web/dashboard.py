@@ -6,7 +6,7 @@ from flask import Response
 from flask_login import current_user, login_required
 
 from semaphore.services import projects, users
-from semaphore.web import web_blueprint
+from semaphore.web.blueprint import web_blueprint
 from semaphore.web.htmx import render
 
 

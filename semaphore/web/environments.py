@@ -13,7 +13,7 @@ from flask_login import login_required
 from semaphore.errors import SemaphoreError
 from semaphore.services import environments
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
-from semaphore.web import web_blueprint
+from semaphore.web.blueprint import web_blueprint
 from semaphore.web.forms import EnvironmentForm, attach_error, options
 from semaphore.web.htmx import render
 from semaphore.web.project_resources import (

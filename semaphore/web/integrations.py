@@ -9,10 +9,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
 
 from semaphore.models import Integration
-from semaphore.services import integration_deliveries, integration_hooks, integrations, keys
+from semaphore.services import integrations, keys
 from semaphore.services import templates as templates_service
+from semaphore.services.integrations import deliveries as integration_deliveries
+from semaphore.services.integrations import hooks as integration_hooks
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
-from semaphore.web import web_blueprint
+from semaphore.web.blueprint import web_blueprint
 from semaphore.web.forms import choice
 from semaphore.web.htmx import redirect_to, render
 from semaphore.web.project_resources import (

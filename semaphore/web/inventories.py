@@ -7,7 +7,7 @@ from flask_login import login_required
 
 from semaphore.services import inventories, keys, repositories
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
-from semaphore.web import web_blueprint
+from semaphore.web.blueprint import web_blueprint
 from semaphore.web.forms import INVENTORY_TYPES, InventoryForm
 from semaphore.web.htmx import render
 from semaphore.web.project_resources import (

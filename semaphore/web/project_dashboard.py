@@ -16,7 +16,7 @@ from flask_login import login_required
 from semaphore.services import dashboard
 from semaphore.services.dashboard import BUCKETS, DayRuns
 from semaphore.services.permissions import ProjectAccess
-from semaphore.web import web_blueprint
+from semaphore.web.blueprint import web_blueprint
 from semaphore.web.htmx import is_htmx, render
 from semaphore.web.project_resources import project_scope
 from semaphore.web.tasks import STATUS_TITLES, duration

@@ -18,7 +18,7 @@ from semaphore.extensions import db
 from semaphore.services import projects
 from semaphore.services.permissions import ProjectAccess
 from semaphore.services.validation import parse_json_text
-from semaphore.web import web_blueprint
+from semaphore.web.blueprint import web_blueprint
 from semaphore.web.forms import attach_error, options
 from semaphore.web.htmx import redirect_to, render
 

@@ -9,7 +9,7 @@ from semaphore.errors import Conflict, PermissionDenied, ServiceUnavailable
 from semaphore.extensions import db
 from semaphore.services import events, notification_tests, projects, users
 from semaphore.services.permissions import ROLE_TITLES, ProjectAccess
-from semaphore.web import web_blueprint
+from semaphore.web.blueprint import web_blueprint
 from semaphore.web.forms import (
     MemberForm,
     MemberRoleForm,

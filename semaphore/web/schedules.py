@@ -11,8 +11,8 @@ from flask_login import login_required
 from semaphore.models import Schedule, isoformat, utcnow
 from semaphore.services import repositories, schedules, templates
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
-from semaphore.services.schedule_runner import next_fire
-from semaphore.web import web_blueprint
+from semaphore.services.schedules.cron import next_fire
+from semaphore.web.blueprint import web_blueprint
 from semaphore.web.forms import ScheduleForm
 from semaphore.web.htmx import render
 from semaphore.web.project_resources import (

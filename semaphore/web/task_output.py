@@ -20,7 +20,7 @@ from semaphore.live.ansi import line_html, stylesheet
 from semaphore.models import FINISHED_STATUSES, isoformat, utcnow
 from semaphore.services import tasks
 from semaphore.services.permissions import ProjectAccess
-from semaphore.web import web_blueprint
+from semaphore.web.blueprint import web_blueprint
 from semaphore.web.htmx import render
 from semaphore.web.project_resources import project_scope
 

@@ -19,7 +19,7 @@ from semaphore.models import FINISHED_STATUSES, Task, Template, isoformat, utcno
 from semaphore.services import projects, tasks, templates
 from semaphore.services.permissions import RUN_TASKS, ProjectAccess
 from semaphore.services.validation import parse_json_text
-from semaphore.web import web_blueprint
+from semaphore.web.blueprint import web_blueprint
 from semaphore.web.htmx import redirect_to, render
 from semaphore.web.project_resources import (
     FORM_ERRORS,

@@ -10,7 +10,7 @@ from flask_login import login_required
 from semaphore.models import Template
 from semaphore.services import environments, inventories, keys, repositories, templates, views
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
-from semaphore.web import web_blueprint
+from semaphore.web.blueprint import web_blueprint
 from semaphore.web.forms import TEMPLATE_TYPES, TemplateForm, options
 from semaphore.web.htmx import render
 from semaphore.web.project_resources import (

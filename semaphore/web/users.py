@@ -7,8 +7,9 @@ from flask_login import current_user, login_required
 
 from semaphore.errors import ValidationError
 from semaphore.identity import current_session_id
-from semaphore.services import two_factor, users
-from semaphore.web import web_blueprint
+from semaphore.services import users
+from semaphore.services.auth import two_factor
+from semaphore.web.blueprint import web_blueprint
 from semaphore.web.forms import UserForm, attach_error
 from semaphore.web.htmx import redirect_to, render
 

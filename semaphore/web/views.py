@@ -8,7 +8,7 @@ from flask_login import login_required
 from semaphore.models import View
 from semaphore.services import views
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
-from semaphore.web import web_blueprint
+from semaphore.web.blueprint import web_blueprint
 from semaphore.web.forms import ViewForm
 from semaphore.web.htmx import render
 from semaphore.web.project_resources import (

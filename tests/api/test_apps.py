@@ -8,11 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from semaphore.config import current_config
 from semaphore.engine.spec import EngineSettings
 from semaphore.extensions import db
 from semaphore.models import Option
 from semaphore.services import apps
-from semaphore.services.settings import current_config
 from semaphore.services.templates import VALID_APPS
 
 APP_FIELDS = {"id", "active", "priority", "title", "icon", "color", "dark_color", "path", "args"}

@@ -4,7 +4,7 @@ import pytest
 
 from semaphore.extensions import db
 from semaphore.models import Session
-from semaphore.services import auth
+from semaphore.services.auth import login as auth
 from tests import factories
 
 

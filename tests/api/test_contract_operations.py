@@ -19,8 +19,10 @@ from werkzeug.routing import WebsocketMismatch
 
 from semaphore.extensions import db
 from semaphore.models import Project
-from semaphore.services import auth, keys, task_output
+from semaphore.services import keys
+from semaphore.services.auth import login as auth
 from semaphore.services.permissions import ProjectAccess
+from semaphore.services.tasks import output as task_output
 from tests import factories
 from tests.api.project_world import World, build_world
 from tests.contract import ContractClient, contract

@@ -18,7 +18,8 @@ from semaphore.models import (
     ProjectUser,
     Task,
 )
-from semaphore.services import integration_deliveries, integrations, keys
+from semaphore.services import integrations, keys
+from semaphore.services.integrations import deliveries as integration_deliveries
 from semaphore.services.permissions import ProjectAccess
 from tests import factories
 

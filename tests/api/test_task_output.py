@@ -9,7 +9,7 @@ from sqlalchemy import insert
 
 from semaphore.extensions import db
 from semaphore.models import Task, TaskOutputChunk, utcnow
-from semaphore.services import task_output
+from semaphore.services.tasks import output as task_output
 from tests import factories
 
 LINES = 200_000

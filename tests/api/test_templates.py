@@ -16,7 +16,7 @@ from semaphore.models import (
     Template,
     TemplateVault,
 )
-from semaphore.services import task_output
+from semaphore.services.tasks import output as task_output
 from tests import factories
 
 

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from semaphore.extensions import db
 from semaphore.models import Task, utcnow
-from semaphore.services import task_output
+from semaphore.services.tasks import output as task_output
 from tests import factories
 
 pytestmark = pytest.mark.browser

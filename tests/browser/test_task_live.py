@@ -15,8 +15,9 @@ from playwright.sync_api import Page, expect
 
 from semaphore.extensions import db
 from semaphore.models import Task, utcnow
-from semaphore.services import task_output, tasks
+from semaphore.services import tasks
 from semaphore.services.permissions import project_access
+from semaphore.services.tasks import output as task_output
 from tests import factories
 from tests.browser.test_task_pages import _bash_template, log_in
 

@@ -13,8 +13,9 @@ from semaphore.extensions import db
 from semaphore.jobs import runtime
 from semaphore.jobs.tasks import run_task
 from semaphore.models import Task
-from semaphore.services import environments, keys, task_output
+from semaphore.services import environments, keys
 from semaphore.services.permissions import project_access
+from semaphore.services.tasks import output as task_output
 from tests import factories
 from tests.engine.test_ansible import (  # noqa: F401 - fixtures used by name
     ANSI,

@@ -19,8 +19,9 @@ from semaphore.extensions import db
 from semaphore.jobs import runtime
 from semaphore.jobs.tasks import run_task
 from semaphore.models import Task
-from semaphore.services import task_output, tasks
+from semaphore.services import tasks
 from semaphore.services.permissions import project_access
+from semaphore.services.tasks import output as task_output
 from tests import factories
 from tests.engine.conftest import leftovers, task
 from tests.engine.conftest import run_task as run_engine

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from semaphore.extensions import db
 from semaphore.models import User
 from semaphore.security.passwords import hash_password
-from semaphore.services import ldap_login
+from semaphore.services.auth import ldap as ldap_login
 from tests import factories
 from tests.contract import ContractClient
 from tests.ldap_server import READER_PASSWORD

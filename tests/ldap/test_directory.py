@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from semaphore.errors import NotAuthenticated
-from semaphore.services import ldap_login
+from semaphore.services.auth import ldap as ldap_login
 from tests.ldap_server import PEOPLE
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from semaphore.extensions import db
-from semaphore.services import task_output
+from semaphore.services.tasks import output as task_output
 from tests import factories
 from tests.live.conftest import connect, receive_until
 

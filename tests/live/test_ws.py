@@ -12,7 +12,8 @@ from sqlalchemy import insert
 
 from semaphore.extensions import db
 from semaphore.models import Task, TaskOutputChunk, utcnow
-from semaphore.services import task_output, tasks
+from semaphore.services import tasks
+from semaphore.services.tasks import output as task_output
 from tests import factories
 from tests.live.conftest import connect, quiet_for, receive_until
 

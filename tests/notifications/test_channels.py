@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from semaphore.notifications import dispatch
-from semaphore.services import task_output
+from semaphore.jobs.notifications import notify_task
+from semaphore.services.tasks import output as task_output
 from tests.notifications.conftest import WEB_HOST, chat_settings, configure
 
 # Payload formats: nothing here depends on the database dialect.
@@ -19,7 +19,7 @@ def failed(app, scene, hooks):
     """An `error` task of the scene, its notifications sent to every chat channel."""
     configure(app, **chat_settings(hooks))
     task = scene.task("error", message="disk full", version="1.4.2")
-    outcomes = dispatch.send_task_notifications(task.id, "error")
+    outcomes = notify_task(task.id, "error")
     link = f"{WEB_HOST}/project/{scene.project.id}/tasks/{task.id}"
     return SimpleNamespace(id=task.id, link=link, outcomes=outcomes)
 
@@ -130,9 +130,9 @@ def test_every_outcome_is_written_to_the_task_log(failed):
 def test_success_and_waiting_confirmation_have_their_colours_and_results(app, scene, hooks):
     configure(app, **chat_settings(hooks))
     done = scene.task("success")
-    dispatch.send_task_notifications(done.id, "success")
+    notify_task(done.id, "success")
     waiting = scene.task("waiting_confirmation")
-    dispatch.send_task_notifications(waiting.id, "waiting_confirmation")
+    notify_task(waiting.id, "waiting_confirmation")
     slack = [r.json()["attachments"][0] for r in hooks.recorder.to("/slack/")]
     assert [a["color"] for a in slack] == ["good", "#FFFC33"]
     assert "✅SUCCESS" in slack[0]["text"] and "⚠️WAITING_CONFIRMATION" in slack[1]["text"]
@@ -143,7 +143,7 @@ def test_success_and_waiting_confirmation_have_their_colours_and_results(app, sc
 def test_no_author_no_version_and_no_web_host(app, scene, hooks):
     configure(app, **chat_settings(hooks), web_host="")
     task = scene.task("error", user_id=None)
-    dispatch.send_task_notifications(task.id, "error")
+    notify_task(task.id, "error")
     attachment = hooks.recorder.to("/slack/")[0].json()["attachments"][0]
     assert attachment["title_link"] == f"/project/{scene.project.id}/tasks/{task.id}"
     assert {f["title"]: f["value"] for f in attachment["fields"]} == {
@@ -160,6 +160,6 @@ def test_values_are_escaped_in_telegram_html(app, scene, hooks):
     configure(app, **chat_settings(hooks))
     scene.template.name = "a<b>&c"
     task = scene.task("error", message="<script>")
-    dispatch.send_task_notifications(task.id, "error")
+    notify_task(task.id, "error")
     text = hooks.recorder.to("/bot")[0].json()["text"]
     assert "<code>a&lt;b&gt;&amp;c</code>" in text and "&lt;script&gt;" in text

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from semaphore.notifications import dispatch
-from semaphore.services import task_output
+from semaphore.jobs.notifications import notify_task
+from semaphore.services.tasks import output as task_output
 from tests.notifications.conftest import WEB_HOST, configure, email_settings
 from tests.notifications.servers import (
     Mailbox,
@@ -22,7 +22,7 @@ def _html(message) -> str:
 def test_a_failed_task_emails_members_and_admins_with_alerts_on(app, scene, mailbox):
     configure(app, **email_settings(mailbox.port))
     task = scene.task("error", message="disk full")
-    (outcome,) = dispatch.send_task_notifications(task.id, "error")
+    (outcome,) = notify_task(task.id, "error")
     assert outcome.error is None
     recipients = sorted(address for d in mailbox.deliveries for address in d.rcpt_tos)
     assert recipients == sorted([scene.member_alert.email, scene.admin_alert.email])
@@ -48,7 +48,7 @@ def test_a_failed_task_emails_members_and_admins_with_alerts_on(app, scene, mail
 def test_only_a_failure_is_emailed(app, scene, mailbox, status):
     configure(app, **email_settings(mailbox.port))
     task = scene.task(status)
-    assert dispatch.send_task_notifications(task.id, status) == []
+    assert notify_task(task.id, status) == []
     assert mailbox.deliveries == []
 
 
@@ -56,11 +56,11 @@ def test_no_email_without_the_project_alert_or_email_alert(app, scene, mailbox):
     configure(app, **email_settings(mailbox.port))
     scene.project.alert = False
     task = scene.task("error")
-    dispatch.send_task_notifications(task.id, "error")
+    notify_task(task.id, "error")
     configure(app, email_alert=False)
     scene.project.alert = True
     other = scene.task("error")
-    dispatch.send_task_notifications(other.id, "error")
+    notify_task(other.id, "error")
     assert mailbox.deliveries == []
 
 
@@ -92,7 +92,7 @@ def test_secure_uses_starttls_then_logs_in(app, scene, certificate):
         )
         configure(app, **settings)
         task = scene.task("error")
-        (outcome,) = dispatch.send_task_notifications(task.id, "error")
+        (outcome,) = notify_task(task.id, "error")
     finally:
         controller.stop()
     assert outcome.error is None
@@ -122,7 +122,7 @@ def test_secure_with_tls_speaks_tls_from_the_start(app, scene, certificate):
         )
         configure(app, **settings)
         task = scene.task("error")
-        (outcome,) = dispatch.send_task_notifications(task.id, "error")
+        (outcome,) = notify_task(task.id, "error")
     finally:
         controller.stop()
     assert outcome.error is None
@@ -144,7 +144,7 @@ def test_a_wrong_password_is_reported_and_nothing_sent(app, scene, certificate):
         )
         configure(app, **settings)
         task = scene.task("error")
-        (outcome,) = dispatch.send_task_notifications(task.id, "error")
+        (outcome,) = notify_task(task.id, "error")
     finally:
         controller.stop()
     assert outcome.error.startswith("SMTP 535")
@@ -163,7 +163,7 @@ def test_an_untrusted_certificate_is_refused(app, scene, tmp_path):
     try:
         configure(app, **email_settings(controller.port, email_secure=True, email_tls=True))
         task = scene.task("error")
-        (outcome,) = dispatch.send_task_notifications(task.id, "error")
+        (outcome,) = notify_task(task.id, "error")
     finally:
         controller.stop()
     assert "CERTIFICATE_VERIFY_FAILED" in outcome.error
@@ -175,7 +175,7 @@ def test_header_injection_through_a_template_name_is_neutralised(app, scene, mai
     configure(app, **email_settings(mailbox.port))
     scene.template.name = "deploy\r\nBcc: victim@example.com"
     task = scene.task("error")
-    dispatch.send_task_notifications(task.id, "error")
+    notify_task(task.id, "error")
     message = mailbox.deliveries[0].message
     assert message["Bcc"] is None
     assert message["Subject"] == "Task 'deploy Bcc: victim@example.com' failed"

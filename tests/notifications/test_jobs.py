@@ -13,8 +13,11 @@ from semaphore.extensions import db
 from semaphore.jobs import runtime
 from semaphore.jobs.tasks import TaskJob
 from semaphore.models import Task
-from semaphore.services import task_output, task_queue, task_recovery, tasks
+from semaphore.queue import dispatch as task_queue
+from semaphore.scheduler import recovery as task_recovery
+from semaphore.services import tasks
 from semaphore.services.permissions import project_access
+from semaphore.services.tasks import output as task_output
 from tests import factories
 from tests.notifications.conftest import chat_settings, configure, email_settings
 from tests.notifications.servers import dead_url

@@ -6,12 +6,12 @@ import logging
 
 import pytest
 
+from semaphore.config import current_config
 from semaphore.extensions import db
+from semaphore.jobs.notifications import notify_task
 from semaphore.models import Task
-from semaphore.notifications import dispatch
 from semaphore.notifications.message import build_message
-from semaphore.services import task_output
-from semaphore.services.settings import current_config
+from semaphore.services.tasks import output as task_output
 from tests import factories
 from tests.notifications.conftest import chat_settings, configure, email_settings
 from tests.notifications.servers import dead_url
@@ -29,7 +29,7 @@ def test_nothing_is_sent_when_the_project_has_alerts_off(app, scene, hooks, mail
     configure(app, **chat_settings(hooks), **email_settings(mailbox.port))
     scene.project.alert = False
     task = scene.task("error")
-    assert dispatch.send_task_notifications(task.id, "error") == []
+    assert notify_task(task.id, "error") == []
     assert hooks.recorder.requests == [] and mailbox.deliveries == []
     assert task_output.read_lines(task.id) == []
 
@@ -49,30 +49,30 @@ def test_nothing_is_sent_when_the_project_has_alerts_off(app, scene, hooks, mail
 def test_a_channel_switched_off_is_not_sent(app, scene, hooks, flag, path):
     configure(app, **{**chat_settings(hooks), flag: False})
     task = scene.task("error")
-    dispatch.send_task_notifications(task.id, "error")
+    notify_task(task.id, "error")
     assert _paths(hooks) == sorted(p for p in ALL_CHAT if p != path)
 
 
 def test_success_is_announced_unless_the_template_suppresses_it(app, scene, hooks, mailbox):
     configure(app, **chat_settings(hooks), **email_settings(mailbox.port))
     task = scene.task("success")
-    dispatch.send_task_notifications(task.id, "success")
+    notify_task(task.id, "success")
     assert _paths(hooks) == ALL_CHAT
     assert mailbox.deliveries == []  # e-mail is for failures only
     hooks.recorder.requests.clear()
     scene.template.suppress_success_alerts = True
     quiet = scene.task("success")
-    assert dispatch.send_task_notifications(quiet.id, "success") == []
+    assert notify_task(quiet.id, "success") == []
     assert hooks.recorder.requests == []
     failed = scene.task("error")  # suppression is about successes only
-    dispatch.send_task_notifications(failed.id, "error")
+    notify_task(failed.id, "error")
     assert _paths(hooks) == ALL_CHAT
 
 
 def test_waiting_for_confirmation_goes_to_chat_not_email_nor_the_log(app, scene, hooks, mailbox):
     configure(app, **chat_settings(hooks), **email_settings(mailbox.port))
     task = scene.task("waiting_confirmation")
-    outcomes = dispatch.send_task_notifications(task.id, "waiting_confirmation")
+    outcomes = notify_task(task.id, "waiting_confirmation")
     assert len(outcomes) == 6 and _paths(hooks) == ALL_CHAT
     assert mailbox.deliveries == []
     # The task's worker is still writing its log: the notification job leaves it alone.
@@ -82,7 +82,7 @@ def test_waiting_for_confirmation_goes_to_chat_not_email_nor_the_log(app, scene,
 def test_stopped_is_not_announced(app, scene, hooks):
     configure(app, **chat_settings(hooks))
     task = scene.task("stopped")
-    assert dispatch.send_task_notifications(task.id, "stopped") == []
+    assert notify_task(task.id, "stopped") == []
     assert hooks.recorder.requests == []
 
 
@@ -90,12 +90,12 @@ def test_telegram_chat_is_the_project_alert_chat_else_the_default(app, scene, ho
     configure(app, **chat_settings(hooks))
     scene.project.alert_chat = "@webshop_ops"
     task = scene.task("error")
-    dispatch.send_task_notifications(task.id, "error")
+    notify_task(task.id, "error")
     assert hooks.recorder.to("/bot")[0].json()["chat_id"] == "@webshop_ops"
     scene.project.alert_chat = None
     configure(app, telegram_chat="")
     other = scene.task("error")
-    outcomes = dispatch.send_task_notifications(other.id, "error")
+    outcomes = notify_task(other.id, "error")
     assert len(hooks.recorder.to("/bot")) == 1  # no chat anywhere: Telegram is skipped
     assert "Telegram" not in [o.channel for o in outcomes]
 
@@ -109,7 +109,7 @@ def test_a_dead_or_failing_channel_is_logged_and_the_others_still_sent(
     hooks.recorder.answers["/dingtalk/"] = (200, b'{"errcode": 310000, "errmsg": "keywords"}')
     task = scene.task("error")
     with caplog.at_level(logging.WARNING, logger="semaphore.notifications"):
-        outcomes = dispatch.send_task_notifications(task.id, "error")
+        outcomes = notify_task(task.id, "error")
     errors = {o.channel: o.error for o in outcomes}
     assert errors["e-mail"] is None and errors["Telegram"] is None
     assert errors["Rocket.Chat"] is None
@@ -135,7 +135,7 @@ def test_a_dead_or_failing_channel_is_logged_and_the_others_still_sent(
 def test_a_dead_smtp_server_leaves_the_chat_channels_working(app, scene, hooks):
     configure(app, **chat_settings(hooks), **email_settings(free_port()))  # nothing listens
     task = scene.task("error")
-    outcomes = dispatch.send_task_notifications(task.id, "error")
+    outcomes = notify_task(task.id, "error")
     assert outcomes[0].channel == "e-mail" and outcomes[0].error
     assert _paths(hooks) == ALL_CHAT
 
@@ -144,7 +144,7 @@ def test_a_dead_smtp_server_leaves_the_chat_channels_working(app, scene, hooks):
 def test_only_http_urls_are_posted_to(app, scene, hooks, tmp_path):
     configure(app, **{**chat_settings(hooks), "slack_url": f"file://{tmp_path}/x"})
     task = scene.task("error")
-    outcomes = dispatch.send_task_notifications(task.id, "error")
+    outcomes = notify_task(task.id, "error")
     assert {o.channel: o.error for o in outcomes}["Slack"] == (
         "the URL is not an http:// or https:// URL"
     )

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from semaphore.extensions import db
 from semaphore.models import Session, User
-from semaphore.services import oidc_login, oidc_provider
+from semaphore.services.auth import oidc_login, oidc_provider
 from tests import factories
 from tests.oidc import MockProvider, running_provider
 

@@ -17,8 +17,12 @@ from semaphore import broker, scheduler
 from semaphore.errors import ServiceUnavailable
 from semaphore.extensions import db
 from semaphore.models import Schedule, Task
-from semaphore.services import schedule_runner, task_queue, task_recovery, tasks
-from semaphore.services.schedule_runner import ScheduleRunner, next_fire
+from semaphore.queue import dispatch as task_queue
+from semaphore.scheduler import recovery as task_recovery
+from semaphore.scheduler import runner as schedule_runner
+from semaphore.scheduler.runner import ScheduleRunner
+from semaphore.services import tasks
+from semaphore.services.schedules.cron import latest_fire, next_fire
 from tests import factories
 from tests.processes import process_env
 
@@ -125,8 +129,8 @@ def test_no_backlog_after_downtime(every_minute):
 
 def test_a_late_tick_still_fires_a_minute_missed_within_the_catch_up():
     schedule = Schedule(type="", cron_format="*/5 * * * *")
-    assert schedule_runner.latest_fire(schedule, at(10, 4, 59), at(10, 5, 40)) is not None
-    assert schedule_runner.latest_fire(schedule, at(10, 5, 1), at(10, 9, 59)) is None
+    assert latest_fire(schedule, at(10, 4, 59), at(10, 5, 40)) is not None
+    assert latest_fire(schedule, at(10, 5, 1), at(10, 9, 59)) is None
 
 
 def test_a_restarted_scheduler_does_not_start_what_another_started(every_minute):

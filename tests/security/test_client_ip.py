@@ -9,7 +9,7 @@ import pytest
 from semaphore.config import load_config
 from semaphore.errors import ConfigError
 from semaphore.security.proxies import client_address, networks
-from semaphore.services import auth
+from semaphore.services.auth import login as auth
 from tests import factories
 
 PROXIES = networks(("10.0.0.0/8", "192.0.2.1"))

@@ -30,8 +30,10 @@ import pytest
 from semaphore.engine import supervisor
 from semaphore.extensions import db
 from semaphore.models import Task
-from semaphore.services import environments, keys, task_output, task_recovery, tasks
+from semaphore.scheduler import recovery as task_recovery
+from semaphore.services import environments, keys, tasks
 from semaphore.services.permissions import project_access
+from semaphore.services.tasks import output as task_output
 from tests import factories
 from tests.engine.conftest import ssh_keys, sshd  # noqa: F401 - fixtures used by name
 from tests.engine.test_ansible import hosts_ini

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from semaphore.extensions import db
 from semaphore.models import Task
-from semaphore.services import task_output
+from semaphore.services.tasks import output as task_output
 from tests import factories
 from tests.processes import Processes
 

@@ -15,8 +15,9 @@ from semaphore.extensions import db
 from semaphore.jobs import runtime
 from semaphore.jobs.tasks import run_task
 from semaphore.models import Event, Task
-from semaphore.services import environments, task_output, tasks
+from semaphore.services import environments, tasks
 from semaphore.services.permissions import project_access
+from semaphore.services.tasks import output as task_output
 from tests import factories
 
 SCRIPTS = {

@@ -19,9 +19,10 @@ from semaphore import broker
 from semaphore.extensions import db
 from semaphore.jobs import runtime
 from semaphore.models import Task
-from semaphore.services import schedules, task_output, tasks, templates
+from semaphore.scheduler.runner import ScheduleRunner
+from semaphore.services import schedules, tasks, templates
 from semaphore.services.permissions import project_access
-from semaphore.services.schedule_runner import ScheduleRunner
+from semaphore.services.tasks import output as task_output
 from tests import factories
 from tests.web.helpers import Browser
 

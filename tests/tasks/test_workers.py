@@ -17,8 +17,10 @@ from sqlalchemy import select
 from semaphore import broker
 from semaphore.extensions import db
 from semaphore.models import Task
-from semaphore.services import task_output, task_recovery, tasks
+from semaphore.scheduler import recovery as task_recovery
+from semaphore.services import tasks
 from semaphore.services.permissions import project_access
+from semaphore.services.tasks import output as task_output
 from tests import factories
 from tests.processes import Processes, descendants
 

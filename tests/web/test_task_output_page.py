@@ -11,7 +11,7 @@ import pytest
 from semaphore.extensions import db
 from semaphore.live.ansi import line_html
 from semaphore.models import ProjectUser, Task, utcnow
-from semaphore.services import task_output
+from semaphore.services.tasks import output as task_output
 from semaphore.web.task_output import highlight
 from tests import factories
 

@@ -7,17 +7,18 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from semaphore import broker
+from semaphore.config import current_config
 from semaphore.errors import NotAuthenticated, NotFound, RateLimited, ValidationError
 from semaphore.extensions import db
 from semaphore.models import APIToken, Session, User, utcnow
 from semaphore.security.passwords import check_password
 from semaphore.security.tokens import digest, new_api_token
-from semaphore.services import ldap_login, two_factor
 from semaphore.services import validation as v
-from semaphore.services.settings import current_config
+from semaphore.services.auth import ldap as ldap_login
+from semaphore.services.auth import two_factor
 from semaphore.services.users import find_user
 
 SESSION_IDLE_LIMIT = timedelta(days=7)
@@ -270,16 +271,6 @@ def revoke_session(actor: User, session_id: int) -> None:
         raise NotFound("Session not found")
     row.expired = True
     db.session.commit()
-
-
-def end_sessions(user_id: int, keep_session_id: int | None = None) -> int:
-    """Sign a user out everywhere (but the session kept); returns how many were ended."""
-    query = update(Session).where(Session.user_id == user_id, Session.expired.is_(False))
-    if keep_session_id is not None:
-        query = query.where(Session.id != keep_session_id)
-    ended = db.session.execute(query.values(expired=True)).rowcount
-    db.session.commit()
-    return ended
 
 
 def create_token(actor: User, data: object = None) -> tuple[APIToken, str]:

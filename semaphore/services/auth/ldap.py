@@ -19,11 +19,10 @@ from ldap3.utils.conv import escape_filter_chars
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from semaphore.config import Config
+from semaphore.config import Config, current_config
 from semaphore.errors import NotAuthenticated, ServiceUnavailable
 from semaphore.extensions import db
 from semaphore.models import User
-from semaphore.services.settings import current_config
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from semaphore.config import current_config
 from semaphore.errors import NotFound, ValidationError
 from semaphore.extensions import db
 from semaphore.models import (
@@ -26,8 +27,7 @@ from semaphore.services import validation as v
 from semaphore.services.listing import sorted_query
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
 from semaphore.services.references import check_body_ids, get_in_project, key_reference, reference
-from semaphore.services.settings import current_config
-from semaphore.services.task_params import validated_task_params
+from semaphore.services.tasks.params import validated_task_params
 
 # "" and "none" both mean no check: the original's constant is "", its contract's example "none".
 AUTH_METHODS = ("", "none", "github", "bitbucket", "token", "hmac", "basic")

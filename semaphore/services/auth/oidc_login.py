@@ -30,10 +30,11 @@ from authlib.integrations.requests_client import OAuthError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from semaphore.config import current_config
 from semaphore.errors import NotAuthenticated, ServiceUnavailable
 from semaphore.extensions import db
 from semaphore.models import User
-from semaphore.services.oidc_provider import (
+from semaphore.services.auth.oidc_provider import (
     UNREACHABLE,
     Provider,
     fetch_userinfo,
@@ -43,7 +44,6 @@ from semaphore.services.oidc_provider import (
     server_metadata,
     verify_id_token,
 )
-from semaphore.services.settings import current_config
 from semaphore.services.validation import EMAIL_RE, MAX_NAME
 
 log = logging.getLogger(__name__)

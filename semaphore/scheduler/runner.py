@@ -32,7 +32,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import redis
@@ -44,7 +44,8 @@ from semaphore.errors import SemaphoreError
 from semaphore.extensions import db
 from semaphore.models import Repository, Schedule, Template
 from semaphore.services import schedules, tasks
-from semaphore.services.task_params import run_values
+from semaphore.services.schedules import cron
+from semaphore.services.tasks.params import run_values
 
 log = logging.getLogger(__name__)
 
@@ -111,43 +112,8 @@ class _Planned:
         return cls(**{f.name: getattr(schedule, f.name) for f in fields(cls)})
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _minute(moment: datetime) -> int:
     return math.floor(moment.timestamp() / 60)
-
-
-def next_fire(
-    schedule: Schedule, after: datetime, *, zone: tzinfo | None = None
-) -> datetime | None:
-    """When the scheduler next starts the schedule, strictly after `after`; None if never.
-
-    As `schedules.next_run`, except that `@every` counts from the Unix epoch.
-    """
-    after = _aware(after)
-    if schedule.type != "run_at":
-        try:
-            spec = schedules.parse_cron(schedule.cron_format or "")
-        except ValueError:
-            return None
-        if spec.every is not None:
-            step = int(spec.every.total_seconds())
-            return datetime.fromtimestamp((math.floor(after.timestamp() / step) + 1) * step, UTC)
-    return schedules.next_run(schedule, after, zone=zone)
-
-
-def latest_fire(
-    schedule: Schedule, since: datetime, moment: datetime, *, zone: tzinfo | None = None
-) -> datetime | None:
-    """The last fire time in (since, moment], or None."""
-    fire = next_fire(schedule, since, zone=zone)
-    if fire is None or fire > moment:
-        return None
-    while (following := next_fire(schedule, fire, zone=zone)) is not None and following <= moment:
-        fire = following
-    return fire
 
 
 def claim_key(schedule_id: int, fire: datetime) -> str:
@@ -175,7 +141,7 @@ class ScheduleRunner:
         When the database or Redis fails, nothing more is started in this tick and the next
         tick covers the same time again (the claims keep what did start from starting twice).
         """
-        moment = _aware(moment)
+        moment = cron.aware(moment)
         since = moment - CATCH_UP
         if self._since is not None:
             since = max(since, self._since)
@@ -219,26 +185,26 @@ class ScheduleRunner:
         fire = self._due(schedule, since, moment)
         task_id = self._fire(schedule, fire) if fire is not None else None
         if schedule.type == "run_at" and schedule.active and schedule.run_at is not None:
-            if _aware(schedule.run_at) <= moment:
+            if cron.aware(schedule.run_at) <= moment:
                 _switch_off(schedule.id)
         return task_id
 
     def _due(self, schedule: _Planned, since: datetime, moment: datetime) -> datetime | None:
         if schedule.type == "run_at":
-            return latest_fire(schedule, since, moment)
+            return cron.latest_fire(schedule, since, moment)
         if schedule.type != "":
             self._report(schedule, f"has an unsupported type {schedule.type!r}")
             return None
         if not schedule.cron_format:
             return None  # as the original: a cron schedule without an expression never fires
         try:
-            spec = schedules.parse_cron(schedule.cron_format)
+            spec = cron.parse_cron(schedule.cron_format)
         except ValueError as exc:
             self._report(schedule, f"has an invalid cron expression: {exc}")
             return None
         if spec.cron is not None and _minute(since) == _minute(moment):
             return None  # cron fields fire on whole minutes: most ticks need no croniter
-        return latest_fire(schedule, since, moment, zone=self.zone)
+        return cron.latest_fire(schedule, since, moment, zone=self.zone)
 
     def _fire(self, schedule: _Planned, fire: datetime) -> int | None:
         """Start the schedule's task for this fire time unless another scheduler did."""

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, select
 
 from semaphore.extensions import db
-from semaphore.live import publish
 from semaphore.models import Task, TaskOutputChunk, utcnow
+from semaphore.queue import publish
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ import posixpath
 import re
 import secrets
 import string as string_module
-import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from semaphore.models import (
 from semaphore.services import events
 from semaphore.services import validation as v
 from semaphore.services.permissions import ProjectAccess
+from semaphore.services.schedules.cron import parse_cron
 from semaphore.services.templates import environment_ids_of
 
 # A backup is at most the 16 MiB request body; this bounds each list so that a hostile document
@@ -383,87 +383,6 @@ def export_project(access: ProjectAccess) -> dict[str, Any]:
     }
 
 
-# --- cron expressions (robfig/cron v3's standard parser, as the original uses) ---------------
-
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_CRON_FIELDS = (
-    (0, 59, {}),
-    (0, 23, {}),
-    (1, 31, {}),
-    (1, 12, {name: i + 1 for i, name in enumerate(_MONTHS)}),
-    (0, 6, {name: i for i, name in enumerate(_DAYS)}),
-)
-_DESCRIPTORS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
-_DURATION_RE = re.compile(r"^[-+]?(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)$")
-_INT_RE = re.compile(r"^[+-]?\d+$")
-
-
-def _cron_number(text: str, names: Mapping[str, int]) -> int:
-    if text.lower() in names:
-        return names[text.lower()]
-    if not _INT_RE.match(text):
-        raise ValueError(f"failed to parse int from {text}")
-    number = int(text)
-    if number < 0:
-        raise ValueError(f"negative number ({number}) not allowed: {text}")
-    return number
-
-
-def _check_cron_range(part: str, low: int, high: int, names: Mapping[str, int]) -> None:
-    range_and_step = part.split("/")
-    if len(range_and_step) > 2:
-        raise ValueError(f"too many slashes: {part}")
-    bounds = range_and_step[0].split("-")
-    if bounds[0] in ("*", "?"):
-        start, end = low, high
-    else:
-        if len(bounds) > 2:
-            raise ValueError(f"too many hyphens: {part}")
-        start = _cron_number(bounds[0], names)
-        end = _cron_number(bounds[1], names) if len(bounds) == 2 else start
-    if len(range_and_step) == 2:
-        if _cron_number(range_and_step[1], {}) == 0:
-            raise ValueError(f"step of range should be a positive number: {part}")
-        if len(bounds) == 1:
-            end = high
-    if start < low:
-        raise ValueError(f"beginning of range ({start}) below minimum ({low}): {part}")
-    if end > high:
-        raise ValueError(f"end of range ({end}) above maximum ({high}): {part}")
-    if start > end:
-        raise ValueError(f"beginning of range ({start}) beyond end of range ({end}): {part}")
-
-
-def check_cron(spec: str) -> None:
-    """Raise ValueError unless robfig/cron's standard parser would accept the expression."""
-    text = spec.strip()
-    if text.startswith(("CRON_TZ=", "TZ=")):
-        zone, _, text = text.partition(" ")
-        name = zone.split("=", 1)[1]
-        try:
-            zoneinfo.ZoneInfo(name)
-        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
-            raise ValueError(f"provided bad location {name}") from None
-        text = text.strip()
-    if not text:
-        raise ValueError("empty spec string")
-    if text.startswith("@"):
-        if text.startswith("@every "):
-            duration = text[len("@every ") :].strip()
-            if not _DURATION_RE.match(duration):
-                raise ValueError(f"failed to parse duration {text}")
-        elif text not in _DESCRIPTORS:
-            raise ValueError(f"unrecognized descriptor: {text}")
-        return
-    fields = text.split()
-    if len(fields) != len(_CRON_FIELDS):
-        raise ValueError(f"expected exactly 5 fields, found {len(fields)}: {text}")
-    for value, (low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
-        for part in value.split(","):
-            _check_cron_range(part, low, high, names)
-
-
 # --- reading a backup document ---------------------------------------------------------------
 
 
@@ -724,7 +643,7 @@ def _template_reader(doc_names: dict[str, dict[str, _Entry]]) -> Callable:
         cron = _string(data, "cron")
         if cron is not None:
             try:
-                check_cron(cron)
+                parse_cron(cron)
             except ValueError as exc:
                 raise ValidationError(f"cron is invalid: {exc}", "cron") from None
         entry.children["cron"] = cron

@@ -20,7 +20,7 @@ from semaphore.services.permissions import ProjectAccess
 from semaphore.services.validation import parse_json_text
 
 if TYPE_CHECKING:
-    from semaphore.services.integration_hooks import Incoming, Outcome, Selection
+    from semaphore.services.integrations.hooks import Incoming, Outcome, Selection
 
 DELIVERIES_KEPT = 200
 DELIVERIES_SHOWN = 50

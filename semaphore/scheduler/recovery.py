@@ -18,7 +18,9 @@ from semaphore import notifications
 from semaphore.errors import ServiceUnavailable
 from semaphore.extensions import db
 from semaphore.models import Task
-from semaphore.services import task_output, task_queue, tasks
+from semaphore.queue import dispatch as task_queue
+from semaphore.services import tasks
+from semaphore.services.tasks import output as task_output
 
 log = logging.getLogger(__name__)
 

@@ -19,14 +19,14 @@ from datetime import datetime
 
 from flask import Flask
 
+from semaphore.config import current_config
 from semaphore.engine.ls_remote import remote_head
 from semaphore.engine.spec import Credential, EngineSettings, RepositorySpec
 from semaphore.extensions import db
 from semaphore.models import AccessKey, Repository, utcnow
+from semaphore.scheduler.recovery import Recovery
+from semaphore.scheduler.runner import ScheduleRunner
 from semaphore.services import keys
-from semaphore.services.schedule_runner import ScheduleRunner
-from semaphore.services.settings import current_config
-from semaphore.services.task_recovery import Recovery
 
 log = logging.getLogger(__name__)
 

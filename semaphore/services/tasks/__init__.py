@@ -15,7 +15,6 @@ from sqlalchemy import select, update
 
 from semaphore.errors import PermissionDenied, ServiceUnavailable, ValidationError
 from semaphore.extensions import db
-from semaphore.live import publish
 from semaphore.models import (
     FINISHED_STATUSES,
     Inventory,
@@ -24,13 +23,16 @@ from semaphore.models import (
     User,
     utcnow,
 )
-from semaphore.services import environments, events, task_output, task_queue, templates
+from semaphore.queue import dispatch as task_queue
+from semaphore.queue import publish
+from semaphore.services import environments, events, templates
 from semaphore.services import validation as v
 from semaphore.services.keys import seal_secret
 from semaphore.services.permissions import RUN_TASKS, ProjectAccess
 from semaphore.services.references import get_in_project, reference
-from semaphore.services.task_output import OutputLine
-from semaphore.services.task_params import check_params
+from semaphore.services.tasks import output as task_output
+from semaphore.services.tasks.output import OutputLine
+from semaphore.services.tasks.params import check_params
 
 log = logging.getLogger(__name__)
 

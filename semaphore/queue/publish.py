@@ -15,8 +15,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from semaphore import broker
-from semaphore.live import events
 from semaphore.models import Task
+from semaphore.queue import messages as events
 
 log = logging.getLogger(__name__)
 _PENDING = "semaphore_live_pending"

@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from semaphore.config import current_config
 from semaphore.errors import ValidationError
 from semaphore.extensions import db
 from semaphore.models import (
@@ -39,11 +40,11 @@ from semaphore.models import (
     Template,
 )
 from semaphore.security.crypto import DecryptionError
-from semaphore.services import integration_deliveries, keys, tasks
-from semaphore.services.integration_deliveries import is_secret_header, shorten
+from semaphore.services import keys, tasks
 from semaphore.services.integrations import SECRET_METHODS, task_params
-from semaphore.services.settings import current_config
-from semaphore.services.task_params import FLAG_PARAMS, LIST_PARAMS, run_values
+from semaphore.services.integrations import deliveries as integration_deliveries
+from semaphore.services.integrations.deliveries import is_secret_header, shorten
+from semaphore.services.tasks.params import FLAG_PARAMS, LIST_PARAMS, run_values
 from semaphore.services.validation import parse_json_text
 
 log = logging.getLogger(__name__)

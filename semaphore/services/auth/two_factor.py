@@ -16,11 +16,11 @@ import pyotp
 import segno
 from sqlalchemy import delete, select, update
 
+from semaphore.config import current_config
 from semaphore.errors import Conflict, NotAuthenticated, NotFound, ValidationError
 from semaphore.extensions import db
 from semaphore.models import RecoveryCode, User, UserTotp, utcnow
 from semaphore.security.crypto import seal, unseal
-from semaphore.services.settings import current_config
 from semaphore.services.users import require_admin
 
 ISSUER = "Semaphore"

@@ -23,8 +23,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
+from semaphore.config import current_config
 from semaphore.errors import NotAuthenticated, NotFound, ServiceUnavailable
-from semaphore.services.settings import current_config
 
 log = logging.getLogger(__name__)
 

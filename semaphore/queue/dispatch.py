@@ -17,11 +17,11 @@ import redis
 from sqlalchemy import func, select, update
 
 from semaphore import broker
+from semaphore.config import current_config
 from semaphore.errors import ServiceUnavailable
 from semaphore.extensions import db
-from semaphore.live import publish
 from semaphore.models import Project, Task
-from semaphore.services.settings import current_config
+from semaphore.queue import publish
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,2 @@
+"""Below the services: handing tasks to workers (claims, limits, liveness) and announcing
+changes after commit."""

@@ -1,0 +1,1 @@
+"""Sign-in: passwords and lockouts, sessions and tokens, two-factor, LDAP, OpenID Connect."""
