@@ -49,13 +49,14 @@ def create_app(config=None) -> Flask:
     broker.configure(config)
 
     from semaphore import identity
-    from semaphore.api import api_blueprint
+    from semaphore.api import api_blueprint, openapi
     from semaphore.web import register_web
 
     identity.init_app(app)
     app.register_blueprint(api_blueprint)
     csrf.exempt(api_blueprint)
     register_web(app)
+    openapi.register(app)
     _register_error_handlers(app)
 
     app.wsgi_app = StripTrailingSlash(app.wsgi_app)

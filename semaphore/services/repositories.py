@@ -10,7 +10,6 @@ again at run time, symlinks resolved, in case the setting changed. URLs and bran
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +19,8 @@ from semaphore.config import current_config
 from semaphore.errors import ValidationError
 from semaphore.extensions import db
 from semaphore.models import AccessKey, Inventory, Repository, Schedule, Template
+from semaphore.schemas.base import parse
+from semaphore.schemas.repositories import RepositoryIn, is_local
 from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
@@ -31,15 +32,7 @@ from semaphore.services.references import (
     refuse_if_used,
 )
 
-MAX_URL = 2048
 SORTS = {"name": Repository.name, "git_url": Repository.git_url, "ssh_key": AccessKey.name}
-# What `git check-ref-format` refuses, besides a leading '-' that git would take as an option.
-_BAD_BRANCH = re.compile(r"[\s~^:?*\[\\\x00-\x1f\x7f]|\.\.|@\{|/$|\.$|\.lock$|^/|//")
-
-
-def is_local(git_url: str) -> bool:
-    """True for a directory on the server, used in place and never cloned."""
-    return git_url.startswith("/")
 
 
 def check_local_path(git_url: str) -> None:
@@ -60,30 +53,15 @@ def check_local_path(git_url: str) -> None:
     )
 
 
-def _branch(data: Mapping[str, Any], git_url: str) -> str:
-    branch = v.string(data, "git_branch", default="") or ""
-    if not branch:
-        if is_local(git_url):
-            return ""
-        raise ValidationError("git_branch is required", "git_branch")
-    if branch.startswith("-") or _BAD_BRANCH.search(branch):
-        raise ValidationError("git_branch is not a valid branch name", "git_branch")
-    return branch
-
-
 def _fields(access: ProjectAccess, data: Mapping[str, Any]) -> dict[str, Any]:
     """Every column a request sets, validated before anything is written."""
-    v.require_mapping(data)
-    name = v.string(data, "name", required=True)
-    git_url = v.string(data, "git_url", required=True, max_length=MAX_URL)
-    if git_url.startswith("-") or any(ch.isspace() or ord(ch) < 32 for ch in git_url):
-        raise ValidationError("git_url is not a valid repository URL", "git_url")
-    if is_local(git_url):
-        check_local_path(git_url)
+    body = parse(RepositoryIn, data)
+    if is_local(body.git_url):
+        check_local_path(body.git_url)
     return {
-        "name": name,
-        "git_url": git_url,
-        "git_branch": _branch(data, git_url),
+        "name": body.name,
+        "git_url": body.git_url,
+        "git_branch": body.git_branch,
         "ssh_key_id": key_reference(access, data, "ssh_key_id", required=True),
     }
 

@@ -26,8 +26,8 @@ from semaphore.models import (
     TemplateVault,
 )
 from semaphore.services import keys
-from semaphore.services.schedules.cron import parse_cron
 from semaphore.services.permissions import ProjectAccess
+from semaphore.services.schedules.cron import parse_cron
 from tests import factories
 
 PASSWORD = "vault-password-do-not-leak"
