@@ -9,105 +9,80 @@ from flask import Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from semaphore.api.blueprint import api_blueprint, public
+from semaphore.api.openapi import documented
 from semaphore.api.project_scope import access, sort_args
 from semaphore.api.request_body import json_object
 from semaphore.extensions import db
 from semaphore.identity import client_ip
-from semaphore.models import (
-    Integration,
-    IntegrationAlias,
-    IntegrationExtractValue,
-    IntegrationMatcher,
+from semaphore.models import IntegrationAlias
+from semaphore.schemas.integrations import (
+    AliasList,
+    AliasOut,
+    ChildRefs,
+    ExtractValueCreateIn,
+    ExtractValueIn,
+    ExtractValueList,
+    ExtractValueOut,
+    IntegrationIn,
+    IntegrationList,
+    IntegrationOut,
+    IntegrationRefs,
+    MatcherCreateIn,
+    MatcherIn,
+    MatcherList,
+    MatcherOut,
 )
 from semaphore.services import integrations
 from semaphore.services.integrations import hooks as integration_hooks
 
+TAGS = ("integration",)
 LIST = "/project/<int:project_id>/integrations"
 ONE = LIST + "/<int:integration_id>"
 
 
-def integration_shape(row: Integration) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "project_id": row.project_id,
-        "template_id": row.template_id,
-        "auth_method": row.auth_method,
-        "auth_secret_id": row.auth_secret_id,
-        "auth_header": row.auth_header,
-        "searchable": row.searchable,
-        "task_params": integrations.task_params(row),
-    }
-
-
-def matcher_shape(row: IntegrationMatcher) -> dict[str, Any]:
-    body = {
-        "id": row.id,
-        "integration_id": row.integration_id,
-        "name": row.name,
-        "match_type": row.match_type,
-        "method": row.method,
-        "key": row.key,
-        "value": row.value,
-    }
-    # The contract's enum has no empty value: a header matcher has no body type.
-    if row.body_data_type:
-        body["body_data_type"] = row.body_data_type
-    return body
-
-
-def value_shape(row: IntegrationExtractValue) -> dict[str, Any]:
-    body = {
-        "id": row.id,
-        "integration_id": row.integration_id,
-        "name": row.name,
-        "value_source": row.value_source,
-        "key": row.key,
-        "variable": row.variable,
-        "variable_type": row.variable_type or "environment",
-    }
-    if row.body_data_type:
-        body["body_data_type"] = row.body_data_type
-    return body
-
-
-def alias_shape(row: IntegrationAlias) -> dict[str, Any]:
-    return {"id": row.id, "url": integrations.alias_url(row.alias)}
+def _alias(row: IntegrationAlias) -> dict[str, Any]:
+    return AliasOut.dump({"id": row.id, "url": integrations.alias_url(row.alias)})
 
 
 # --- integrations -------------------------------------------------------------------------------
 
 
 @api_blueprint.get(LIST)
+@documented(answers={200: IntegrationList}, tags=TAGS)
 def list_integrations(project_id: int) -> Response:
     rows = integrations.list_integrations(access(project_id), *sort_args())
-    return jsonify([integration_shape(row) for row in rows])
+    return jsonify(IntegrationList.dump(rows))
 
 
 @api_blueprint.post(LIST)
+@documented(body=IntegrationIn, answers={201: IntegrationOut}, tags=TAGS)
 def create_integration(project_id: int) -> tuple[Response, int]:
     row = integrations.create_integration(access(project_id), json_object())
-    return jsonify(integration_shape(row)), 201
+    return jsonify(IntegrationOut.dump(row)), 201
 
 
 @api_blueprint.get(ONE)
+@documented(answers={200: IntegrationOut}, tags=TAGS)
 def get_integration(project_id: int, integration_id: int) -> Response:
     row = integrations.get_integration(access(project_id), integration_id)
-    return jsonify(integration_shape(row))
+    return jsonify(IntegrationOut.dump(row))
 
 
 @api_blueprint.get(ONE + "/refs")
+@documented(answers={200: IntegrationRefs}, tags=TAGS, addition=True)
 def integration_refs(project_id: int, integration_id: int) -> Response:
     return jsonify(integrations.integration_refs(access(project_id), integration_id))
 
 
 @api_blueprint.put(ONE)
+@documented(body=IntegrationIn, answers={204: None}, tags=TAGS)
 def update_integration(project_id: int, integration_id: int) -> tuple[str, int]:
     integrations.update_integration(access(project_id), integration_id, json_object())
     return "", 204
 
 
 @api_blueprint.delete(ONE)
+@documented(answers={204: None}, tags=TAGS)
 def delete_integration(project_id: int, integration_id: int) -> tuple[str, int]:
     integrations.delete_integration(access(project_id), integration_id)
     return "", 204
@@ -117,36 +92,42 @@ def delete_integration(project_id: int, integration_id: int) -> tuple[str, int]:
 
 
 @api_blueprint.get(ONE + "/matchers")
+@documented(answers={200: MatcherList}, tags=TAGS)
 def list_matchers(project_id: int, integration_id: int) -> Response:
     rows = integrations.list_matchers(access(project_id), integration_id)
-    return jsonify([matcher_shape(row) for row in rows])
+    return jsonify(MatcherList.dump(rows))
 
 
 @api_blueprint.post(ONE + "/matchers")
+@documented(body=MatcherCreateIn, answers={200: MatcherOut}, tags=TAGS)
 def create_matcher(project_id: int, integration_id: int) -> tuple[Response, int]:
     row = integrations.create_matcher(access(project_id), integration_id, json_object())
-    return jsonify(matcher_shape(row)), 200  # the original's status for a new matcher
+    return jsonify(MatcherOut.dump(row)), 200  # the original's status for a new matcher
 
 
 @api_blueprint.get(ONE + "/matchers/<int:matcher_id>")
+@documented(answers={200: MatcherOut}, tags=TAGS, addition=True)
 def get_matcher(project_id: int, integration_id: int, matcher_id: int) -> Response:
     row = integrations.get_matcher(access(project_id), integration_id, matcher_id)
-    return jsonify(matcher_shape(row))
+    return jsonify(MatcherOut.dump(row))
 
 
 @api_blueprint.get(ONE + "/matchers/<int:matcher_id>/refs")
+@documented(answers={200: ChildRefs}, tags=TAGS, addition=True)
 def matcher_refs(project_id: int, integration_id: int, matcher_id: int) -> Response:
     integrations.get_matcher(access(project_id), integration_id, matcher_id)
-    return jsonify({"integrations": []})
+    return jsonify(ChildRefs.dump({"integrations": []}))
 
 
 @api_blueprint.put(ONE + "/matchers/<int:matcher_id>")
+@documented(body=MatcherIn, answers={204: None}, tags=TAGS)
 def update_matcher(project_id: int, integration_id: int, matcher_id: int) -> tuple[str, int]:
     integrations.update_matcher(access(project_id), integration_id, matcher_id, json_object())
     return "", 204
 
 
 @api_blueprint.delete(ONE + "/matchers/<int:matcher_id>")
+@documented(answers={204: None}, tags=TAGS)
 def delete_matcher(project_id: int, integration_id: int, matcher_id: int) -> tuple[str, int]:
     integrations.delete_matcher(access(project_id), integration_id, matcher_id)
     return "", 204
@@ -156,36 +137,42 @@ def delete_matcher(project_id: int, integration_id: int, matcher_id: int) -> tup
 
 
 @api_blueprint.get(ONE + "/values")
+@documented(answers={200: ExtractValueList}, tags=TAGS)
 def list_values(project_id: int, integration_id: int) -> Response:
     rows = integrations.list_values(access(project_id), integration_id)
-    return jsonify([value_shape(row) for row in rows])
+    return jsonify(ExtractValueList.dump(rows))
 
 
 @api_blueprint.post(ONE + "/values")
+@documented(body=ExtractValueCreateIn, answers={201: ExtractValueOut}, tags=TAGS)
 def create_value(project_id: int, integration_id: int) -> tuple[Response, int]:
     row = integrations.create_value(access(project_id), integration_id, json_object())
-    return jsonify(value_shape(row)), 201
+    return jsonify(ExtractValueOut.dump(row)), 201
 
 
 @api_blueprint.get(ONE + "/values/<int:value_id>")
+@documented(answers={200: ExtractValueOut}, tags=TAGS, addition=True)
 def get_value(project_id: int, integration_id: int, value_id: int) -> Response:
     row = integrations.get_value(access(project_id), integration_id, value_id)
-    return jsonify(value_shape(row))
+    return jsonify(ExtractValueOut.dump(row))
 
 
 @api_blueprint.get(ONE + "/values/<int:value_id>/refs")
+@documented(answers={200: ChildRefs}, tags=TAGS, addition=True)
 def value_refs(project_id: int, integration_id: int, value_id: int) -> Response:
     integrations.get_value(access(project_id), integration_id, value_id)
-    return jsonify({"integrations": []})
+    return jsonify(ChildRefs.dump({"integrations": []}))
 
 
 @api_blueprint.put(ONE + "/values/<int:value_id>")
+@documented(body=ExtractValueIn, answers={204: None}, tags=TAGS)
 def update_value(project_id: int, integration_id: int, value_id: int) -> tuple[str, int]:
     integrations.update_value(access(project_id), integration_id, value_id, json_object())
     return "", 204
 
 
 @api_blueprint.delete(ONE + "/values/<int:value_id>")
+@documented(answers={204: None}, tags=TAGS)
 def delete_value(project_id: int, integration_id: int, value_id: int) -> tuple[str, int]:
     integrations.delete_value(access(project_id), integration_id, value_id)
     return "", 204
@@ -196,21 +183,26 @@ def delete_value(project_id: int, integration_id: int, value_id: int) -> tuple[s
 
 @api_blueprint.get(LIST + "/aliases")
 @api_blueprint.get(ONE + "/aliases")
+@documented(answers={200: AliasList}, tags=TAGS)
 def list_aliases(project_id: int, integration_id: int | None = None) -> Response:
     rows = integrations.list_aliases(access(project_id), integration_id)
-    return jsonify([alias_shape(row) for row in rows])
+    return jsonify([_alias(row) for row in rows])
 
 
 @api_blueprint.post(LIST + "/aliases")
 @api_blueprint.post(ONE + "/aliases")
+@documented(answers={200: AliasOut}, tags=TAGS)
 def create_alias(project_id: int, integration_id: int | None = None) -> tuple[Response, int]:
     row = integrations.create_alias(access(project_id), integration_id)
-    return jsonify(alias_shape(row)), 200  # the original's status for a new alias
+    return jsonify(_alias(row)), 200  # the original's status for a new alias
 
 
 @api_blueprint.delete(LIST + "/aliases/<int:alias_id>")
 @api_blueprint.delete(ONE + "/aliases/<int:alias_id>")
-def delete_alias(project_id: int, alias_id: int, integration_id: int | None = None):
+@documented(answers={204: None}, tags=TAGS)
+def delete_alias(
+    project_id: int, alias_id: int, integration_id: int | None = None
+) -> tuple[str, int]:
     integrations.delete_alias(access(project_id), alias_id, integration_id)
     return "", 204
 
@@ -220,6 +212,7 @@ def delete_alias(project_id: int, alias_id: int, integration_id: int | None = No
 
 @api_blueprint.route("/integrations/<alias>", methods=["GET", "POST", "OPTIONS"])
 @public
+@documented(answers={204: None}, tags=TAGS, addition=True)
 def receive_integration(alias: str) -> tuple[str, int]:
     """Always 204 with no body, whatever happened: the sender learns nothing (as the original).
     The delivery log on the integration's page tells the operator what happened."""

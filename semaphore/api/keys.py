@@ -5,56 +5,50 @@ from __future__ import annotations
 from flask import Response, jsonify, request
 
 from semaphore.api.blueprint import api_blueprint
+from semaphore.api.openapi import documented
 from semaphore.api.project_scope import access, sort_args
 from semaphore.api.request_body import json_object
-from semaphore.models import AccessKey
+from semaphore.schemas.keys import KeyIn, KeyList, KeyListItem, KeyOut, KeyUpdateIn
+from semaphore.schemas.references import Referrers
 from semaphore.services import keys
 
-
-def key_shape(row: AccessKey, *, in_list: bool = False) -> dict:
-    """A key with empty secret fields, as the original shows them."""
-    body = {
-        "id": row.id,
-        "name": row.name,
-        "type": row.type,
-        "project_id": row.project_id,
-        "ssh": {"login": "", "passphrase": "", "private_key": ""},
-        "login_password": {"login": "", "password": ""},
-        "override_secret": False,
-    }
-    if in_list and keys.is_empty(row):
-        body["empty"] = True
-    return body
+TAGS = ("key-store",)
 
 
 @api_blueprint.get("/project/<int:project_id>/keys")
+@documented(answers={200: KeyList}, tags=TAGS)
 def list_keys(project_id: int) -> Response:
     rows = keys.list_keys(access(project_id), *sort_args(), key_type=request.args.get("type"))
-    return jsonify([key_shape(row, in_list=True) for row in rows])
+    return jsonify(KeyList.dump(KeyListItem.of(row, empty=keys.is_empty(row)) for row in rows))
 
 
 @api_blueprint.post("/project/<int:project_id>/keys")
+@documented(body=KeyIn, answers={201: KeyOut}, tags=TAGS)
 def create_key(project_id: int) -> tuple[Response, int]:
-    return jsonify(key_shape(keys.create_key(access(project_id), json_object()))), 201
+    return jsonify(KeyOut.dump(keys.create_key(access(project_id), json_object()))), 201
 
 
 @api_blueprint.get("/project/<int:project_id>/keys/<int:key_id>")
+@documented(answers={200: KeyOut}, tags=TAGS, addition=True)
 def get_key(project_id: int, key_id: int) -> Response:
-    return jsonify(key_shape(keys.get_key(access(project_id), key_id)))
+    return jsonify(KeyOut.dump(keys.get_key(access(project_id), key_id)))
 
 
 @api_blueprint.get("/project/<int:project_id>/keys/<int:key_id>/refs")
+@documented(answers={200: Referrers}, tags=TAGS, addition=True)
 def key_refs(project_id: int, key_id: int) -> Response:
     return jsonify(keys.key_refs(access(project_id), key_id))
 
 
 @api_blueprint.put("/project/<int:project_id>/keys/<int:key_id>")
+@documented(body=KeyUpdateIn, answers={204: None}, tags=TAGS)
 def update_key(project_id: int, key_id: int) -> tuple[str, int]:
     keys.update_key(access(project_id), key_id, json_object())
     return "", 204
 
 
 @api_blueprint.delete("/project/<int:project_id>/keys/<int:key_id>")
+@documented(answers={204: None}, tags=TAGS)
 def delete_key(project_id: int, key_id: int) -> tuple[str, int]:
     keys.delete_key(access(project_id), key_id)
     return "", 204

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Response, flash, redirect, request, session, url_for
 
 from semaphore.api.blueprint import api_blueprint, public
+from semaphore.api.openapi import documented
 from semaphore.errors import NotFound, SemaphoreError
 from semaphore.identity import sign_in
 from semaphore.security.redirects import same_site_path
@@ -19,9 +20,11 @@ from semaphore.services.auth import oidc_login
 # Logins begun but not finished, by state. A few, so that two tabs can sign in at once.
 PENDING_KEY = "oidc_pending"
 MAX_PENDING = 4
+TAGS = ("authentication",)
 
 
 @api_blueprint.get("/auth/oidc/<provider_id>/login")
+@documented(answers={302: None}, tags=TAGS)
 @public
 def oidc_login_start(provider_id: str) -> Response:
     return_path = same_site_path(request.args.get("redirect"))
@@ -37,9 +40,21 @@ def oidc_login_start(provider_id: str) -> Response:
 
 
 @api_blueprint.get("/auth/oidc/<provider_id>/redirect")
-@api_blueprint.get("/auth/oidc/<provider_id>/redirect/<path:redirect_path>")
+@documented(answers={302: None}, tags=TAGS)
 @public
-def oidc_login_finish(provider_id: str, redirect_path: str = "") -> Response:
+def oidc_login_finish(provider_id: str) -> Response:
+    return _finish(provider_id, "")
+
+
+@api_blueprint.get("/auth/oidc/<provider_id>/redirect/<path:redirect_path>")
+@documented(answers={302: None}, tags=TAGS, addition=True)
+@public
+def oidc_login_finish_at(provider_id: str, redirect_path: str) -> Response:
+    """The original's callback form with the return path in the URL (not in its contract)."""
+    return _finish(provider_id, redirect_path)
+
+
+def _finish(provider_id: str, redirect_path: str) -> Response:
     # Taken out whatever happens: a state is good for one try only.
     pending = _take(request.args.get("state"))
     try:

@@ -2,13 +2,14 @@
 
 A route declares its body and answers with `@documented(...)`; spectree reads every route of the
 app (declared or not) when `/api/openapi.json` is asked for. We validate through the schemas in
-the services, not in spectree (`skip_validation`): one rule, one place, and our error texts.
-Operations that the original's contract does not have are marked `x-semaphore-addition` by their
-tag. The page at /api/docs (Swagger UI) loads vendored assets, never a CDN.
+the services, never in spectree (routes are declared, not wrapped): one rule, one place.
+Operations that the original's contract does not have carry `x-semaphore-addition: true`.
+The page at /api/docs (Swagger UI) loads vendored assets, never a CDN.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -25,7 +26,7 @@ spec = SpecTree(
     "flask",
     title="Semaphore (Python) API",
     description=(
-        "Compatible with Semaphore UI 2.16.14's API. Operations tagged `addition` are ours."
+        "Compatible with Semaphore UI 2.16.14's API. Operations marked (addition) are ours."
     ),
     version=__version__,
     # spectree leaves out of the document every route under its own path: one we never use.
@@ -44,6 +45,14 @@ spec = SpecTree(
     security=[{"bearer": []}, {"cookie": []}],
 )
 # The contract's two ways in: a Bearer API token, or the session cookie of /api/auth/login.
+WEBSOCKET_OPERATION = {
+    "summary": "Live task updates and output over a WebSocket (upgrade this GET)",
+    "operationId": "get_api_ws",
+    "responses": {
+        "200": {"description": "Upgraded to a WebSocket"},
+        "401": {"description": "Not authenticated"},
+    },
+}
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer"},
     "cookie": {"type": "apiKey", "in": "cookie", "name": "semaphore"},
@@ -60,16 +69,24 @@ def documented(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route's request body, query and answers (status -> model, None for no body).
 
-    `addition` marks an operation the original's contract does not have.
+    `addition` marks an operation the original's contract does not have. The route itself is
+    left unwrapped: spectree's wrapper would re-read every answer whole (a streamed log too) to
+    validate what we already validate; spectree finds the declaration along `__wrapped__`.
     """
     responses = {f"HTTP_{status}": model for status, model in (answers or {}).items()}
-    return spec.validate(
+    declaration = spec.validate(
         json=body,
         query=query,
         resp=Response(**responses) if responses else None,
         tags=[*tags, *([ADDITION_TAG] if addition else [])],
         skip_validation=True,
     )
+
+    def declare(view: Callable[..., Any]) -> Callable[..., Any]:
+        view.__wrapped__ = declaration(view)  # type: ignore[attr-defined]
+        return view
+
+    return declare
 
 
 def register(app: Flask) -> None:
@@ -82,13 +99,32 @@ def register(app: Flask) -> None:
 
 
 def _document() -> FlaskResponse:
-    document = spec.spec
+    document = copy.deepcopy(spec.spec)  # spectree caches the one it built
     # spectree reads every route of the app; the pages are not part of the API.
     document["paths"] = {
         path: item for path, item in document["paths"].items() if path.startswith("/api/")
     }
+    for item in document["paths"].values():
+        for operation in item.values():
+            _polish(operation)
+    # spectree leaves WebSocket routes out; the contract documents /ws as a GET.
+    document["paths"]["/api/ws"] = {"get": WEBSOCKET_OPERATION}
     document["components"]["securitySchemes"] = SECURITY_SCHEMES
     return jsonify(document)
+
+
+def _polish(operation: dict[str, Any]) -> None:
+    """Readable summaries for routes without a docstring ("list_keys <GET>" -> "List keys"),
+    and our additions marked by an extension rather than shown twice under their own tag."""
+    summary = operation.get("summary") or ""
+    if summary.endswith(">") and " <" in summary:
+        words = summary.rsplit(" <", 1)[0].replace("_", " ").strip()
+        operation["summary"] = words[:1].upper() + words[1:]
+    tags = operation.get("tags", [])
+    if ADDITION_TAG in tags:
+        tags.remove(ADDITION_TAG)
+        operation["x-semaphore-addition"] = True
+        operation["summary"] = f"{operation.get('summary', '')} (addition)".strip()
 
 
 def _docs_page() -> str:

@@ -6,126 +6,120 @@ from flask import Response, jsonify
 from flask_login import current_user
 
 from semaphore.api.blueprint import api_blueprint
+from semaphore.api.openapi import documented
 from semaphore.api.project_scope import access, sort_args
 from semaphore.api.request_body import json_object
-from semaphore.models import Event, Project, User, isoformat
+from semaphore.schemas.projects import (
+    EventList,
+    MemberIn,
+    MemberList,
+    MemberRoleIn,
+    ProjectIn,
+    ProjectList,
+    ProjectOut,
+    ProjectRoleOut,
+    ProjectUpdateIn,
+)
 from semaphore.services import events, notification_tests, projects
 
 LAST_EVENTS = 200
-
-
-def project_shape(row: Project) -> dict:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "created": isoformat(row.created),
-        "alert": row.alert,
-        "alert_chat": row.alert_chat,
-        "max_parallel_tasks": row.max_parallel_tasks,
-        "type": row.type,
-    }
-
-
-def event_shape(row: Event, username: str | None, project_name: str | None) -> dict:
-    return {
-        "project_id": row.project_id,
-        "user_id": row.user_id,
-        "integration_id": row.integration_id,
-        "object_id": row.object_id,
-        "object_type": row.object_type,
-        "object_name": row.object_name,
-        "description": row.description,
-        "created": isoformat(row.created),
-        "username": username,
-        "project_name": project_name,
-    }
-
-
-def _member_shape(user: User, role: str) -> dict:
-    return {"id": user.id, "username": user.username, "name": user.name, "role": role}
+TAGS = ("project",)
 
 
 @api_blueprint.get("/projects")
+@documented(answers={200: ProjectList}, tags=TAGS)
 def list_projects() -> Response:
-    return jsonify([project_shape(p) for p in projects.list_projects(current_user)])
+    return jsonify(ProjectList.dump(projects.list_projects(current_user)))
 
 
 @api_blueprint.post("/projects")
+@documented(body=ProjectIn, answers={201: ProjectOut}, tags=TAGS)
 def create_project() -> tuple[Response, int]:
-    return jsonify(project_shape(projects.create_project(current_user, json_object()))), 201
+    return jsonify(ProjectOut.dump(projects.create_project(current_user, json_object()))), 201
 
 
 @api_blueprint.get("/project/<int:project_id>")
+@documented(answers={200: ProjectOut}, tags=TAGS)
 def get_project(project_id: int) -> Response:
-    return jsonify(project_shape(access(project_id).project))
+    return jsonify(ProjectOut.dump(access(project_id).project))
 
 
 @api_blueprint.put("/project/<int:project_id>")
+@documented(body=ProjectUpdateIn, answers={204: None}, tags=TAGS)
 def update_project(project_id: int) -> tuple[str, int]:
     projects.update_project(access(project_id), json_object())
     return "", 204
 
 
 @api_blueprint.delete("/project/<int:project_id>")
+@documented(answers={204: None}, tags=TAGS)
 def delete_project(project_id: int) -> tuple[str, int]:
     projects.delete_project(access(project_id))
     return "", 204
 
 
 @api_blueprint.get("/project/<int:project_id>/role")
+@documented(answers={200: ProjectRoleOut}, tags=TAGS)
 def project_role(project_id: int) -> Response:
     scope = access(project_id)
-    return jsonify({"role": scope.role, "permissions": scope.permissions})
+    return jsonify(ProjectRoleOut.dump({"role": scope.role, "permissions": scope.permissions}))
 
 
 @api_blueprint.get("/project/<int:project_id>/users")
+@documented(answers={200: MemberList}, tags=TAGS)
 def list_members(project_id: int) -> Response:
-    members = projects.list_members(access(project_id), *sort_args())
-    return jsonify([_member_shape(user, role) for user, role in members])
+    return jsonify(MemberList.dump(projects.list_members(access(project_id), *sort_args())))
 
 
 @api_blueprint.post("/project/<int:project_id>/users")
+@documented(body=MemberIn, answers={204: None}, tags=TAGS)
 def add_member(project_id: int) -> tuple[str, int]:
     projects.add_member(access(project_id), json_object())
     return "", 204
 
 
 @api_blueprint.put("/project/<int:project_id>/users/<int:user_id>")
+@documented(body=MemberRoleIn, answers={204: None}, tags=TAGS)
 def change_member_role(project_id: int, user_id: int) -> tuple[str, int]:
     projects.change_member_role(access(project_id), user_id, json_object())
     return "", 204
 
 
 @api_blueprint.delete("/project/<int:project_id>/users/<int:user_id>")
+@documented(answers={204: None}, tags=TAGS)
 def remove_member(project_id: int, user_id: int) -> tuple[str, int]:
     projects.remove_member(access(project_id), user_id)
     return "", 204
 
 
 @api_blueprint.delete("/project/<int:project_id>/me")
+@documented(answers={204: None}, tags=TAGS, addition=True)
 def leave_project(project_id: int) -> tuple[str, int]:
     projects.leave_project(access(project_id))
     return "", 204
 
 
 @api_blueprint.post("/project/<int:project_id>/notifications/test")
+@documented(answers={204: None}, tags=TAGS)
 def send_test_notification(project_id: int) -> tuple[str, int]:
     notification_tests.send_test_notification(access(project_id))
     return "", 204
 
 
 @api_blueprint.get("/project/<int:project_id>/events")
+@documented(answers={200: EventList}, tags=TAGS)
 def project_events(project_id: int) -> Response:
-    rows = events.list_project_events(access(project_id))
-    return jsonify([event_shape(*row) for row in rows])
+    return jsonify(EventList.dump(events.list_project_events(access(project_id))))
 
 
 @api_blueprint.get("/events")
+@documented(answers={200: EventList}, tags=("event",))
 def user_events() -> Response:
-    return jsonify([event_shape(*row) for row in events.list_user_events(current_user)])
+    return jsonify(EventList.dump(events.list_user_events(current_user)))
 
 
 @api_blueprint.get("/events/last")
+@documented(answers={200: EventList}, tags=("event",))
 def last_user_events() -> Response:
     rows = events.list_user_events(current_user, limit=LAST_EVENTS)
-    return jsonify([event_shape(*row) for row in rows])
+    return jsonify(EventList.dump(rows))

@@ -37,7 +37,7 @@ def get_repository(project_id: int, repository_id: int) -> Response:
 
 
 @api_blueprint.get("/project/<int:project_id>/repositories/<int:repository_id>/refs")
-@documented(answers={200: Referrers}, tags=TAGS)
+@documented(answers={200: Referrers}, tags=TAGS, addition=True)
 def repository_refs(project_id: int, repository_id: int) -> Response:
     return jsonify(repositories.repository_refs(access(project_id), repository_id))
 

@@ -22,6 +22,7 @@ from pydantic import (
     RootModel,
     StringConstraints,
     TypeAdapter,
+    WithJsonSchema,
 )
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
@@ -83,13 +84,17 @@ def invalid(message: str, field: str | None = None) -> PydanticCustomError:
     return PydanticCustomError("semaphore", message, {"field": field} if field else None)
 
 
-def _json_integer(value: Any) -> Any:
+def _whole_number(value: Any) -> bool:
     # JSON numbers without a fraction; booleans and strings are not numbers.
-    if (
+    return not (
         isinstance(value, bool)
         or not isinstance(value, int | float)
         or (isinstance(value, float) and (not math.isfinite(value) or value != int(value)))
-    ):
+    )
+
+
+def _json_integer(value: Any) -> Any:
+    if not _whole_number(value):
         raise invalid("must be an integer")
     if abs(value) > MAX_INT:
         raise invalid("is out of range")
@@ -102,25 +107,57 @@ def _json_boolean(value: Any) -> Any:
     return value
 
 
-def _json_string(value: Any) -> Any:
+def json_string(value: Any) -> Any:
+    """A JSON string, never coerced from a number or boolean (for BeforeValidator)."""
     if not isinstance(value, str):
         raise invalid("must be a string")
     return value
 
 
+def _json_non_negative(value: Any) -> Any:
+    # As JsonInt, but a negative number is "at least 0" however large (the old checks' order).
+    if not _whole_number(value):
+        raise invalid("must be an integer")
+    if value < 0:
+        raise invalid("must be at least 0")
+    if value > MAX_INT:
+        raise invalid("is out of range")
+    return int(value)
+
+
 JsonInt = Annotated[int, BeforeValidator(_json_integer)]
 JsonBool = Annotated[bool, BeforeValidator(_json_boolean)]
+# A count or priority: a JSON whole number from 0 to 2^31-1.
+NonNegativeInt = Annotated[
+    int,
+    BeforeValidator(_json_non_negative),
+    WithJsonSchema({"type": "integer", "minimum": 0, "maximum": MAX_INT}),
+]
+
+
+def Text(max_length: int | None = MAX_NAME, *, required: bool = False, strip: bool = True) -> Any:
+    """A string field: a JSON string, trimmed unless `strip` is false, at most `max_length`
+    characters (None: any length); a required one must not be empty (after trimming)."""
+    return Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=strip, min_length=1 if required else None, max_length=max_length
+        ),
+        BeforeValidator(json_string),
+    ]
+
+
 # A required name: trimmed, not empty, at most 255 characters.
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME),
-    BeforeValidator(_json_string),
+    BeforeValidator(json_string),
 ]
 # An optional short text, trimmed.
 ShortText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=MAX_NAME),
-    BeforeValidator(_json_string),
+    BeforeValidator(json_string),
 ]
 
 

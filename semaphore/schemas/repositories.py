@@ -19,6 +19,7 @@ from semaphore.schemas.base import (
     OutputModel,
     ShortText,
     invalid,
+    json_string,
     list_of,
 )
 
@@ -27,16 +28,10 @@ MAX_URL = 2048
 _BAD_BRANCH = re.compile(r"[\s~^:?*\[\\\x00-\x1f\x7f]|\.\.|@\{|/$|\.$|\.lock$|^/|//")
 
 
-def _string(value: object) -> object:
-    if not isinstance(value, str):
-        raise invalid("must be a string")
-    return value
-
-
 GitUrl = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_URL),
-    BeforeValidator(_string),
+    BeforeValidator(json_string),
 ]
 
 
@@ -48,6 +43,9 @@ def is_local(git_url: str) -> bool:
 class RepositoryIn(InputModel):
     """POST and PUT …/repositories."""
 
+    # The original's body carries the ids too; the service checks they match the URL's.
+    id: JsonInt | None = None
+    project_id: JsonInt | None = None
     name: Name
     git_url: GitUrl
     git_branch: ShortText = ""

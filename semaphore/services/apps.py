@@ -9,7 +9,6 @@ the defaults, for display.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,11 +21,11 @@ from semaphore.errors import NotFound, PermissionDenied, ValidationError
 from semaphore.executables import find_executable
 from semaphore.extensions import db
 from semaphore.models import Option, User
+from semaphore.schemas.base import parse
+from semaphore.schemas.options import AppActiveIn, AppIn
 from semaphore.services import validation as v
 
 OPTION_PREFIX = "apps."
-MAX_VALUE = 1000  # Option.value is String(1000)
-MAX_LABEL = 255
 MAX_PRIORITY = 2**31 - 1
 FIELDS = ("active", "priority", "title", "icon", "color", "dark_color", "path", "args")
 _OPTION_KEY = re.compile(r"apps\.([a-z]+)\.([a-z_]+)")
@@ -160,8 +159,7 @@ def update_app(actor: User, app_id: str, data: Any) -> None:
     """
     _require_admin(actor)
     _require_app(app_id)
-    data = v.require_mapping(data)
-    changes = {field: _to_text(data, field) for field in FIELDS if field in data}
+    changes = _texts(data)
     for field, value in changes.items():
         _store(f"{OPTION_PREFIX}{app_id}.{field}", value)
     db.session.commit()
@@ -177,10 +175,8 @@ def set_app_active(actor: User, app_id: str, data: Any) -> None:
     """
     _require_admin(actor)
     _require_app(app_id)
-    data = v.require_mapping(data)
-    if not isinstance(data.get("active"), bool):
-        raise ValidationError("active must be true or false", "active")
-    _store(f"{OPTION_PREFIX}{app_id}.active", _to_text(data, "active"))
+    body = parse(AppActiveIn, data)
+    _store(f"{OPTION_PREFIX}{app_id}.active", _option_text("active", body.active))
     db.session.commit()
 
 
@@ -210,7 +206,7 @@ def store_app_option(key: str, text: str) -> str:
     if parsed is None:
         raise ValidationError("Unknown option key", "key")
     _, field = parsed
-    stored = None if text == "" else _to_text({field: _from_text(field, text)}, field)
+    stored = None if text == "" else _texts({field: _from_text(field, text)})[field]
     _store(key, stored)
     return stored or ""
 
@@ -243,35 +239,27 @@ def _parse_key(key: str) -> tuple[str, str] | None:
     return match[1], match[2]
 
 
-def _to_text(data: Mapping[str, Any], field: str) -> str | None:
-    """The option text for a field of a JSON body; None for a value that deletes the option.
+def _texts(data: Any) -> dict[str, str | None]:
+    """The option text of each field the body gives; None for a value that removes the option
+    (a null too, so the body's own fields say which are given).
 
     Raises:
-        ValidationError: the value has the wrong type or does not fit the column.
+        ValidationError: a value has the wrong type or does not fit the column.
     """
-    value = data.get(field)
+    body = parse(AppIn, data)
+    return {field: _option_text(field, getattr(body, field)) for field in FIELDS if field in data}
+
+
+def _option_text(field: str, value: Any) -> str | None:
     if value is None:
         return None
     if field == "active":
-        return "true" if v.boolean(data, field) else "false"
+        return "true" if value else "false"
     if field == "priority":
-        # 1e400 parses as infinity, which v.integer cannot turn into an int.
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValidationError(f"{field} must be an integer", field)
-        return str(v.integer(data, field, minimum=0))
+        return str(value)
     if field == "args":
-        if not _is_string_list(value):
-            raise ValidationError("args must be a list of strings", field)
-        if any("\x00" in arg for arg in value):
-            raise ValidationError("args must not contain NUL characters", field)
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        if len(text) > MAX_VALUE:
-            raise ValidationError(f"args must be at most {MAX_VALUE} characters as JSON", field)
-        return text if value else None
-    text = v.string(data, field, max_length=MAX_VALUE if field == "path" else MAX_LABEL)
-    if "\x00" in text:
-        raise ValidationError(f"{field} must not contain NUL characters", field)
-    return text or None
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else None
+    return value or None
 
 
 def _from_text(field: str, text: str) -> Any:

@@ -8,7 +8,6 @@ operations are checked before the first write, so a bad one leaves everything as
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,13 @@ from sqlalchemy import delete, select
 from semaphore.errors import NotFound, ValidationError
 from semaphore.extensions import db
 from semaphore.models import AccessKey, Environment, Template, TemplateEnvironment
+from semaphore.schemas.base import parse
+from semaphore.schemas.environments import (
+    SECRET_TYPES,
+    EnvironmentIn,
+    EnvironmentSecretChangeIn,
+    EnvironmentSecretValueIn,
+)
 from semaphore.services import events, keys, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
@@ -28,12 +34,7 @@ from semaphore.services.references import (
     refuse_if_used,
 )
 
-MAX_JSON = 1024 * 1024
 SORTS = {"name": Environment.name}
-SECRET_TYPES = ("var", "env")
-OPERATIONS = ("create", "update", "delete")
-# Secrets become ansible extra variables or process environment variables.
-_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,9 @@ def _split_name(stored: str) -> tuple[str, str]:
     return "var", stored
 
 
-def _json_object(data: Mapping[str, Any], field: str, label: str, *, required: bool) -> str | None:
-    text = v.string(data, field, required=required, max_length=MAX_JSON, strip=False)
-    if text is None or (not required and not text.strip()):
+def _json_object(text: str | None, field: str, label: str) -> str | None:
+    """The text, which must hold a JSON object (`env` may be blank: no variables)."""
+    if text is None or (field == "env" and not text.strip()):
         return text
     parsed = v.parse_json_text(text, field, label=label)
     if not isinstance(parsed, dict):
@@ -77,17 +78,13 @@ def _json_object(data: Mapping[str, Any], field: str, label: str, *, required: b
     return text
 
 
-def _fields(data: Mapping[str, Any]) -> dict[str, Any]:
+def _fields(body: EnvironmentIn) -> dict[str, Any]:
     """Every column a request sets, validated before anything is written."""
-    v.require_mapping(data)
-    password = data.get("password")
-    if password is not None and not isinstance(password, str):
-        raise ValidationError("password must be a string", "password")
     return {
-        "name": v.string(data, "name", required=True),
-        "json": _json_object(data, "json", "Extra variables", required=True),
-        "env": _json_object(data, "env", "Environment variables", required=False),
-        "password": password,
+        "name": body.name,
+        "json": _json_object(body.json_text, "json", "Extra variables"),
+        "env": _json_object(body.env, "env", "Environment variables"),
+        "password": body.password,
     }
 
 
@@ -99,26 +96,18 @@ def _secret_keys(environment_id: int) -> dict[int, AccessKey]:
 def _parse_secret(item: Any, index: int, existing: dict[int, AccessKey]) -> _SecretChange | None:
     if not isinstance(item, Mapping):
         raise ValidationError("must be an object")
-    operation = v.string(item, "operation", default="", max_length=16)
-    if not operation:
+    change = parse(EnvironmentSecretChangeIn, item)
+    if not change.operation:
         return None
-    if operation not in OPERATIONS:
-        raise ValidationError(f"operation must be one of {', '.join(OPERATIONS)}", "operation")
     key = None
-    if operation != "create":
-        key = existing.get(v.integer(item, "id") or 0)
+    if change.operation != "create":
+        key = existing.get(change.id or 0)
         if key is None:
             raise ValidationError("id: the secret does not belong to this environment", "id")
-        if operation == "delete":
-            return _SecretChange(index, operation, key, *_split_name(key.name), None)
-    secret_type = v.string(item, "type", required=True, max_length=8)
-    if secret_type not in SECRET_TYPES:
-        raise ValidationError("type must be var or env", "type")
-    name = v.string(item, "name", required=True)
-    if not _VARIABLE_NAME.match(name):
-        raise ValidationError("name must be a variable name (letters, digits, '_')", "name")
-    value = v.string(item, "secret", default="", max_length=keys.MAX_SECRET, strip=False)
-    return _SecretChange(index, operation, key, secret_type, name, value)
+        if change.operation == "delete":
+            return _SecretChange(index, change.operation, key, *_split_name(key.name), None)
+    value = parse(EnvironmentSecretValueIn, item)
+    return _SecretChange(index, change.operation, key, value.type, value.name, value.secret)
 
 
 def _secret_change(item: Any, index: int, existing: dict[int, AccessKey]) -> _SecretChange | None:
@@ -159,14 +148,9 @@ def _check_unique_names(existing: dict[int, AccessKey], changes: list[_SecretCha
             )
 
 
-def _secret_changes(data: Mapping[str, Any], existing: dict[int, AccessKey]) -> list[_SecretChange]:
+def _secret_changes(body: EnvironmentIn, existing: dict[int, AccessKey]) -> list[_SecretChange]:
     """Every change requested, checked before anything is written."""
-    items = data.get("secrets")
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        raise ValidationError("secrets must be an array", "secrets")
-    changes = [_secret_change(item, i, existing) for i, item in enumerate(items)]
+    changes = [_secret_change(item, i, existing) for i, item in enumerate(body.secrets or [])]
     changes = [change for change in changes if change is not None]
     _check_unique_names(existing, changes)
     return changes
@@ -294,8 +278,9 @@ def create_environment(access: ProjectAccess, data: Mapping[str, Any]) -> Enviro
     access.require(MANAGE_RESOURCES)
     v.require_mapping(data)
     check_body_ids(access, data, "Environment", None)
-    fields = _fields(data)
-    changes = _secret_changes(data, {})
+    body = parse(EnvironmentIn, data)
+    fields = _fields(body)
+    changes = _secret_changes(body, {})
     if any(change.operation != "create" for change in changes):
         raise ValidationError("A new environment can only create secrets", "secrets")
     environment = Environment(project_id=access.project_id, **fields)
@@ -319,8 +304,9 @@ def update_environment(
     environment = get_environment(access, environment_id)
     v.require_mapping(data)
     check_body_ids(access, data, "Environment", environment_id)
-    fields = _fields(data)
-    changes = _secret_changes(data, _secret_keys(environment_id))
+    body = parse(EnvironmentIn, data)
+    fields = _fields(body)
+    changes = _secret_changes(body, _secret_keys(environment_id))
     for field, value in fields.items():
         setattr(environment, field, value)
     _apply_secret_changes(access, environment, changes)

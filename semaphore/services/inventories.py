@@ -1,23 +1,21 @@
 """Inventories: static INI or YAML text, a file path in a checkout, or a Terraform workspace.
 
-A `file` inventory is read from inside the task's working directory, so its path must stay
-there: no absolute paths and no '..' climbing out. `tofu-workspace` exists in the original as a
-constant only, and its API refuses it. `holder_id` marks the inventory a terraform template made
-for itself; the API never sets it.
+What `inventory` may hold for each type is the schema's (schemas/inventories.py); whether the
+keys and the repository belong to the project is checked here. `holder_id` marks the inventory
+a terraform template made for itself; the API never sets it.
 """
 
 from __future__ import annotations
 
-import posixpath
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
 
-from semaphore.errors import ValidationError
 from semaphore.extensions import db
-from semaphore.models import INVENTORY_TYPES, Inventory, Repository, Template
+from semaphore.models import Inventory, Repository, Template
+from semaphore.schemas.base import parse
+from semaphore.schemas.inventories import InventoryIn
 from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
@@ -30,61 +28,16 @@ from semaphore.services.references import (
     refuse_if_used,
 )
 
-MAX_INVENTORY = 1024 * 1024
-MAX_PATH = 1024
 SORTS = {"name": Inventory.name, "type": Inventory.type}
-# Workspace names reach `terraform workspace select` as one argument.
-_WORKSPACE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-
-
-def _inventory_type(data: Mapping[str, Any]) -> str:
-    inventory_type = v.string(data, "type", required=True, max_length=32)
-    if inventory_type == "tofu-workspace":
-        raise ValidationError("Inventory type tofu-workspace is not supported", "type")
-    if inventory_type not in INVENTORY_TYPES:
-        raise ValidationError(f"type must be one of {', '.join(INVENTORY_TYPES)}", "type")
-    return inventory_type
-
-
-def check_file_path(path: str) -> str:
-    """A relative path that stays inside the working directory.
-
-    Raises:
-        ValidationError: empty, absolute, or climbing out with '..'.
-    """
-    if not path:
-        raise ValidationError("inventory is required: the path of the inventory file", "inventory")
-    absolute = path.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:", path)
-    normal = posixpath.normpath(path.replace("\\", "/"))
-    if absolute or normal == ".." or normal.startswith("../") or "\x00" in path:
-        raise ValidationError(
-            "Invalid inventory file pathname. Must be: path/to/inventory.", "inventory"
-        )
-    return path
-
-
-def _content(data: Mapping[str, Any], inventory_type: str) -> str:
-    if inventory_type == "file":
-        return check_file_path(v.string(data, "inventory", default="", max_length=MAX_PATH) or "")
-    if inventory_type == "terraform-workspace":
-        workspace = v.string(data, "inventory", default="", max_length=MAX_PATH) or ""
-        if not _WORKSPACE.match(workspace):
-            raise ValidationError(
-                "inventory must be a workspace name (letters, digits, '_', '.', '-')", "inventory"
-            )
-        return workspace
-    return v.string(data, "inventory", default="", max_length=MAX_INVENTORY, strip=False) or ""
 
 
 def _fields(access: ProjectAccess, data: Mapping[str, Any]) -> dict[str, Any]:
     """Every column a request sets, validated before anything is written (never holder_id)."""
-    v.require_mapping(data)
-    name = v.string(data, "name", required=True)
-    inventory_type = _inventory_type(data)
+    body = parse(InventoryIn, data)
     return {
-        "name": name,
-        "type": inventory_type,
-        "inventory": _content(data, inventory_type),
+        "name": body.name,
+        "type": body.type,
+        "inventory": body.inventory,
         "ssh_key_id": key_reference(access, data, "ssh_key_id"),
         "become_key_id": key_reference(access, data, "become_key_id"),
         "repository_id": reference(

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 
 from semaphore.config import current_config
@@ -26,6 +25,8 @@ from semaphore.models import (
     Template,
     TemplateVault,
 )
+from semaphore.schemas.base import parse
+from semaphore.schemas.keys import KeyIn, KeyUpdateIn
 from semaphore.security.crypto import seal, unseal
 from semaphore.services import events, listing
 from semaphore.services import validation as v
@@ -37,8 +38,6 @@ from semaphore.services.references import (
     refuse_if_used,
 )
 
-USER_KEY_TYPES = ("none", "ssh", "login_password")
-MAX_SECRET = 64 * 1024
 SORTS = {"name": AccessKey.name, "type": AccessKey.type}
 
 
@@ -80,70 +79,8 @@ _SECRET_FIELDS = {
 }
 
 
-def check_private_key(private_key: str, passphrase: str) -> None:
-    """Refuse a private key that does not parse (OpenSSH or PEM), or a wrong passphrase."""
-    data = private_key.strip().encode() + b"\n"
-    password = passphrase.encode() or None
-    for loader in (serialization.load_ssh_private_key, serialization.load_pem_private_key):
-        for attempt in (password, None) if password else (None,):
-            try:
-                loader(data, attempt)
-                return
-            except TypeError as exc:
-                if "not encrypted" in str(exc):
-                    continue
-                raise ValidationError(
-                    "The private key is encrypted: give its passphrase", "ssh.passphrase"
-                ) from None
-            except ValueError as exc:
-                if "bad decrypt" in str(exc).lower() or "incorrect password" in str(exc).lower():
-                    raise ValidationError(
-                        "The passphrase does not open this private key", "ssh.passphrase"
-                    ) from None
-            except Exception:  # noqa: BLE001 - any other parser failure means "not a key"
-                pass
-    raise ValidationError("ssh.private_key is not a valid private key", "ssh.private_key")
-
-
-def _secret_object(data: Mapping[str, Any], field: str) -> Mapping[str, Any]:
-    value = data.get(field)
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ValidationError(f"{field} must be an object", field)
-    return value
-
-
-def _sealed_secret(key_type: str, data: Mapping[str, Any]) -> str | None:
-    """Validate the secret for the type and return it sealed (None for `none`)."""
-    if key_type == "ssh":
-        ssh = _secret_object(data, "ssh")
-        private_key = v.string(ssh, "private_key", max_length=MAX_SECRET, strip=False) or ""
-        if not private_key.strip():
-            raise ValidationError("ssh.private_key is required", "ssh.private_key")
-        passphrase = v.string(ssh, "passphrase", max_length=1024, strip=False) or ""
-        check_private_key(private_key, passphrase)
-        secret = {
-            "login": v.string(ssh, "login", default="") or "",
-            "private_key": private_key,
-            "passphrase": passphrase,
-        }
-    elif key_type == "login_password":
-        pair = _secret_object(data, "login_password")
-        password = v.string(pair, "password", max_length=MAX_SECRET, strip=False) or ""
-        if not password:
-            raise ValidationError("login_password.password is required", "login_password.password")
-        secret = {"login": v.string(pair, "login", default="") or "", "password": password}
-    else:
-        return None
-    return seal_secret(json.dumps(secret))
-
-
-def _key_type(data: Mapping[str, Any]) -> str:
-    key_type = v.string(data, "type", required=True, max_length=32)
-    if key_type not in USER_KEY_TYPES:
-        raise ValidationError(f"type must be one of {', '.join(USER_KEY_TYPES)}", "type")
-    return key_type
+def _sealed(secret: dict[str, str] | None) -> str | None:
+    return None if secret is None else seal_secret(json.dumps(secret))
 
 
 def list_keys(
@@ -174,12 +111,9 @@ def create_key(access: ProjectAccess, data: Mapping[str, Any]) -> AccessKey:
     access.require(MANAGE_RESOURCES)
     v.require_mapping(data)
     check_body_ids(access, data, "Key", None)
-    key_type = _key_type(data)
+    body = parse(KeyIn, data)
     key = AccessKey(
-        name=v.string(data, "name", required=True),
-        type=key_type,
-        project_id=access.project_id,
-        secret=_sealed_secret(key_type, data),
+        name=body.name, type=body.type, project_id=access.project_id, secret=_sealed(body.secret())
     )
     db.session.add(key)
     db.session.flush()
@@ -194,10 +128,11 @@ def update_key(access: ProjectAccess, key_id: int, data: Mapping[str, Any]) -> A
     v.require_mapping(data)
     key = get_key(access, key_id)
     check_body_ids(access, data, "Key", key_id)
-    key.name = v.string(data, "name", required=True)
-    if v.boolean(data, "override_secret", default=False):
-        key.type = _key_type(data)
-        key.secret = _sealed_secret(key.type, data)
+    body = parse(KeyUpdateIn, data)
+    key.name = body.name
+    if body.override_secret:
+        key.type = body.type
+        key.secret = _sealed(body.secret())
     events.record(access, "key", key.id, f"Access Key {key.name} updated")
     db.session.commit()
     return key

@@ -7,6 +7,7 @@ so that nobody can read or write another user's options or a global one through 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -14,13 +15,11 @@ from sqlalchemy import delete, select
 from semaphore.errors import PermissionDenied, ValidationError
 from semaphore.extensions import db
 from semaphore.models import Option, User
+from semaphore.schemas.base import parse
+from semaphore.schemas.options import OptionIn, UserOptionIn
 from semaphore.services import apps
 from semaphore.services import validation as v
 
-MAX_KEY = 255  # Option.key is String(255)
-MAX_VALUE = 1000  # Option.value is String(1000)
-# The original's allowlist (api/user_options.go): the UI language and the unpinned menu items.
-USER_OPTION_KEYS = ("lang", "nav.unpinnedItems")
 _USER_KEY = re.compile(r"user[0-9]+\.")
 
 
@@ -45,7 +44,8 @@ def set_option(actor: User, data: Any) -> dict[str, str]:
         ValidationError: the key is not a known config path, or the value does not fit it.
     """
     _require_admin(actor)
-    key, value = _pair(data)
+    body = _parse(OptionIn, data)
+    key, value = body.key, body.value
     # apps.<id>.<field> is the only config path that is read back from options so far.
     if not key.startswith(apps.OPTION_PREFIX):
         raise ValidationError("Unknown option key", "key")
@@ -69,27 +69,18 @@ def set_user_option(actor: User, data: Any) -> dict[str, str]:
     Raises:
         ValidationError: a key outside the allowlist, or a value that is not JSON or too long.
     """
-    key, value = _pair(data)
-    if key not in USER_OPTION_KEYS:
-        raise ValidationError("Unknown user option key", "key")
+    body = _parse(UserOptionIn, data)
+    key, value = body.key, body.value
     v.parse_json_text(value, "value", message="User option value must be valid JSON")
     db.session.merge(Option(key=_user_prefix(actor) + key, value=value))
     db.session.commit()
     return {"key": key, "value": value}
 
 
-def _pair(data: Any) -> tuple[str, str]:
-    """The `key` and `value` strings of a body (the value may be empty, never missing)."""
-    data = v.require_mapping(data)
-    key = v.string(data, "key", required=True, max_length=MAX_KEY)
-    if "value" not in data:
-        raise ValidationError("value is required", "value")
-    value = v.string(data, "value", max_length=MAX_VALUE, strip=False)
-    if value is None:
-        raise ValidationError("value must be a string", "value")
-    if "\x00" in key or "\x00" in value:
-        raise ValidationError("Options must not contain NUL characters")
-    return key, value
+def _parse(model: type[OptionIn], data: Any) -> OptionIn:
+    # The model tells a null value ("must be a string") from an absent one ("is required").
+    given = tuple(data) if isinstance(data, Mapping) else ()
+    return parse(model, data, context={"given": given})
 
 
 def delete_user_options(user_id: int) -> None:

@@ -14,7 +14,6 @@ from sqlalchemy import delete, func, select, update
 from semaphore.errors import Conflict, NotAuthenticated, NotFound, ValidationError
 from semaphore.extensions import db
 from semaphore.models import (
-    ROLES,
     AccessKey,
     Environment,
     Event,
@@ -27,8 +26,9 @@ from semaphore.models import (
     TemplateVault,
     User,
 )
+from semaphore.schemas.base import parse
+from semaphore.schemas.projects import MemberIn, MemberRoleIn, ProjectIn, ProjectUpdateIn
 from semaphore.services import events, listing
-from semaphore.services import validation as v
 from semaphore.services.permissions import (
     MANAGE_USERS,
     UPDATE_PROJECT,
@@ -36,8 +36,6 @@ from semaphore.services.permissions import (
     project_access,
 )
 from semaphore.services.users import can_create_project
-
-MAX_ALERT_CHAT = 30
 
 
 def list_projects(actor: User) -> list[Project]:
@@ -64,12 +62,8 @@ def create_project(actor: User, data: Mapping[str, Any], *, defaults: bool = Tru
     """
     if not can_create_project(actor):
         raise NotAuthenticated("You are not allowed to create projects")
-    v.require_mapping(data)
-    project = Project(
-        name=v.string(data, "name", required=True),
-        type=v.string(data, "type", default="", max_length=32),
-    )
-    v.boolean(data, "demo")
+    body = parse(ProjectIn, data)
+    project = Project(name=body.name, type=body.type)
     db.session.add(project)
     db.session.flush()
     db.session.add(ProjectUser(project_id=project.id, user_id=actor.id, role="owner"))
@@ -85,17 +79,15 @@ def create_project(actor: User, data: Mapping[str, Any], *, defaults: bool = Tru
 def update_project(access: ProjectAccess, data: Mapping[str, Any]) -> Project:
     """Change name, alert, alert_chat and max_parallel_tasks (owners and admins)."""
     access.require(UPDATE_PROJECT)
-    v.require_mapping(data)
-    body_id = v.integer(data, "id")
-    if body_id and body_id != access.project_id:
-        raise ValidationError("Project ID in body and URL must be the same", "id")
+    body = parse(ProjectUpdateIn, data, context={"project_id": access.project_id})
     project = access.project
-    project.name = v.string(data, "name", required=True)
-    project.alert = v.boolean(data, "alert", default=False)
-    project.alert_chat = v.string(data, "alert_chat", max_length=MAX_ALERT_CHAT) or None
-    project.max_parallel_tasks = v.integer(data, "max_parallel_tasks", default=0, minimum=0)
+    project.name = body.name
+    project.alert = body.alert
+    project.alert_chat = body.alert_chat or None
+    project.max_parallel_tasks = body.max_parallel_tasks
+    # A type given as null is "" (as before); only an absent one keeps the project's.
     if "type" in data:
-        project.type = v.string(data, "type", default="", max_length=32)
+        project.type = body.type
     events.record(access, "project", project.id, f"Project {project.name} updated")
     db.session.commit()
     return project
@@ -144,13 +136,6 @@ def list_members(
     return [(user, role) for user, role in db.session.execute(query)]
 
 
-def _role(data: Mapping[str, Any]) -> str:
-    role = v.string(data, "role", required=True)
-    if role not in ROLES:
-        raise ValidationError(f"role must be one of {', '.join(ROLES)}", "role")
-    return role
-
-
 def _membership(project_id: int, user_id: int) -> ProjectUser | None:
     return db.session.get(ProjectUser, (project_id, user_id))
 
@@ -163,9 +148,8 @@ def add_member(access: ProjectAccess, data: Mapping[str, Any]) -> ProjectUser:
         Conflict: the user is already a member.
     """
     access.require(MANAGE_USERS)
-    v.require_mapping(data)
-    user_id = v.integer(data, "user_id", required=True)
-    role = _role(data)
+    body = parse(MemberIn, data)
+    user_id, role = body.user_id, body.role
     user = db.session.get(User, user_id)
     if user is None:
         raise ValidationError(f"User {user_id} does not exist", "user_id")
@@ -196,8 +180,7 @@ def _owners(project_id: int) -> int:
 def change_member_role(access: ProjectAccess, user_id: int, data: Mapping[str, Any]) -> None:
     """Give a member another role. Owners cannot change their own role."""
     access.require(MANAGE_USERS)
-    v.require_mapping(data)
-    role = _role(data)
+    role = parse(MemberRoleIn, data).role
     member = _existing_member(access, user_id)
     if user_id == access.user_id and not access.is_admin:
         raise ValidationError("You cannot change your own role", "role")

@@ -8,7 +8,6 @@ first write, so a refused request leaves nothing behind.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -18,8 +17,6 @@ from sqlalchemy import Select, delete, func, select, update
 from semaphore.errors import ValidationError
 from semaphore.extensions import db
 from semaphore.models import (
-    APPS,
-    TEMPLATE_TYPES,
     AccessKey,
     Environment,
     Integration,
@@ -33,6 +30,9 @@ from semaphore.models import (
     User,
     View,
 )
+from semaphore.schemas.base import parse
+from semaphore.schemas.templates import TERRAFORM_APPS, TemplateIn, VaultIn
+from semaphore.schemas.templates import VALID_APPS as VALID_APPS  # the pages' choice of apps
 from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
@@ -46,14 +46,6 @@ from semaphore.services.references import (
 from semaphore.services.tasks.output import delete_output
 from semaphore.services.tasks.params import validated_task_params
 
-# pulumi is a constant of the original with no runner behind it, so it is refused.
-VALID_APPS = tuple(app for app in APPS if app != "pulumi")
-TERRAFORM_APPS = ("terraform", "tofu", "terragrunt")
-SURVEY_TYPES = ("", "int", "secret", "enum")
-VAULT_TYPES = ("password", "script")
-MAX_TEXT = 64 * 1024
-ARGUMENTS_MESSAGE = "arguments must be a JSON array of strings"
-MAX_ENVIRONMENTS = 50
 SORTS = {
     "name": Template.name,
     "playbook": Template.playbook,
@@ -193,36 +185,6 @@ def template_refs(access: ProjectAccess, template_id: int) -> dict[str, list[dic
 # --- validating ---------------------------------------------------------------------------------
 
 
-def _app(data: Mapping[str, Any]) -> str:
-    app = data.get("app")
-    if app is None or app == "":
-        return "ansible"
-    if not isinstance(app, str) or app not in VALID_APPS:
-        raise ValidationError(f"Invalid app id: {app}", "app")
-    return app
-
-
-def _playbook(data: Mapping[str, Any], app: str) -> str:
-    terraform = app in TERRAFORM_APPS
-    playbook = v.string(data, "playbook", required=not terraform, max_length=1024) or ""
-    # For the Terraform family the playbook is a sub-directory of the repository.
-    return playbook.lstrip("/") if terraform else playbook
-
-
-def _arguments(data: Mapping[str, Any]) -> str | None:
-    value = v.string(data, "arguments", max_length=MAX_TEXT)
-    if not value:
-        return None
-    parsed = v.parse_json_text(value, "arguments", message=ARGUMENTS_MESSAGE)
-    if not isinstance(parsed, list) or not all(isinstance(item, str) for item in parsed):
-        raise ValidationError(ARGUMENTS_MESSAGE, "arguments")
-    return value
-
-
-def _optional_text(data: Mapping[str, Any], field: str, max_length: int) -> str | None:
-    return v.string(data, field, max_length=max_length, strip=False) or None
-
-
 def _build_template(access: ProjectAccess, data: Mapping[str, Any], template_id: int | None):
     build_id = reference(
         data, "build_template_id", Template, access.project_id, "Template", required=True
@@ -231,23 +193,6 @@ def _build_template(access: ProjectAccess, data: Mapping[str, Any], template_id:
     if build_id == template_id or build.type != "build":
         raise ValidationError("build_template_id must name a build template", "build_template_id")
     return build_id
-
-
-def _kind(access: ProjectAccess, data: Mapping[str, Any], template_id: int | None) -> dict:
-    """type with what goes with it: start_version for builds, build_template_id for deploys."""
-    kind = v.string(data, "type", default="", max_length=16)
-    if kind not in TEMPLATE_TYPES:
-        raise ValidationError("type must be one of '', build, deploy", "type")
-    return {
-        "type": kind,
-        "start_version": (
-            v.string(data, "start_version", max_length=20) or None if kind == "build" else None
-        ),
-        "build_template_id": (
-            _build_template(access, data, template_id) if kind == "deploy" else None
-        ),
-        "autorun": v.boolean(data, "autorun", default=False),
-    }
 
 
 def _links(access: ProjectAccess, data: Mapping[str, Any], app: str) -> dict:
@@ -264,19 +209,12 @@ def _links(access: ProjectAccess, data: Mapping[str, Any], app: str) -> dict:
     }
 
 
-def _environment_list(access: ProjectAccess, data: Mapping[str, Any]) -> list[int] | None:
+def _environment_list(access: ProjectAccess, listed: list[Any] | None) -> list[int] | None:
     """`environment_ids` as given (None when absent), each an environment of the project."""
-    raw = data.get("environment_ids")
-    if raw is None:
+    if listed is None:
         return None
-    if not isinstance(raw, list):
-        raise ValidationError("environment_ids must be an array of ids", "environment_ids")
-    if len(raw) > MAX_ENVIRONMENTS:
-        raise ValidationError(
-            f"environment_ids may list at most {MAX_ENVIRONMENTS} environments", "environment_ids"
-        )
     found: list[int] = []
-    for index, item in enumerate(raw):
+    for index, item in enumerate(listed):
         field = f"environment_ids[{index}]"
         environment_id = reference(
             {field: item}, field, Environment, access.project_id, "Environment", required=True
@@ -290,7 +228,7 @@ def _environment_list(access: ProjectAccess, data: Mapping[str, Any]) -> list[in
 
 
 def _environments(
-    access: ProjectAccess, data: Mapping[str, Any], current: list[int] | None
+    access: ProjectAccess, data: Mapping[str, Any], body: TemplateIn, current: list[int] | None
 ) -> list[int]:
     """The template's environments from `environment_ids` (2.16) and `environment_id` (older).
 
@@ -301,7 +239,7 @@ def _environments(
     Raises:
         ValidationError: bad ids, or two fields that disagree with no stored state to tell.
     """
-    listed = _environment_list(access, data)
+    listed = _environment_list(access, body.environment_ids)
     if "environment_id" not in data:
         return listed or []
     single = reference(data, "environment_id", Environment, access.project_id, "Environment")
@@ -319,62 +257,7 @@ def _environments(
     )
 
 
-def _survey_var(item: Any) -> dict:
-    if not isinstance(item, Mapping):
-        raise ValidationError("must be an object")
-    kind = v.string(item, "type", default="", max_length=16)
-    if kind not in SURVEY_TYPES:
-        raise ValidationError("type must be one of '', int, secret, enum", "type")
-    raw_values = item.get("values")
-    if raw_values is not None and not isinstance(raw_values, list):
-        raise ValidationError("values must be an array", "values")
-    values = []
-    for index, value in enumerate(raw_values or []):
-        with _within(f"values[{index}]"):
-            if not isinstance(value, Mapping):
-                raise ValidationError("must be an object")
-            values.append(
-                {
-                    "name": v.string(value, "name", default="", strip=False),
-                    "value": v.string(value, "value", default="", max_length=MAX_TEXT, strip=False),
-                }
-            )
-    if kind == "enum" and not values:
-        raise ValidationError("an enum needs at least one value", "values")
-    result = {
-        "name": v.string(item, "name", required=True),
-        "title": v.string(item, "title", default=""),
-        "description": v.string(item, "description", default="", max_length=MAX_TEXT),
-        "type": kind,
-        "required": v.boolean(item, "required", default=False),
-        "values": values,
-    }
-    default_value = v.string(item, "default_value", default="", max_length=MAX_TEXT, strip=False)
-    if default_value:
-        result["default_value"] = default_value
-    return result
-
-
-def _survey_vars(data: Mapping[str, Any]) -> str | None:
-    raw = data.get("survey_vars")
-    if raw is None:
-        return None
-    if not isinstance(raw, list):
-        raise ValidationError("survey_vars must be an array", "survey_vars")
-    parsed = []
-    for index, item in enumerate(raw):
-        with _within(f"survey_vars[{index}]"):
-            var = _survey_var(item)
-            if any(other["name"] == var["name"] for other in parsed):
-                raise ValidationError(f"the name {var['name']} is used twice", "name")
-        parsed.append(var)
-    return json.dumps(parsed) if parsed else None
-
-
-def _vault_key(access: ProjectAccess, item: Mapping[str, Any]) -> int:
-    key_id = v.integer(item, "vault_key_id")
-    if not key_id:
-        raise ValidationError("vault_key_id is required", "vault_key_id")
+def _vault_key(access: ProjectAccess, key_id: int) -> int:
     key = db.session.get(AccessKey, key_id)
     if key is None or key.project_id != access.project_id or key.environment_id is not None:
         raise ValidationError(f"Access key {key_id} does not exist in this project", "vault_key_id")
@@ -384,88 +267,78 @@ def _vault_key(access: ProjectAccess, item: Mapping[str, Any]) -> int:
     return key_id
 
 
-def _vault(access: ProjectAccess, item: Any, known_ids: set[int] | None) -> dict:
-    if not isinstance(item, Mapping):
-        raise ValidationError("must be an object")
-    vault_id = v.integer(item, "id") or 0
-    if known_ids is None:
-        vault_id = 0  # a new template copied from another one: its vaults are new too
-    elif vault_id and vault_id not in known_ids:
-        raise ValidationError(f"vault {vault_id} does not belong to this template", "id")
-    kind = v.string(item, "type", default="password", max_length=16) or "password"
-    if kind not in VAULT_TYPES:
-        raise ValidationError("type must be password or script", "type")
-    script = v.string(item, "script", max_length=1024) or None
-    if kind == "script" and not script:
-        raise ValidationError("script is required", "script")
-    return {
-        "id": vault_id,
-        "name": v.string(item, "name") or None,
-        "type": kind,
-        "vault_key_id": _vault_key(access, item) if kind == "password" else None,
-        "script": script if kind == "script" else None,
-    }
-
-
-def _vaults(access: ProjectAccess, data: Mapping[str, Any], template_id: int | None) -> list:
-    raw = data.get("vaults")
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise ValidationError("vaults must be an array", "vaults")
+def _vaults(access: ProjectAccess, vaults: list[VaultIn], template_id: int | None) -> list:
+    """The vaults to store; a known id keeps its row. Their shape was checked by VaultIn."""
     known = None
     if template_id is not None:
         query = select(TemplateVault.id).where(TemplateVault.template_id == template_id)
         known = set(db.session.scalars(query))
     parsed: list[dict] = []
-    for index, item in enumerate(raw):
+    for index, vault in enumerate(vaults):
         with _within(f"vaults[{index}]"):
-            vault = _vault(access, item, known)
-            # ansible refuses two vault ids of one name; an unnamed vault is "default".
-            if any(
-                (other["name"] or "default") == (vault["name"] or "default") for other in parsed
-            ):
-                raise ValidationError("two vaults have the same name", "name")
-            if vault["id"] and any(other["id"] == vault["id"] for other in parsed):
-                raise ValidationError(f"vault {vault['id']} is given twice", "id")
-        parsed.append(vault)
+            # A new template copied from another one: its vaults are new too.
+            vault_id = (vault.id or 0) if known is not None else 0
+            if vault_id and vault_id not in known:
+                raise ValidationError(f"vault {vault_id} does not belong to this template", "id")
+            if vault.vault_key_id is not None:
+                _vault_key(access, vault.vault_key_id)
+            if vault_id and any(other["id"] == vault_id for other in parsed):
+                raise ValidationError(f"vault {vault_id} is given twice", "id")
+        parsed.append(
+            {
+                "id": vault_id,
+                "name": vault.name,
+                "type": vault.type,
+                "vault_key_id": vault.vault_key_id,
+                "script": vault.script,
+            }
+        )
     return parsed
+
+
+def task_params_text(data: Mapping[str, Any]) -> str | None:
+    """A template's default task parameters as stored, by the rules of the API and restore.
+
+    The environment and arguments texts inside are stored unchecked, as in the original, but
+    never JSON nested past what a run can parse.
+    """
+    v.refuse_deep_json_texts(data.get("task_params"), "task_params")
+    return validated_task_params(data)
 
 
 def _template_values(
     access: ProjectAccess, data: Mapping[str, Any], template: Template | None
 ) -> tuple[dict, list, list[int]]:
     """Every column of the template from the request, its vaults and its environments;
-    nothing is written."""
+    nothing is written. The shape first (TemplateIn), then what the database decides."""
     v.require_mapping(data)
     template_id = template.id if template is not None else None
     check_body_ids(access, data, "Template", template_id)
-    app = _app(data)
+    body = parse(TemplateIn, data)
     current = environment_ids(template) if template is not None else None
-    environments = _environments(access, data, current)
-    # The environment and arguments texts inside are stored unchecked, as in the original,
-    # but never JSON nested past what a run can parse.
-    v.refuse_deep_json_texts(data.get("task_params"), "task_params")
+    environments = _environments(access, data, body, current)
     values = {
-        "name": v.string(data, "name", required=True),
-        "app": app,
-        "playbook": _playbook(data, app),
-        **_links(access, data, app),
+        "name": body.name,
+        "app": body.app,
+        "playbook": body.playbook,
+        **_links(access, data, body.app),
         "environment_id": environments[0] if environments else None,
-        **_kind(access, data, template_id),
-        "arguments": _arguments(data),
-        "description": _optional_text(data, "description", MAX_TEXT),
-        "git_branch": _optional_text(data, "git_branch", 255),
-        "survey_vars": _survey_vars(data),
-        "task_params": validated_task_params(data),
+        "type": body.type,
+        "start_version": body.start_version,
+        "build_template_id": (
+            _build_template(access, data, template_id) if body.type == "deploy" else None
+        ),
+        "autorun": body.autorun,
+        "arguments": body.arguments,
+        "description": body.description,
+        "git_branch": body.git_branch,
+        "survey_vars": body.survey_vars_text(),
+        "task_params": task_params_text(data),
+        "allow_override_args_in_task": body.allow_override_args_in_task,
+        "allow_override_branch_in_task": body.allow_override_branch_in_task,
+        "suppress_success_alerts": body.suppress_success_alerts,
     }
-    for flag in (
-        "allow_override_args_in_task",
-        "allow_override_branch_in_task",
-        "suppress_success_alerts",
-    ):
-        values[flag] = v.boolean(data, flag, default=False)
-    return values, _vaults(access, data, template_id), environments
+    return values, _vaults(access, body.vaults, template_id), environments
 
 
 # --- writing ------------------------------------------------------------------------------------

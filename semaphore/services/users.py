@@ -14,9 +14,10 @@ from semaphore.config import current_config
 from semaphore.errors import NotFound, PermissionDenied, ValidationError
 from semaphore.extensions import db
 from semaphore.models import Session, User
+from semaphore.schemas.base import parse
+from semaphore.schemas.users import UserIn, UserPasswordIn, UserUpdateIn
 from semaphore.security.passwords import hash_password
 from semaphore.services import options
-from semaphore.services import validation as v
 
 
 def _is_admin(actor: User | None) -> bool:
@@ -67,13 +68,6 @@ def _check_unique(username: str, email: str, exclude_id: int | None = None) -> N
             raise ValidationError(f"A user with this {field} already exists", field)
 
 
-def _password(data: Mapping[str, Any], required: bool) -> str | None:
-    password = v.string(data, "password", max_length=1024, strip=False)
-    if required and not password:
-        raise ValidationError("password is required", "password")
-    return password or None
-
-
 def create_user(actor: User | None, data: Mapping[str, Any]) -> User:
     """Create a user (admins only).
 
@@ -83,21 +77,18 @@ def create_user(actor: User | None, data: Mapping[str, Any]) -> User:
     """
     if not _is_admin(actor):
         raise PermissionDenied("Only administrators can create users")
-    data = v.require_mapping(data)
-    username = v.string(data, "username", required=True)
-    name = v.string(data, "name", required=True)
-    email = v.email(data)
-    external = v.boolean(data, "external", False)
-    password = _password(data, required=not external)
-    _check_unique(username, email)
+    body = parse(UserIn, data)
+    _check_unique(body.username, body.email)
     user = User(
-        username=username,
-        name=name,
-        email=email,
-        admin=v.boolean(data, "admin", False),
-        alert=v.boolean(data, "alert", False),
-        external=external,
-        password=hash_password(password, current_config().bcrypt_cost) if password else "",
+        username=body.username,
+        name=body.name,
+        email=body.email,
+        admin=body.admin,
+        alert=body.alert,
+        external=body.external,
+        password=hash_password(body.password, current_config().bcrypt_cost)
+        if body.password
+        else "",
     )
     db.session.add(user)
     db.session.commit()
@@ -119,13 +110,10 @@ def update_user(
         ValidationError: bad fields; an external user's username or password changed.
     """
     user = get_user(actor, user_id)
-    data = v.require_mapping(data)
-    username = v.string(data, "username", required=True)
-    name = v.string(data, "name", required=True)
-    email = v.email(data)
-    admin = v.boolean(data, "admin", user.admin)
-    alert = v.boolean(data, "alert", user.alert)
-    password = _password(data, required=False)
+    body = parse(UserUpdateIn, data)
+    username, name, email, password = body.username, body.name, body.email, body.password
+    admin = user.admin if body.admin is None else body.admin
+    alert = user.alert if body.alert is None else body.alert
     if admin != user.admin and (actor is not None and (actor.id == user.id or not actor.admin)):
         raise PermissionDenied("You cannot change your own administrator flag")
     if user.external and (username != user.username or password):
@@ -162,8 +150,8 @@ def set_password(
     user = get_user(actor, user_id)
     if user.external:
         raise ValidationError("The password of an external user cannot be changed")
-    password = _password(v.require_mapping(data), required=True)
-    user.password = hash_password(password, current_config().bcrypt_cost)
+    body = parse(UserPasswordIn, data)
+    user.password = hash_password(body.password, current_config().bcrypt_cost)
     db.session.commit()
     _sign_out_elsewhere(user, keep_session_id)
 

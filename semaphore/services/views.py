@@ -10,14 +10,12 @@ from sqlalchemy import func, select, update
 from semaphore.errors import ValidationError
 from semaphore.extensions import db
 from semaphore.models import Template, View
+from semaphore.schemas.base import parse
+from semaphore.schemas.views import ViewIn
 from semaphore.services import events
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
 from semaphore.services.references import check_body_ids, get_in_project
-
-VIEW_TYPES = ("", "all")
-# The contract's only sort column for a view's templates.
-SORT_COLUMNS = ("name",)
 
 
 def list_views(access: ProjectAccess) -> list[View]:
@@ -45,35 +43,28 @@ def _next_position(access: ProjectAccess) -> int:
 
 
 def _view_values(
-    access: ProjectAccess, data: Mapping[str, Any], view_id: int | None, position: int
-) -> dict:
-    """The view's columns from the request; a missing position keeps `position`."""
+    access: ProjectAccess, data: Mapping[str, Any], view_id: int | None
+) -> tuple[dict[str, Any], int | None]:
+    """The view's columns from the request, and the position it asks for (None: not given)."""
     v.require_mapping(data)
     check_body_ids(access, data, "View", view_id)
-    kind = v.string(data, "type", default="", max_length=16)
-    if kind not in VIEW_TYPES:
-        raise ValidationError("type must be '' or all", "type")
-    sort_column = v.string(data, "sort_column", max_length=32) or None
-    if sort_column is not None and sort_column not in SORT_COLUMNS:
-        raise ValidationError(
-            f"sort_column must be one of {', '.join(SORT_COLUMNS)}", "sort_column"
-        )
-    return {
-        "title": v.string(data, "title", required=True),
-        "position": v.integer(data, "position", default=position),
-        "hidden": v.boolean(data, "hidden", default=False),
-        "type": kind,
-        "sort_column": sort_column,
-        "sort_reverse": v.boolean(data, "sort_reverse", default=False),
+    body = parse(ViewIn, data)
+    values = {
+        "title": body.title,
+        "hidden": body.hidden,
+        "type": body.type,
+        "sort_column": body.sort_column,
+        "sort_reverse": body.sort_reverse,
     }
+    return values, body.position
 
 
 def create_view(access: ProjectAccess, data: Mapping[str, Any]) -> View:
     """A new view, placed last unless a position is given."""
     access.require(MANAGE_RESOURCES)
-    view = View(project_id=access.project_id, **_view_values(access, data, None, 0))
-    if v.integer(data, "position") is None:
-        view.position = _next_position(access)
+    values, position = _view_values(access, data, None)
+    view = View(project_id=access.project_id, **values)
+    view.position = _next_position(access) if position is None else position
     db.session.add(view)
     db.session.flush()
     events.record(access, "view", view.id, f"View {view.title} created")
@@ -85,8 +76,11 @@ def update_view(access: ProjectAccess, view_id: int, data: Mapping[str, Any]) ->
     """Rename, move or restyle a view."""
     access.require(MANAGE_RESOURCES)
     view = get_view(access, view_id)
-    for key, value in _view_values(access, data, view_id, view.position).items():
+    values, position = _view_values(access, data, view_id)
+    for key, value in values.items():
         setattr(view, key, value)
+    if position is not None:
+        view.position = position
     events.record(access, "view", view.id, f"View {view.title} updated")
     db.session.commit()
     return view

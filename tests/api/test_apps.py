@@ -381,3 +381,23 @@ def test_app_settings_are_typed(admin_api):
     admin_api.put("/api/apps/python", json={"active": True, "priority": 3, "args": ["-u"]})
     assert apps.app_settings()["python"] == {"active": True, "priority": 3, "args": ["-u"]}
     assert json.loads(stored_options()["apps.python.args"]) == ["-u"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # Fields are checked in the order active, priority, title, ..., path, args.
+        ({"title": 5, "priority": "x"}, "priority must be an integer"),
+        ({"priority": -(2**40)}, "priority must be at least 0"),
+        ({"args": ["a" * 1000]}, "args must be at most 1000 characters as JSON"),
+    ],
+)
+def test_app_update_errors_name_the_first_problem(admin_api, body, message):
+    response = admin_api.put("/api/apps/bash", json=body)
+    assert (response.status_code, response.get_json()["error"]) == (400, message)
+
+
+def test_active_must_be_given_as_a_boolean(admin_api):
+    for body in ({}, {"active": None}, {"active": 1}):
+        response = admin_api.post("/api/apps/bash/active", json=body)
+        assert response.get_json()["error"] == "active must be true or false"

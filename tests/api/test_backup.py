@@ -20,6 +20,7 @@ from semaphore.models import (
     IntegrationMatcher,
     Project,
     ProjectUser,
+    Repository,
     Schedule,
     Template,
     TemplateEnvironment,
@@ -476,7 +477,7 @@ BAD_DOCUMENTS = {
     "arguments not JSON": (_changed("templates.0.arguments", "-v"), "arguments must be valid JSON"),
     "task_params tags": (
         _changed("templates.0.task_params", {"params": {"tags": [8]}}),
-        "error at templates[0].task_params: params.tags must be an array of strings",
+        "error at templates[0]: task_params.params.tags must be an array of strings",
     ),
     "task_params branch": (
         _changed("templates.0.task_params", {"git_branch": {}}),
@@ -658,3 +659,124 @@ def test_a_template_environment_list_must_name_environments_of_the_document(user
     assert response.status_code == 400
     assert "environments[0] does not exist in environments[].name" in response.get_json()["error"]
     assert _projects() == before
+
+
+# --- restore checks by the API's rules (RepositoryIn, SurveyVar, VaultIn, the one cron parser) ---
+
+
+def _rows() -> tuple[int, int, int]:
+    return tuple(
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (Project, Template, Repository)
+    )
+
+
+def _with_vault_key(document: dict) -> dict:
+    document["keys"].append({"name": "vault", "type": "login_password"})
+    return document
+
+
+REFUSED_LIKE_THE_API = {
+    "option-like git_url": (
+        _changed("repositories.0.git_url", "--upload-pack=touch /tmp/x"),
+        "error at repositories[0]: git_url is not a valid repository URL",
+    ),
+    "bad git_branch": (
+        _changed("repositories.0", {"name": "repo", "git_url": "/srv/r", "git_branch": "a..b"}),
+        "error at repositories[0]: git_branch is not a valid branch name",
+    ),
+    "remote repository without a branch": (
+        _changed("repositories.0.git_url", "https://example.com/app.git"),
+        "error at repositories[0]: git_branch is required",
+    ),
+    "enum survey variable without values": (
+        _changed("templates.1.survey_vars", [{"name": "a"}, {"name": "b", "type": "enum"}]),
+        "error at templates[1].survey_vars[1]: an enum needs at least one value",
+    ),
+    "survey value that is not a string": (
+        _changed(
+            "templates.1.survey_vars", [{"name": "a", "values": [{"name": "x"}, {"value": 1}]}]
+        ),
+        "error at templates[1].survey_vars[0].values[1]: value must be a string",
+    ),
+    "two survey variables of one name": (
+        _changed("templates.0.survey_vars", [{"name": "a"}, {"name": "a"}]),
+        "error at templates[0].survey_vars[1]: the name a is used twice",
+    ),
+    "two unnamed vaults": (
+        _with_vault_key(
+            _changed("templates.1.vaults", [{"vault_key": "vault"}, {"vault_key": "vault"}])
+        ),
+        "error at templates[1].vaults[1]: two vaults have the same name",
+    ),
+    "password vault without a key": (
+        _changed("templates.0.vaults", [{"name": "prod", "type": "password"}]),
+        "error at templates[0].vaults[0]: vault_key is required",
+    ),
+    "script vault without a script": (
+        _changed("templates.0.vaults", [{"type": "script"}]),
+        "error at templates[0].vaults[0]: script is required",
+    ),
+    "bad cron": (
+        _changed("templates.1.cron", "61 * * * *"),
+        "error at templates[1]: cron is invalid: ",
+    ),
+    "@every past Go's durations": (
+        _changed("templates.0.cron", "@every 100000000000h"),
+        "error at templates[0]: cron is invalid: ",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "document,message", REFUSED_LIKE_THE_API.values(), ids=list(REFUSED_LIKE_THE_API)
+)
+def test_restore_refuses_what_the_api_refuses_and_writes_nothing(user_api, document, message):
+    before = _rows()
+    response = user_api.post("/api/projects/restore", json=document)
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith(message)
+    assert _rows() == before
+
+
+def test_restored_survey_variables_and_vaults_are_kept_as_given(user_api):
+    survey = [
+        {"name": "region", "type": "enum", "values": [{"name": "EU", "value": "eu"}]},
+        {"name": "count", "title": "Count", "default_value": "3"},
+    ]
+    document = _with_vault_key(_valid_document())
+    document["templates"][0]["survey_vars"] = survey
+    document["templates"][0]["vaults"] = [
+        {"vault_key": "vault"},
+        {"name": "tool", "type": "script", "script": "vault/client.py"},
+    ]
+    response = user_api.post("/api/projects/restore", json=document)
+    assert response.status_code == 200, response.get_json()
+    build = _backup(user_api, response.get_json()["id"])["templates"][0]
+    assert build["survey_vars"] == survey
+    assert build["vaults"] == [
+        {"type": "password", "vault_key": "vault"},
+        {"name": "tool", "type": "script", "script": "vault/client.py"},
+    ]
+
+
+def test_a_restored_template_reads_and_writes_back_through_the_api(owner, owner_api):
+    project, _ = _rich_project(owner)
+    restored = owner_api.post("/api/projects/restore", json=_backup(owner_api, project.id))
+    assert restored.status_code == 200
+    new_id = restored.get_json()["id"]
+    listed = owner_api.get(f"/api/project/{new_id}/templates").get_json()
+    assert {t["name"] for t in listed} == {"Build", "Deploy"}
+    for template in listed:
+        url = f"/api/project/{new_id}/templates/{template['id']}"
+        read = owner_api.get(url)
+        assert read.status_code == 200
+        written = owner_api.put(url, json=read.get_json())
+        assert written.status_code == 204, written.get_json()
+        again = owner_api.get(url).get_json()
+        # The API writes every field of a survey variable; the rest is as it was.
+        assert [v["name"] for v in again["survey_vars"]] == [
+            v["name"] for v in read.get_json()["survey_vars"]
+        ]
+        assert {**again, "survey_vars": None} == {**read.get_json(), "survey_vars": None}
+        assert again["vaults"] == read.get_json()["vaults"]

@@ -413,3 +413,27 @@ def test_secret_errors_name_the_item(user_api, project):
     assert response.get_json()["error"] == "secrets[1].name is required"
     response = user_api.post(url(project), json=body(secrets=[secret("A"), secret("A")]))
     assert response.get_json()["error"].startswith("secrets[0].name: this environment already")
+
+
+def test_answers_show_exactly_the_originals_fields(user_api, project):
+    created = create(user_api, project, password="vault", secrets=[secret("TOKEN")])
+    secret_id = secret_keys(created["id"])[0].id
+    expected = {
+        "id": created["id"],
+        "name": "Production",
+        "project_id": project.id,
+        "password": "vault",
+        "json": '{"region": "eu"}',
+        "env": '{"DEBUG": "0"}',
+        "secrets": [{"id": secret_id, "type": "var", "name": "TOKEN", "secret": ""}],
+    }
+    assert created == expected
+    assert user_api.get(url(project, created["id"])).get_json() == expected
+    # Lists carry no secrets at all: null, as the original's.
+    assert user_api.get(url(project)).get_json() == [{**expected, "secrets": None}]
+
+
+def test_an_item_without_an_operation_is_not_read(user_api, project):
+    ignored = {"id": "x", "type": 5, "name": None}
+    created = create(user_api, project, secrets=[ignored, secret("TOKEN")])
+    assert [s["name"] for s in created["secrets"]] == ["TOKEN"]

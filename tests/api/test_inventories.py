@@ -285,3 +285,42 @@ def test_non_member_gets_404(app, project):
     assert outsider.get(url(project)).status_code == 404
     assert outsider.get(url(project, inventory.id)).status_code == 404
     assert outsider.put(url(project, inventory.id), json=body()).status_code == 404
+
+
+def test_answers_show_the_originals_fields_and_the_holder(user_api, project):
+    created = user_api.post(url(project), json=body()).get_json()
+    expected = {
+        "id": created["id"],
+        "name": "Hosts",
+        "project_id": project.id,
+        "inventory": "[web]\nweb1.example.com\n",
+        "ssh_key_id": None,
+        "become_key_id": None,
+        "repository_id": None,
+        "type": "static",
+        "holder_id": None,
+    }
+    assert created == expected
+    assert user_api.get(url(project, created["id"])).get_json() == expected
+    assert user_api.get(url(project)).get_json() == [expected]
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"type": "tofu-workspace"}, "Inventory type tofu-workspace is not supported"),
+        (
+            {"type": "file", "inventory": None},
+            "inventory is required: the path of the inventory file",
+        ),
+        (
+            {"type": "file", "inventory": "../x"},
+            "Invalid inventory file pathname. Must be: path/to/inventory.",
+        ),
+        ({"type": "file", "inventory": "a" * 1025}, "inventory must be at most 1024 characters"),
+        ({"type": "static", "inventory": 5}, "inventory must be a string"),
+    ],
+)
+def test_refusals_name_the_field(user_api, project, fields, error):
+    response = user_api.post(url(project), json=body(**fields))
+    assert response.status_code == 400 and response.get_json()["error"] == error

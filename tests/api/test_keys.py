@@ -228,3 +228,69 @@ def test_the_suite_wide_secret_check_catches_a_leak():
     check_no_stored_secret("GET", "/api/x", b'{"name": "fine"}')
     with pytest.raises(ContractViolation):
         check_no_stored_secret("GET", "/api/x", b'{"password": "leak-canary-4711"}')
+
+
+def test_answers_show_exactly_the_originals_fields_with_empty_secrets(owner_project):
+    project, client = owner_project
+    body = {"name": "git", "type": "login_password", "login_password": {"password": "p4ss"}}
+    created = client.post(_url(project), json=body).get_json()
+    expected = {
+        "id": created["id"],
+        "name": "git",
+        "type": "login_password",
+        "project_id": project.id,
+        "ssh": {"login": "", "passphrase": "", "private_key": ""},
+        "login_password": {"login": "", "password": ""},
+        "override_secret": False,
+    }
+    assert created == expected
+    assert client.get(_url(project, f"/{created['id']}")).get_json() == expected
+    # Only the list marks a key without a secret, and only when it is empty.
+    empty = factories.key(project=project, name="z", type="none")
+    listed = {key["id"]: key for key in client.get(_url(project)).get_json()}
+    assert listed[created["id"]] == expected
+    assert listed[empty.id]["empty"] is True and set(listed[empty.id]) == {*expected, "empty"}
+
+
+def test_a_secret_object_of_another_type_is_ignored(owner_project):
+    project, client = owner_project
+    body = {"name": "k", "type": "none", "ssh": "text", "login_password": 5}
+    assert client.post(_url(project), json=body).status_code == 201
+
+
+def test_an_update_reads_the_type_only_with_override_secret(owner_project):
+    project, client = owner_project
+    key = factories.key(project=project, type="none")
+    rename = {"name": "renamed", "type": "rsa", "ssh": 5}
+    assert client.put(_url(project, f"/{key.id}"), json=rename).status_code == 204
+    override = {**rename, "override_secret": True}
+    response = client.put(_url(project, f"/{key.id}"), json=override)
+    assert response.get_json()["error"] == "type must be one of none, ssh, login_password"
+    no_type = client.put(_url(project, f"/{key.id}"), json={"name": "k", "override_secret": True})
+    assert no_type.get_json()["error"] == "type is required"
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"name": "k"}, "type is required"),
+        ({"type": "none"}, "name is required"),
+        ({"name": "k", "type": "ssh"}, "ssh.private_key is required"),
+        ({"name": "k", "type": "ssh", "ssh": "text"}, "ssh must be an object"),
+        (
+            {"name": "k", "type": "ssh", "ssh": {"private_key": "not a key"}},
+            "ssh.private_key is not a valid private key",
+        ),
+        (
+            {"name": "k", "type": "login_password", "login_password": {"login": "x"}},
+            "login_password.password is required",
+        ),
+        (
+            {"name": "k", "type": "login_password", "login_password": {"password": 5}},
+            "login_password.password must be a string",
+        ),
+    ],
+)
+def test_refusals_name_the_field(owner_project, body, error):
+    project, client = owner_project
+    assert client.post(_url(project), json=body).get_json()["error"] == error

@@ -249,3 +249,18 @@ def test_anonymous_has_no_user_options(api, app, method):
     response = getattr(api, method)("/api/user/options", json={"key": "lang", "value": '"de"'})
     assert response.status_code == 401
     assert option_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"key": "lang"}, "value is required"),
+        # A null value is not read as an absent one here: it is not a string.
+        ({"key": "lang", "value": None}, "value must be a string"),
+        ({"key": None, "value": None}, "key is required"),
+        ({"key": "theme", "value": "1"}, "Unknown user option key"),
+    ],
+)
+def test_user_option_errors(user_api, body, message):
+    response = user_api.post("/api/user/options", json=body)
+    assert (response.status_code, response.get_json()["error"]) == (400, message)

@@ -243,3 +243,43 @@ def test_events_of_a_project_and_of_the_user(app, admin_api):
     assert {e["project_id"] for e in mine} == {project.id}
     assert len(client.get("/api/events/last").get_json()) == 1
     assert len(admin_api.get("/api/events").get_json()) == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # The id is checked before the other fields.
+        ({"id": 999999, "name": 5}, "Project ID in body and URL must be the same"),
+        ({"id": "x", "name": 5}, "id must be an integer"),
+        ({"name": "x", "max_parallel_tasks": -(2**40)}, "max_parallel_tasks must be at least 0"),
+        ({"name": "x", "max_parallel_tasks": 2**40}, "max_parallel_tasks is out of range"),
+        ({"name": "x", "type": "t" * 33}, "type must be at most 32 characters"),
+    ],
+)
+def test_project_update_errors_name_the_first_problem(app, body, message):
+    project, client, _ = _owned_project(app)
+    response = client.put(f"/api/project/{project.id}", json=body)
+    assert (response.status_code, response.get_json()["error"]) == (400, message)
+
+
+def test_a_null_type_clears_it_and_an_absent_one_keeps_it(app):
+    project, client, _ = _owned_project(app)
+    client.put(f"/api/project/{project.id}", json={"name": "x", "type": "infra"})
+    client.put(f"/api/project/{project.id}", json={"name": "x"})
+    assert client.get(f"/api/project/{project.id}").get_json()["type"] == "infra"
+    client.put(f"/api/project/{project.id}", json={"name": "x", "type": None})
+    assert client.get(f"/api/project/{project.id}").get_json()["type"] == ""
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"role": "guest"}, "user_id is required"),
+        ({"user_id": 2, "role": " "}, "role is required"),
+        ({"user_id": 2, "role": "boss"}, "role must be one of owner, manager, task_runner, guest"),
+    ],
+)
+def test_member_errors(app, body, message):
+    project, client, _ = _owned_project(app)
+    response = client.post(f"/api/project/{project.id}/users", json=body)
+    assert (response.status_code, response.get_json()["error"]) == (400, message)

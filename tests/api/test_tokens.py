@@ -1,5 +1,7 @@
 """/api/user/tokens: create, list, expire; only digests are stored."""
 
+import pytest
+
 from semaphore.extensions import db
 from semaphore.models import APIToken
 from tests import factories
@@ -69,3 +71,24 @@ def test_tokens_list_only_own(user_api, app):
     assert all(
         t["user_id"] == user_api.user.id for t in user_api.get("/api/user/tokens").get_json()
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"name": 5, "expires": "x", "expires_in_days": "y"}, "name must be a string"),
+        ({"expires": "x", "expires_in_days": "y"}, "give expires or expires_in_days, not both"),
+        ({"expires_in_days": 5.0}, "expires_in_days must be a whole number from 1 to 3650"),
+        ({"expires": "2999-01-01T00:00:00"}, "expires must be an RFC 3339 time with a zone"),
+        ({"expires": "2001-01-01T00:00:00Z"}, "expires must be in the future"),
+    ],
+)
+def test_token_limit_errors(user_api, body, message):
+    response = user_api.post("/api/user/tokens", json=body)
+    assert (response.status_code, response.get_json()["error"]) == (400, message)
+
+
+def test_a_body_that_is_not_an_object_makes_a_plain_token(user_api):
+    response = user_api.post("/api/user/tokens", json=["ignored"])
+    assert response.status_code == 201
+    assert response.get_json()["expires"] is None

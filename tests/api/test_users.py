@@ -288,3 +288,19 @@ def test_last_admin_cannot_be_deleted(admin_api, admin):
 )
 def test_user_routes_need_authentication(api, app, method, path):
     assert api.open(method, path, json={}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # The password is asked for before the booleans after it are checked.
+        ({"admin": "x"}, "password is required"),
+        ({"external": "yes"}, "external must be true or false"),
+        ({"password": "p", "admin": "x"}, "admin must be true or false"),
+        ({"email": "no-at-sign"}, "email is not a valid e-mail address"),
+    ],
+)
+def test_user_creation_errors_name_the_first_problem(admin_api, body, message):
+    fields = {"username": "u", "name": "n", "email": "u@example.com", **body}
+    response = admin_api.post("/api/users", json=fields)
+    assert (response.status_code, response.get_json()["error"]) == (400, message)

@@ -159,3 +159,34 @@ def test_readers_cannot_write(app, project, role):
     assert client.post(url(project, suffix="/positions"), json={}).status_code == 403
     assert client.delete(url(project, view.id)).status_code == 403
     assert count_views() == 1 and events_of(project) == []
+
+
+def test_a_view_with_a_sort_column_shows_it(user_api, project):
+    body = {"title": "Sorted", "sort_column": "name", "sort_reverse": True, "type": "all"}
+    created = user_api.post(url(project), json=body).get_json()
+    assert created == {
+        "id": created["id"],
+        "project_id": project.id,
+        "title": "Sorted",
+        "position": 1,
+        "hidden": False,
+        "type": "all",
+        "sort_column": "name",
+        "sort_reverse": True,
+    }
+    assert user_api.get(url(project)).get_json() == [created]
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"title": "v", "type": "bad"}, "type must be '' or all"),
+        ({"title": "v", "sort_column": "id"}, "sort_column must be one of name"),
+        ({"type": "all"}, "title is required"),
+        ({"title": "v", "position": "1"}, "position must be an integer"),
+        ({"title": "v", "hidden": "yes"}, "hidden must be true or false"),
+    ],
+)
+def test_refusals_name_the_field(user_api, project, body, error):
+    response = user_api.post(url(project), json=body)
+    assert response.status_code == 400 and response.get_json()["error"] == error

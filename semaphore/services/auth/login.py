@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -14,9 +15,10 @@ from semaphore.config import current_config
 from semaphore.errors import NotAuthenticated, NotFound, RateLimited, ValidationError
 from semaphore.extensions import db
 from semaphore.models import APIToken, Session, User, utcnow
+from semaphore.schemas.base import parse
+from semaphore.schemas.users import TokenIn
 from semaphore.security.passwords import check_password
 from semaphore.security.tokens import digest, new_api_token
-from semaphore.services import validation as v
 from semaphore.services.auth import ldap as ldap_login
 from semaphore.services.auth import two_factor
 from semaphore.services.users import find_user
@@ -279,15 +281,15 @@ def create_token(actor: User, data: object = None) -> tuple[APIToken, str]:
     `expires` (RFC 3339, in the future) or `expires_in_days` (1 to 3650) limits its life;
     without either it lasts until expired by hand, as in the original.
     """
-    fields = data if isinstance(data, dict) else {}
-    name = v.string(fields, "name", default="")
-    expires = _token_expiry(fields)
+    # A body that is not an object is read as an empty one, as it always was.
+    body = parse(TokenIn, data if isinstance(data, Mapping) else {})
+    expires = _token_expiry(body)
     raw = new_api_token()
     token = APIToken(
         id=raw[:TOKEN_HANDLE_LENGTH],
         token_hash=digest(raw),
         user_id=actor.id,
-        name=name,
+        name=body.name,
         expires=expires,
     )
     db.session.add(token)
@@ -295,23 +297,12 @@ def create_token(actor: User, data: object = None) -> tuple[APIToken, str]:
     return token, raw
 
 
-def _token_expiry(fields: dict) -> datetime | None:
-    days = fields.get("expires_in_days")
-    stamp = fields.get("expires")
-    if days is not None and stamp is not None:
-        raise ValidationError("give expires or expires_in_days, not both", "expires")
-    if days is not None:
-        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:
-            raise ValidationError("expires_in_days must be a whole number from 1 to 3650")
-        return utcnow() + timedelta(days=days)
-    if stamp is None:
+def _token_expiry(body: TokenIn) -> datetime | None:
+    if body.expires_in_days is not None:
+        return utcnow() + timedelta(days=body.expires_in_days)
+    moment = body.expires_at
+    if moment is None:
         return None
-    try:
-        moment = datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise ValidationError("expires must be an RFC 3339 time with a zone", "expires")
     if moment <= utcnow():
         raise ValidationError("expires must be in the future", "expires")
     return moment.astimezone(UTC)

@@ -22,22 +22,17 @@ from semaphore.models import (
     IntegrationMatcher,
     Template,
 )
+from semaphore.schemas.base import parse
+from semaphore.schemas.integrations import MATCH_METHODS as MATCH_METHODS  # for the pages
+from semaphore.schemas.integrations import SECRET_METHODS as SECRET_METHODS  # for the hooks
+from semaphore.schemas.integrations import ExtractValueIn, IntegrationIn, MatcherIn
+from semaphore.schemas.tasks import stored_object
 from semaphore.services import events
 from semaphore.services import validation as v
 from semaphore.services.listing import sorted_query
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
 from semaphore.services.references import check_body_ids, get_in_project, key_reference, reference
-from semaphore.services.tasks.params import validated_task_params
 
-# "" and "none" both mean no check: the original's constant is "", its contract's example "none".
-AUTH_METHODS = ("", "none", "github", "bitbucket", "token", "hmac", "basic")
-SECRET_METHODS = ("github", "bitbucket", "token", "hmac", "basic")
-HEADER_METHODS = ("token", "hmac")
-MATCH_TYPES = ("header", "body")
-MATCH_METHODS = ("equals", "unequals", "contains")
-BODY_DATA_TYPES = ("json", "xml", "string")
-VALUE_SOURCES = ("body", "header")
-VARIABLE_TYPES = ("environment", "task")
 ALIAS_LENGTH = 16
 ALIAS_ALPHABET = string.ascii_lowercase + string.digits
 SORT_COLUMNS = {"name": Integration.name}
@@ -66,14 +61,11 @@ def get_integration(access: ProjectAccess, integration_id: int) -> Integration:
 
 def task_params(integration: Integration) -> dict | None:
     """The task parameters the integration's runs start from (the contract's TaskPrams), or None."""
-    value = v.parse_json_text(integration.task_params, default=None)
-    return value if isinstance(value, dict) else None
+    return stored_object(integration.task_params)
 
 
-def _auth_secret(access: ProjectAccess, data: Mapping[str, Any], method: str) -> int | None:
+def _auth_secret(access: ProjectAccess, data: Mapping[str, Any]) -> int | None:
     key_id = key_reference(access, data, "auth_secret_id")
-    if method in SECRET_METHODS and key_id is None:
-        raise ValidationError(f"auth_secret_id is required for {method} authentication")
     if key_id is not None and db.session.get(AccessKey, key_id).type != "login_password":
         # The secret is the key's password (and its login, for basic authentication).
         raise ValidationError("auth_secret_id must be a login_password key", "auth_secret_id")
@@ -85,28 +77,20 @@ def _integration_values(
 ) -> dict:
     v.require_mapping(data)
     check_body_ids(access, data, "Integration", integration_id)
-    method = v.string(data, "auth_method", default="", max_length=16)
-    if method not in AUTH_METHODS:
-        raise ValidationError(
-            "auth_method must be one of none, github, bitbucket, token, hmac, basic",
-            "auth_method",
-        )
-    header = v.string(data, "auth_header", default="")
-    if method in HEADER_METHODS and not header:
-        raise ValidationError(f"auth_header is required for {method} authentication", "auth_header")
+    body = parse(IntegrationIn, data)
     # The environment and arguments texts inside are stored unchecked, as in the original,
     # but never JSON nested past what a run can parse.
     v.refuse_deep_json_texts(data.get("task_params"), "task_params")
     return {
-        "name": v.string(data, "name", required=True),
+        "name": body.name,
         "template_id": reference(
             data, "template_id", Template, access.project_id, "Template", required=True
         ),
-        "auth_method": method,
-        "auth_secret_id": _auth_secret(access, data, method),
-        "auth_header": header,
-        "searchable": v.boolean(data, "searchable", default=False),
-        "task_params": validated_task_params(data),
+        "auth_method": body.auth_method,
+        "auth_secret_id": _auth_secret(access, data),
+        "auth_header": body.auth_header,
+        "searchable": body.searchable,
+        "task_params": body.task_params.stored() if body.task_params is not None else None,
     }
 
 
@@ -172,15 +156,6 @@ def _child(model: type, access: ProjectAccess, integration_id: int, child_id: in
     return row
 
 
-def _choice(data: Mapping[str, Any], field: str, allowed: tuple, default: str | None = None) -> str:
-    value = v.string(data, field, default=default, max_length=32)
-    if value is None or value == "":
-        raise ValidationError(f"{field} is required", field)
-    if value not in allowed:
-        raise ValidationError(f"{field} must be one of {', '.join(allowed)}", field)
-    return value
-
-
 def list_matchers(access: ProjectAccess, integration_id: int) -> list[IntegrationMatcher]:
     """The integration's matchers, in the order they are checked."""
     return _children(IntegrationMatcher, access, integration_id)
@@ -193,29 +168,8 @@ def get_matcher(access: ProjectAccess, integration_id: int, matcher_id: int) -> 
     return _child(IntegrationMatcher, access, integration_id, matcher_id, "Matcher")
 
 
-def _source(data: Mapping[str, Any], field: str, sources: tuple[str, ...]) -> tuple[str, str]:
-    """Where a matcher or an extracted value looks (header or body), and the body's type."""
-    source = _choice(data, field, sources)
-    body_type = _choice(data, "body_data_type", BODY_DATA_TYPES) if source == "body" else ""
-    return source, body_type
-
-
-def _key(data: Mapping[str, Any], body_type: str) -> str:
-    """The header name or JSON path; a string body is taken whole, so it has none."""
-    return v.string(data, "key", required=body_type != "string", default="") or ""
-
-
 def _matcher_values(data: Mapping[str, Any]) -> dict:
-    v.require_mapping(data)
-    match_type, body_type = _source(data, "match_type", MATCH_TYPES)
-    return {
-        "name": v.string(data, "name", required=True),
-        "match_type": match_type,
-        "method": _choice(data, "method", MATCH_METHODS, default="equals"),
-        "body_data_type": body_type,
-        "key": _key(data, body_type),
-        "value": v.string(data, "value", required=True, max_length=4096, strip=False),
-    }
+    return parse(MatcherIn, data).model_dump()
 
 
 def create_matcher(
@@ -272,16 +226,7 @@ def get_value(access: ProjectAccess, integration_id: int, value_id: int) -> Inte
 
 
 def _value_values(data: Mapping[str, Any]) -> dict:
-    v.require_mapping(data)
-    source, body_type = _source(data, "value_source", VALUE_SOURCES)
-    return {
-        "name": v.string(data, "name", required=True),
-        "value_source": source,
-        "body_data_type": body_type,
-        "key": _key(data, body_type),
-        "variable": v.string(data, "variable", required=True),
-        "variable_type": _choice(data, "variable_type", VARIABLE_TYPES, default="environment"),
-    }
+    return parse(ExtractValueIn, data).model_dump()
 
 
 def create_value(

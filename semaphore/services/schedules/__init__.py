@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from semaphore.errors import ValidationError
 from semaphore.extensions import db
 from semaphore.models import Repository, Schedule, Template
+from semaphore.schemas.base import parse
+from semaphore.schemas.schedules import (
+    CRON_PARSER,
+    CronIn,
+    ScheduleActiveIn,
+    ScheduleIn,
+    run_at_time,
+)
+from semaphore.schemas.tasks import stored_object
 from semaphore.services import events
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
 from semaphore.services.references import check_body_ids, get_in_project, reference
-from semaphore.services.schedules.cron import validate_cron
-from semaphore.services.tasks.params import validated_task_params
+from semaphore.services.schedules.cron import parse_cron
 
-SCHEDULE_TYPES = ("", "run_at")
 # --- the resource -------------------------------------------------------------------------------
 
 
@@ -57,19 +62,25 @@ def get_schedule(access: ProjectAccess, schedule_id: int) -> Schedule:
 
 def task_params(schedule: Schedule) -> dict | None:
     """The task parameters a scheduled run starts with, or None."""
-    value = v.parse_json_text(schedule.task_params, default=None)
-    return value if isinstance(value, dict) else None
+    return stored_object(schedule.task_params)
 
 
-def _run_at(data: Mapping[str, Any], required: bool) -> datetime | None:
-    text = v.string(data, "run_at", required=required, max_length=64)
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ValidationError("run_at must be an RFC 3339 date and time", "run_at") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def parse_schedule(data: Mapping[str, Any]) -> ScheduleIn:
+    """The body checked by ScheduleIn, the cron expression by the one parser.
+
+    Raises:
+        ValidationError: the first problem ("Cron: …" for the expression).
+    """
+    return parse(ScheduleIn, data, context={CRON_PARSER: parse_cron})
+
+
+def check_cron(data: Mapping[str, Any]) -> None:
+    """POST …/schedules/validate: refuse {"cron_format": …} the scheduler could not run.
+
+    Raises:
+        ValidationError: "Cron: <the original's parser message>".
+    """
+    parse(CronIn, data, context={CRON_PARSER: parse_cron})
 
 
 def _schedule_values(
@@ -78,25 +89,20 @@ def _schedule_values(
     """Every column of the schedule from the request; nothing is written."""
     v.require_mapping(data)
     check_body_ids(access, data, "Schedule", schedule_id)
-    kind = v.string(data, "type", default="", max_length=16)
-    if kind not in SCHEDULE_TYPES:
-        raise ValidationError("type must be '' or run_at", "type")
-    cron_format = v.string(data, "cron_format", default="", max_length=255)
-    if kind == "" or cron_format:
-        validate_cron(cron_format)
+    body = parse_schedule(data)
     # The environment and arguments texts inside are stored unchecked, as in the original,
     # but never JSON nested past what a run can parse.
     v.refuse_deep_json_texts(data.get("task_params"), "task_params")
     pid = access.project_id
     return {
         "template_id": reference(data, "template_id", Template, pid, "Template", required=True),
-        "name": v.string(data, "name", default=""),
-        "cron_format": cron_format,
-        "active": v.boolean(data, "active", default=False),
-        "type": kind,
-        "run_at": _run_at(data, required=kind == "run_at"),
+        "name": body.name,
+        "cron_format": body.cron_format,
+        "active": body.active,
+        "type": body.type,
+        "run_at": run_at_time(body.run_at),
         "repository_id": reference(data, "repository_id", Repository, pid, "Repository"),
-        "task_params": validated_task_params(data),
+        "task_params": body.task_params.stored() if body.task_params is not None else None,
     }
 
 
@@ -131,11 +137,7 @@ def set_active(access: ProjectAccess, schedule_id: int, data: Mapping[str, Any])
     """Switch a schedule on or off ({"active": bool})."""
     access.require(MANAGE_RESOURCES)
     schedule = get_schedule(access, schedule_id)
-    v.require_mapping(data)
-    active = v.boolean(data, "active")
-    if active is None:
-        raise ValidationError("active is required", "active")
-    schedule.active = active
+    schedule.active = parse(ScheduleActiveIn, data).active
     events.record(access, "schedule", schedule.id, f"{_label(schedule)} updated")
     db.session.commit()
     return schedule

@@ -163,7 +163,8 @@ def _zone(spec: str) -> tuple[tzinfo | None, str]:
     name = head.split("=", 1)[1]
     try:
         return ZoneInfo(name), rest.strip()
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: a name that is a directory of the zone database ("Europe") or too long a path.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(f"provided bad location {name}: unknown time zone {name}") from None
 
 

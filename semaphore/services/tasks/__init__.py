@@ -25,6 +25,8 @@ from semaphore.models import (
 )
 from semaphore.queue import dispatch as task_queue
 from semaphore.queue import publish
+from semaphore.schemas.base import parse
+from semaphore.schemas.tasks import MAX_MESSAGE, StopIn, TaskIn
 from semaphore.services import environments, events, templates
 from semaphore.services import validation as v
 from semaphore.services.keys import seal_secret
@@ -38,7 +40,6 @@ log = logging.getLogger(__name__)
 
 TASK_LIST_LIMIT = 1000
 LAST_TASKS_LIMIT = 200
-MAX_MESSAGE = 250
 # Transitions the original ignores (REFERENCE.md, task lifecycle: guard).
 IGNORED_TRANSITIONS = {
     ("confirmed", "waiting_confirmation"),
@@ -46,28 +47,6 @@ IGNORED_TRANSITIONS = {
     ("stopping", "waiting"),
     ("stopping", "running"),
 }
-
-
-def _json_text(data: Mapping[str, Any], field: str, kind: type) -> str | None:
-    """A field holding JSON text of the given kind (object or array); "" means none."""
-    text = v.string(data, field, max_length=1024 * 1024, strip=False)
-    if not text or not text.strip():
-        return None
-    parsed = v.parse_json_text(text, field)
-    if not isinstance(parsed, kind):
-        name = "an object" if kind is dict else "an array"
-        raise ValidationError(f"{field} must be {name}", field)
-    if kind is list and not all(isinstance(item, str) for item in parsed):
-        raise ValidationError(f"{field} must be an array of strings", field)
-    return text
-
-
-def _params(data: Mapping[str, Any]) -> str | None:
-    params = data.get("params")
-    if params is None:
-        return None
-    check_params(params, "params")
-    return json.dumps(params)
 
 
 def create_task(access: ProjectAccess, data: Mapping[str, Any]) -> Task:
@@ -82,26 +61,25 @@ def create_task(access: ProjectAccess, data: Mapping[str, Any]) -> Task:
         data, "template_id", Template, access.project_id, "Template", required=True
     )
     template = db.session.get(Template, template_id)
-    secret = _json_text(data, "secret", dict)
+    body = parse(TaskIn, data)
     task = Task(
         template_id=template_id,
         project_id=access.project_id,
         status="waiting",
-        debug=v.boolean(data, "debug", default=False),
-        dry_run=v.boolean(data, "dry_run", default=False),
-        diff=v.boolean(data, "diff", default=False),
-        playbook=v.string(data, "playbook", default="", max_length=1024),
-        environment=_json_text(data, "environment", dict) or "",
-        limit=v.string(data, "limit", default="", max_length=4096),
-        git_branch=v.string(data, "git_branch", max_length=255) or None,
-        message=v.string(data, "message", default="", max_length=MAX_MESSAGE),
-        arguments=_json_text(data, "arguments", list),
+        debug=body.debug,
+        dry_run=body.dry_run,
+        diff=body.diff,
+        playbook=body.playbook,
+        environment=body.environment or "",
+        limit=body.limit,
+        git_branch=body.git_branch or None,
+        message=body.message,
+        arguments=body.arguments,
         inventory_id=reference(data, "inventory_id", Inventory, access.project_id, "Inventory"),
-        params=_params(data),
-        secret=seal_secret(secret) if secret else None,
+        params=json.dumps(body.params.values()) if body.params is not None else None,
+        secret=seal_secret(body.secret) if body.secret else None,
         user_id=access.user_id,
     )
-    v.integer(data, "build_task_id")
     return _queue(task, template, access=access)
 
 
@@ -126,7 +104,7 @@ def start_automated_task(
         ValidationError: params the template's app does not take.
     """
     if params is not None:
-        check_params(params, "params")
+        check_params(params)
     task = Task(
         template_id=template.id,
         project_id=template.project_id,
@@ -193,6 +171,13 @@ def list_tasks(
 
 def get_task(access: ProjectAccess, task_id: int) -> Task:
     return get_in_project(Task, task_id, access.project_id, "Task")
+
+
+def task_context(task: Task) -> tuple[Template, str | None]:
+    """The task's template and the name of the user who started it (None when no user did)."""
+    template = db.session.get(Template, task.template_id)
+    user = db.session.get(User, task.user_id) if task.user_id is not None else None
+    return template, user.name if user is not None else None
 
 
 def run_variables(task: Task) -> tuple[dict[str, Any], bool]:
@@ -295,8 +280,7 @@ def change_status(task: Task, status: str, *, user: User | None = None) -> bool:
 def stop_task(access: ProjectAccess, task_id: int, data: Mapping[str, Any]) -> Task:
     """Stop a task: a waiting one ends `stopped` at once; a running one is signalled."""
     access.require(RUN_TASKS)
-    v.require_mapping(data)
-    force = v.boolean(data, "force", default=False)
+    force = parse(StopIn, data).force
     task = get_task(access, task_id)
     signal = _stop(access, task, force)
     db.session.commit()
@@ -315,8 +299,7 @@ def stop_template_tasks(
         PermissionDenied, NotFound (no such template here), ValidationError (bad body).
     """
     access.require(RUN_TASKS)
-    data = v.require_mapping(data if data is not None else {})
-    force = v.boolean(data, "force", default=False)
+    force = parse(StopIn, data if data is not None else {}).force
     get_in_project(Template, template_id, access.project_id, "Template")
     unfinished = db.session.scalars(
         select(Task)

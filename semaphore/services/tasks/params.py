@@ -2,33 +2,40 @@
 
 from __future__ import annotations
 
-import json
+import functools
 from collections.abc import Mapping
 from typing import Any
 
-from semaphore.errors import ValidationError
+from pydantic import create_model
+
+from semaphore.schemas.base import InputModel, parse
+from semaphore.schemas.tasks import FLAG_PARAMS, LIST_PARAMS, RunParamsBody, TaskParams
 from semaphore.services.validation import parse_json_text
 
-TEXT_FIELDS = ("environment", "git_branch", "message", "arguments")
-FLAG_PARAMS = ("debug", "dry_run", "diff", "plan", "destroy", "auto_approve", "upgrade")
-LIST_PARAMS = ("limit", "tags", "skip_tags")
+__all__ = ["FLAG_PARAMS", "LIST_PARAMS", "check_params", "run_values", "validated_task_params"]
 
 
-def check_params(params: Any, where: str) -> None:
-    """Ansible and Terraform run parameters: flags are booleans, lists are lists of strings."""
-    if not isinstance(params, Mapping):
-        raise ValidationError(f"{where} must be an object", where)
-    for name, value in params.items():
-        if name in FLAG_PARAMS and not isinstance(value, bool):
-            raise ValidationError(f"{where}.{name} must be true or false", where)
-        if name in LIST_PARAMS and (
-            not isinstance(value, list) or not all(isinstance(item, str) for item in value)
-        ):
-            raise ValidationError(f"{where}.{name} must be an array of strings", where)
+def check_params(params: Any) -> dict[str, Any]:
+    """A task's Ansible or Terraform run parameters, checked (the values as given).
+
+    Raises:
+        ValidationError: "params must be an object", "params.debug must be true or false",
+            "params.tags must be an array of strings".
+    """
+    return parse(RunParamsBody, {"params": params}).params.values()
+
+
+@functools.cache
+def _holder(field: str) -> type[InputModel]:
+    # The task parameters under the name the caller's body gives them, so errors name it.
+    return create_model(f"TaskParamsIn_{field}", __base__=InputModel, **{field: (TaskParams, ...)})
 
 
 def validated_task_params(data: Mapping[str, Any], field: str = "task_params") -> str | None:
     """The field as JSON text after checking the shape the contract gives it; None when empty.
+
+    A field given as null is not set: the answer never shows a null the contract types as a
+    string or an object.
 
     Raises:
         ValidationError: not an object, or a known field of the wrong type.
@@ -36,21 +43,7 @@ def validated_task_params(data: Mapping[str, Any], field: str = "task_params") -
     value = data.get(field)
     if value is None:
         return None
-    if not isinstance(value, Mapping):
-        raise ValidationError(f"{field} must be an object", field)
-    for name in TEXT_FIELDS:
-        if value.get(name) is not None and not isinstance(value[name], str):
-            raise ValidationError(f"{field}.{name} must be a string", field)
-    if value.get("params") is not None:
-        check_params(value["params"], f"{field}.params")
-    # A known field given as null is not set: the answer never shows a null the contract
-    # types as a string or an object.
-    kept = {
-        name: item
-        for name, item in value.items()
-        if not (item is None and (name in TEXT_FIELDS or name == "params"))
-    }
-    return json.dumps(kept) if kept else None
+    return getattr(parse(_holder(field), {field: value}), field).stored()
 
 
 def run_values(task_params: Mapping[str, Any] | None) -> dict[str, Any]:

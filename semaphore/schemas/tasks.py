@@ -1,0 +1,287 @@
+"""A task: what POST …/tasks takes and the one shape every answer shows a task in; the run
+parameters (the contract's TaskPrams) that templates, schedules and integrations carry; a line
+of a task's output.
+
+Fields holding JSON as text (a task's environment, secret and arguments) are checked by the one
+rule users' JSON follows everywhere: strict JSON (no NaN or Infinity), at most MAX_JSON_DEPTH
+levels of arrays and objects.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, ConfigDict
+
+from semaphore.errors import ValidationError
+from semaphore.schemas.base import (
+    MAX_TEXT,
+    InputModel,
+    JsonBool,
+    JsonInt,
+    OutputModel,
+    Text,
+    Timestamp,
+    invalid,
+    json_string,
+    list_of,
+)
+from semaphore.schemas.json_text import MAX_JSON_DEPTH, NestedTooDeeply, parse_json_text
+
+MAX_MESSAGE = 250
+FLAG_PARAMS = ("debug", "dry_run", "diff", "plan", "destroy", "auto_approve", "upgrade")
+LIST_PARAMS = ("limit", "tags", "skip_tags")
+
+
+Playbook = Text(1024)
+HostLimit = Text(4096)
+Branch = Text(255)
+Message = Text(MAX_MESSAGE)
+# A text kept exactly as given (no trimming), as the original stores TaskPrams' texts.
+RawText = Annotated[str, BeforeValidator(json_string)]
+
+
+def json_value(source: str) -> Any:
+    """The JSON in `source`, by the one rule (schemas.json_text).
+
+    Raises:
+        PydanticCustomError: "must be valid JSON" or "is nested too deeply (…)", for a field.
+    """
+    try:
+        return parse_json_text(source)
+    except NestedTooDeeply:
+        raise invalid(f"is nested too deeply (at most {MAX_JSON_DEPTH} levels)") from None
+    except ValidationError:
+        raise invalid("must be valid JSON") from None
+
+
+def stored_json(source: str | None) -> Any:
+    """A JSON text stored earlier (checked when written), or None when it no longer parses."""
+    return parse_json_text(source, default=None) if source else None
+
+
+def _json_text_of(kind: type) -> Any:
+    """A field holding JSON text of the given kind (an object, or an array of strings); an
+    empty or blank text means none (None). The text is kept as given."""
+
+    def check(value: object) -> object:
+        if not isinstance(value, str):
+            raise invalid("must be a string")
+        if len(value) > MAX_TEXT:
+            raise invalid(f"must be at most {MAX_TEXT} characters")
+        if not value.strip():
+            return None
+        parsed = json_value(value)
+        if not isinstance(parsed, kind):
+            raise invalid("must be an object" if kind is dict else "must be an array")
+        if kind is list and not all(isinstance(item, str) for item in parsed):
+            raise invalid("must be an array of strings")
+        return value
+
+    return Annotated[str | None, BeforeValidator(check)]
+
+
+ObjectText = _json_text_of(dict)
+StringListText = _json_text_of(list)
+
+
+def _strings(value: object) -> object:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise invalid("must be an array of strings")
+    return value
+
+
+StringList = Annotated[list[str], BeforeValidator(_strings)]
+
+
+class RunParams(InputModel):
+    """Ansible and Terraform run parameters (the contract's AnsibleTaskParams and
+    TerraformTaskParams): flags are booleans, lists are lists of strings; other keys are kept."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    debug: JsonBool | None = None
+    dry_run: JsonBool | None = None
+    diff: JsonBool | None = None
+    plan: JsonBool | None = None
+    destroy: JsonBool | None = None
+    auto_approve: JsonBool | None = None
+    upgrade: JsonBool | None = None
+    limit: StringList | None = None
+    tags: StringList | None = None
+    skip_tags: StringList | None = None
+
+    def values(self) -> dict[str, Any]:
+        """The parameters given, as they were given (the others left out)."""
+        return self.model_dump(exclude_unset=True)
+
+
+class RunParamsBody(InputModel):
+    """A task's `params` alone: the run parameters an automated task starts with."""
+
+    params: RunParams
+
+
+class TaskParams(InputModel):
+    """The contract's TaskPrams: what a template, schedule or integration starts its runs with.
+
+    The environment and arguments texts are stored unchecked, as in the original; other keys
+    are kept as given."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    environment: RawText | None = None
+    git_branch: RawText | None = None
+    message: RawText | None = None
+    arguments: RawText | None = None
+    params: RunParams | None = None
+
+    def stored(self) -> str | None:
+        """The JSON text to store, None when nothing is set."""
+        kept = self.model_dump(exclude_unset=True)
+        return json.dumps(kept) if kept else None
+
+
+class TaskIn(InputModel):
+    """POST …/tasks: a run of a template. The template and inventory must be the project's
+    (checked by the service)."""
+
+    template_id: JsonInt | None = None
+    secret: ObjectText = None
+    debug: JsonBool = False
+    dry_run: JsonBool = False
+    diff: JsonBool = False
+    playbook: Playbook = ""
+    environment: ObjectText = None
+    limit: HostLimit = ""
+    git_branch: Branch = ""
+    message: Message = ""
+    arguments: StringListText = None
+    inventory_id: JsonInt | None = None
+    params: RunParams | None = None
+    build_task_id: JsonInt | None = None
+
+
+def _stored_object(value: object) -> object:
+    parsed = stored_json(value) if isinstance(value, str) else value
+    return parsed if isinstance(parsed, dict) else None
+
+
+def stored_object(source: str | None) -> dict[str, Any] | None:
+    """An object stored as JSON text, or None (no text, or not an object)."""
+    value = stored_json(source)
+    return value if isinstance(value, dict) else None
+
+
+# An object stored as JSON text (task parameters), shown as the object; null when none.
+StoredObject = Annotated[dict[str, Any] | None, BeforeValidator(_stored_object)]
+
+
+class TaskOut(OutputModel):
+    """A task as every answer shows it: the original's Task with its TaskWithTpl fields (the
+    template's playbook, name, type and app, and the starting user's name). The secret never
+    shows: "{}" in the answer to POST, "" elsewhere."""
+
+    id: int
+    template_id: int
+    project_id: int
+    status: str
+    debug: bool
+    dry_run: bool
+    diff: bool
+    playbook: str
+    environment: str
+    limit: str
+    secret: str
+    arguments: str | None
+    git_branch: str | None
+    params: StoredObject
+    user_id: int | None
+    integration_id: int | None
+    schedule_id: int | None
+    created: Timestamp
+    start: Timestamp | None
+    end: Timestamp | None
+    message: str
+    commit_hash: str | None
+    commit_message: str
+    build_task_id: int | None
+    version: str | None
+    inventory_id: int | None
+    tpl_playbook: str
+    tpl_alias: str
+    tpl_type: str
+    tpl_app: str
+    user_name: str | None
+
+    @classmethod
+    def of(
+        cls, task: Any, template: Any, user_name: str | None, *, secret: str = ""
+    ) -> dict[str, Any]:
+        """The task with its template and user name, as the API shows it."""
+        values: dict[str, Any] = {
+            name: getattr(task, name) for name in cls.model_fields if hasattr(task, name)
+        }
+        values.update(
+            secret=secret,
+            tpl_playbook=template.playbook,
+            tpl_alias=template.name,
+            tpl_type=template.type,
+            tpl_app=template.app,
+            user_name=user_name,
+        )
+        return cls.dump(values)
+
+
+TaskList = list_of(TaskOut)
+
+
+class TaskOutputLine(OutputModel):
+    """One line of a task's output (the contract's TaskOutput); `task` is always ""."""
+
+    task_id: int
+    task: str = ""
+    time: Timestamp
+    output: str
+
+
+TaskOutputLines = list_of(TaskOutputLine)
+
+
+class FoundLine(TaskOutputLine):
+    """A line found by GET …/output/search, with its line number."""
+
+    seq: int
+
+
+class OutputSearchAnswer(OutputModel):
+    """A page of found lines; `next_after` is the `after` of the next page, null on the last."""
+
+    lines: list[FoundLine]
+    next_after: int | None
+
+
+class StopIn(InputModel):
+    """POST …/tasks/{id}/stop and …/templates/{id}/stop_all_tasks (the body is optional)."""
+
+    force: JsonBool = False
+
+
+class LastTasksQuery(InputModel):
+    """GET …/tasks/last: at most `limit` tasks (1 to 200, default 200)."""
+
+    limit: int | None = None
+
+
+class OutputQuery(InputModel):
+    """GET …/tasks/{id}/output: the lines after line number `after`, at most `limit`."""
+
+    after: int | None = None
+    limit: int | None = None
+
+
+class OutputSearchQuery(OutputQuery):
+    """GET …/tasks/{id}/output/search: lines containing `q` (any case, colours ignored)."""
+
+    q: str = ""

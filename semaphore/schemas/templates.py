@@ -1,0 +1,353 @@
+"""A template: what a request gives (with its survey variables and vaults) and what the API shows.
+
+PUT replaces the whole template, as the original binds the full object, so every field has the
+default an omitted one goes back to. Only the shape is checked here; whether the inventory,
+repository, environments, build template and vault keys exist in the project (and a vault id
+belongs to the template) is the service's to check. A backup's template goes through the same
+survey variable and vault rules (schemas.backup).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from pydantic import (
+    BeforeValidator,
+    Field,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from semaphore.errors import ValidationError
+from semaphore.models import APPS, TEMPLATE_TYPES
+from semaphore.schemas.base import (
+    MAX_NAME,
+    InputModel,
+    JsonBool,
+    JsonInt,
+    Name,
+    OutputModel,
+    ShortText,
+    Text,
+    invalid,
+    list_of,
+)
+from semaphore.schemas.json_text import parse_json_text
+
+# pulumi is a constant of the original with no runner behind it, so it is refused.
+VALID_APPS = tuple(app for app in APPS if app != "pulumi")
+TERRAFORM_APPS = ("terraform", "tofu", "terragrunt")
+SURVEY_TYPES = ("", "int", "secret", "enum")
+VAULT_TYPES = ("password", "script")
+MAX_TEXT = 64 * 1024
+MAX_ENVIRONMENTS = 50
+ARGUMENTS_MESSAGE = "arguments must be a JSON array of strings"
+
+
+def _environment_ids(value: object) -> object:
+    # Each item is checked by the service with its reference, as "environment_ids[0] ...".
+    if not isinstance(value, list):
+        raise invalid("environment_ids must be an array of ids")
+    if len(value) > MAX_ENVIRONMENTS:
+        raise invalid(f"environment_ids may list at most {MAX_ENVIRONMENTS} environments")
+    return value
+
+
+def _string_array_text(arguments: str) -> None:
+    """`arguments`: JSON text (by the one rule, schemas.json_text) of an array of strings."""
+    try:
+        parsed = parse_json_text(arguments, "arguments", message=ARGUMENTS_MESSAGE)
+    except ValidationError as exc:
+        raise invalid(exc.message) from None
+    if not isinstance(parsed, list) or not all(isinstance(item, str) for item in parsed):
+        raise invalid(ARGUMENTS_MESSAGE)
+
+
+def _type_in(choices: tuple[str, ...], message: str) -> Any:
+    def check(value: str) -> str:
+        if value not in choices:
+            raise invalid(message)
+        return value
+
+    return check
+
+
+# --- survey variables ---------------------------------------------------------------------------
+
+
+class SurveyValue(InputModel):
+    """One choice of an enum survey variable."""
+
+    name: Text(MAX_NAME, strip=False) = ""
+    value: Text(MAX_TEXT, strip=False) = ""
+
+
+class SurveyVar(InputModel):
+    """A variable the user is asked for when starting a task."""
+
+    type: Text(16) = ""
+    values: list[SurveyValue] = []
+    name: Name
+    title: ShortText = ""
+    description: Text(MAX_TEXT) = ""
+    required: JsonBool = False
+    default_value: Text(MAX_TEXT, strip=False) = ""
+
+    _type = field_validator("type")(
+        _type_in(SURVEY_TYPES, "type must be one of '', int, secret, enum")
+    )
+
+    @model_validator(mode="after")
+    def _enum_values(self) -> SurveyVar:
+        if self.type == "enum" and not self.values:
+            raise invalid("an enum needs at least one value", "values")
+        return self
+
+    def stored(self) -> dict[str, Any]:
+        """The variable as a template stores it (default_value only when there is one)."""
+        stored = {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "type": self.type,
+            "required": self.required,
+            "values": [{"name": item.name, "value": item.value} for item in self.values],
+        }
+        if self.default_value:
+            stored["default_value"] = self.default_value
+        return stored
+
+
+def check_survey_names(survey_vars: Sequence[SurveyVar]) -> None:
+    """Each variable's name once: a task's answers are keyed by it."""
+    for index, var in enumerate(survey_vars):
+        if any(other.name == var.name for other in survey_vars[:index]):
+            raise invalid(
+                f"survey_vars[{index}]: the name {var.name} is used twice",
+                f"survey_vars[{index}].name",
+            )
+
+
+# --- vaults -------------------------------------------------------------------------------------
+
+
+class VaultFields(InputModel):
+    """What a vault is, whoever names its key: a request by id (VaultIn), a backup by name."""
+
+    type: Text(16) = "password"
+    script: Text(1024) | None = Field(None, validate_default=True)
+    name: ShortText | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, kind: str) -> str:
+        kind = kind or "password"
+        if kind not in VAULT_TYPES:
+            raise invalid("type must be password or script")
+        return kind
+
+    @field_validator("script")
+    @classmethod
+    def _script(cls, script: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("type")
+        if kind == "script" and not script:
+            raise invalid("script is required")
+        return script if kind == "script" else None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str | None) -> str | None:
+        return name or None
+
+
+def key_of_password_vault(
+    value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+) -> Any:
+    """The key field of a vault: required for a password vault, ignored for a script one."""
+    if info.data.get("type") != "password":
+        return None
+    key = handler(value)
+    if not key:
+        raise invalid(f"{info.field_name} is required")
+    return key
+
+
+class VaultIn(VaultFields):
+    """A template's vault in a request: id 0 (or none) adds one, a known id keeps it."""
+
+    id: JsonInt | None = None
+    vault_key_id: JsonInt | None = Field(None, validate_default=True)
+
+    _key = field_validator("vault_key_id", mode="wrap")(key_of_password_vault)
+
+
+def check_vault_names(vaults: Sequence[VaultFields]) -> None:
+    """ansible refuses two vault ids of one name; an unnamed vault is "default"."""
+    for index, vault in enumerate(vaults):
+        name = vault.name or "default"
+        if any((other.name or "default") == name for other in vaults[:index]):
+            raise invalid(
+                f"vaults[{index}]: two vaults have the same name", f"vaults[{index}].name"
+            )
+
+
+# --- the template -------------------------------------------------------------------------------
+
+
+class TemplateIn(InputModel):
+    """POST and PUT …/templates. Fields are checked in this order."""
+
+    # The original's body carries the ids too; the service checks they match the URL's.
+    id: JsonInt | None = None
+    project_id: JsonInt | None = None
+    app: str = "ansible"
+    environment_id: JsonInt | None = None
+    environment_ids: (
+        Annotated[
+            list[Any],
+            BeforeValidator(_environment_ids),
+            WithJsonSchema({"type": "array", "items": {"type": "integer"}}),
+        ]
+        | None
+    ) = None
+    name: Name
+    playbook: Text(1024) = Field("", validate_default=True)
+    inventory_id: JsonInt | None = None
+    repository_id: JsonInt | None = None
+    view_id: JsonInt | None = None
+    type: Text(16) = ""
+    start_version: Text(20) | None = None
+    build_template_id: JsonInt | None = None
+    autorun: JsonBool = False
+    arguments: Text(MAX_TEXT) | None = None
+    description: Text(MAX_TEXT, strip=False) | None = None
+    git_branch: Text(MAX_NAME, strip=False) | None = None
+    survey_vars: list[SurveyVar] | None = None
+    # The contract's TaskPrams; its fields are checked by services.tasks.params.
+    task_params: dict[str, Any] | None = None
+    allow_override_args_in_task: JsonBool = False
+    allow_override_branch_in_task: JsonBool = False
+    suppress_success_alerts: JsonBool = False
+    vaults: list[VaultIn] = []
+    # In the contract's TemplateRequest; the original ignores it, and so do we.
+    limit: Annotated[Any, WithJsonSchema({"type": ["string", "null"]})] = None
+
+    _type = field_validator("type")(
+        _type_in(TEMPLATE_TYPES, "type must be one of '', build, deploy")
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _app(cls, data: dict[str, Any]) -> dict[str, Any]:
+        # First, as the original: the app decides what else is required. The original's text
+        # names no field, so this is checked on the whole body.
+        app = data.get("app")
+        if app is None or app == "":
+            return {**data, "app": "ansible"}
+        if not isinstance(app, str) or app not in VALID_APPS:
+            raise invalid(f"Invalid app id: {app}", "app")
+        return data
+
+    @field_validator("playbook")
+    @classmethod
+    def _playbook(cls, playbook: str, info: ValidationInfo) -> str:
+        if info.data.get("app") in TERRAFORM_APPS:
+            # For the Terraform family the playbook is a sub-directory of the repository.
+            return playbook.lstrip("/")
+        if not playbook:
+            raise invalid("playbook is required")
+        return playbook
+
+    @field_validator("start_version", mode="wrap")
+    @classmethod
+    def _start_version(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> str | None:
+        # Only a build template has one; for others whatever is sent is ignored.
+        return (handler(value) or None) if info.data.get("type") == "build" else None
+
+    @field_validator("build_template_id", mode="wrap")
+    @classmethod
+    def _build_template_id(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> int | None:
+        # Only a deploy template has one (the service checks it names a build template).
+        return handler(value) if info.data.get("type") == "deploy" else None
+
+    @field_validator("arguments")
+    @classmethod
+    def _arguments(cls, arguments: str | None) -> str | None:
+        if not arguments:
+            return None
+        _string_array_text(arguments)
+        return arguments
+
+    @field_validator("description", "git_branch")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _lists(self) -> TemplateIn:
+        check_survey_names(self.survey_vars or [])
+        check_vault_names(self.vaults)
+        return self
+
+    def survey_vars_text(self) -> str | None:
+        """The survey variables as the template stores them (JSON text), None for none."""
+        return json.dumps([var.stored() for var in self.survey_vars]) if self.survey_vars else None
+
+
+# --- what the API shows -------------------------------------------------------------------------
+
+
+class TemplateVaultOut(OutputModel):
+    """A template's vault as the contract shows it."""
+
+    id: int
+    project_id: int
+    template_id: int
+    vault_key_id: int | None
+    name: str | None
+    type: str
+    script: str | None
+
+
+class TemplateOut(OutputModel):
+    """A template as the contract shows it, with its vaults, environments and last task."""
+
+    id: int
+    project_id: int
+    inventory_id: int | None
+    repository_id: int | None
+    environment_id: int | None
+    environment_ids: list[int]
+    view_id: int | None
+    name: str
+    app: str
+    playbook: str
+    arguments: str | None
+    description: str | None
+    allow_override_args_in_task: bool
+    allow_override_branch_in_task: bool
+    suppress_success_alerts: bool
+    git_branch: str | None
+    type: str
+    start_version: str | None
+    build_template_id: int | None
+    autorun: bool
+    # As stored: each variable was checked by SurveyVar when it was written.
+    survey_vars: list[dict[str, Any]]
+    vaults: list[TemplateVaultOut]
+    task_params: dict[str, Any] | None
+    tasks: int
+    # The task shape of api/tasks.py (a TaskOut of the tasks' schema once there is one).
+    last_task: dict[str, Any] | None
+
+
+TemplateList = list_of(TemplateOut)
