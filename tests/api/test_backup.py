@@ -31,6 +31,14 @@ from semaphore.services.permissions import ProjectAccess
 from semaphore.services.schedules.cron import parse_cron
 from tests import factories
 
+
+# Backups here name local repositories (/srv/..., /r): the server allows them under "/", and
+# test_restore_refuses_a_local_repository_outside_the_roots shows the setting applies.
+@pytest.fixture
+def config_overrides() -> dict:
+    return {"local_repository_roots": ("/",)}
+
+
 PASSWORD = "vault-password-do-not-leak"
 ENV_SECRET = "environment-secret-do-not-leak"
 SURVEY = [
@@ -498,7 +506,7 @@ BAD_DOCUMENTS = {
     "name too long": (_changed("keys.0.name", "k" * 300), "at most 255"),
     "file inventory escapes": (
         _changed("inventories.0", {"name": "inv", "type": "file", "inventory": "../../etc/x"}),
-        "inside the repository",
+        "Invalid inventory file pathname",
     ),
     "duplicate keys": (
         _changed("keys", [{"name": "None", "type": "none"}, {"name": "None", "type": "ssh"}]),
@@ -737,6 +745,21 @@ def test_restore_refuses_what_the_api_refuses_and_writes_nothing(user_api, docum
     assert response.status_code == 400
     assert response.get_json()["error"].startswith(message)
     assert _rows() == before
+
+
+@pytest.mark.parametrize("config_overrides", [{"local_repository_roots": ("/srv/repos",)}])
+def test_restore_refuses_a_local_repository_outside_the_roots(user_api):
+    before = _rows()
+    document = _changed("repositories.0", {"name": "repo", "git_url": "/etc", "ssh_key": "None"})
+    response = user_api.post("/api/projects/restore", json=document)
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith(
+        "error at repositories[0]: git_url: a local repository path must be under one of the "
+        "directories in the server's local_repository_roots (/srv/repos)"
+    )
+    assert _rows() == before
+    inside = _changed("repositories.0.git_url", "/srv/repos/app")
+    assert user_api.post("/api/projects/restore", json=inside).status_code == 200
 
 
 def test_restored_survey_variables_and_vaults_are_kept_as_given(user_api):

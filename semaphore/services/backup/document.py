@@ -1,16 +1,18 @@
 """Reading a backup document: every object checked before anything is written.
 
-Objects are checked by the rules the API applies to them: a repository through RepositoryIn,
-a template's survey variables and vaults through the templates' schema (schemas.backup), its
-task parameters and cron as the API checks them. The objects whose schemas are still to come
-are read by the backup's field specifications (export.py); each section names its reader in
-parse_backup, so moving one to its schema is `_through(ItsModelIn, ITS_SPEC)` there.
+Objects are checked by the rules the API applies to them: repositories, views, integration
+matchers and extracted values through their input models (schemas/), a template's survey
+variables and vaults through the templates' schema (schemas.backup), its task parameters and
+cron as the API checks them, a file inventory's path by the API's file_path_problem, a local
+repository by the server's local_repository_roots. Read by the backup's own field specs
+(export.py) still: keys (a backup carries no secrets, which KeyIn requires), environments,
+integrations (their secret is named, not an id) and inventories (the original's backups hold
+file inventories without a path, which its restore accepts); see COLUMNS.
 """
 
 from __future__ import annotations
 
 import math
-import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -22,7 +24,10 @@ from pydantic import BaseModel
 from semaphore.errors import ValidationError
 from semaphore.schemas.backup import TemplateBackupParts
 from semaphore.schemas.base import parse
-from semaphore.schemas.repositories import RepositoryIn
+from semaphore.schemas.integrations import ExtractValueIn, MatcherIn
+from semaphore.schemas.inventories import file_path_problem
+from semaphore.schemas.repositories import RepositoryIn, is_local
+from semaphore.schemas.views import ViewIn
 from semaphore.services import validation as v
 from semaphore.services.backup.export import (
     ENVIRONMENT,
@@ -37,6 +42,7 @@ from semaphore.services.backup.export import (
     VIEW,
     Field,
 )
+from semaphore.services.repositories import check_local_path
 from semaphore.services.schedules.cron import parse_cron
 from semaphore.services.templates import task_params_text
 
@@ -189,9 +195,13 @@ def _through(model: type[BaseModel], specs: tuple[Field, ...]) -> Columns:
     specification's fields only: references are by name in a backup, by id in a request, and
     are read by the section's reader."""
     names = [spec.name for spec in specs]
+    # A backup may leave out what the original always writes; its defaults apply as before.
+    defaults = {spec.name: spec.default for spec in specs if spec.default is not None}
 
     def read(data: Mapping[str, Any]) -> dict[str, Any]:
-        body = parse(model, {name: data.get(name) for name in names})
+        given = {name: data.get(name) for name in names}
+        given.update({n: d for n, d in defaults.items() if given.get(n) is None})
+        body = parse(model, given)
         return {name: getattr(body, name) for name in names}
 
     return read
@@ -203,14 +213,16 @@ COLUMNS: dict[str, Columns] = {
     "meta": _by_spec(META),
     "keys": _by_spec(KEY),
     "environments": _by_spec(ENVIRONMENT),
-    "views": _by_spec(VIEW),
+    "views": _through(ViewIn, VIEW),
     "repositories": _through(RepositoryIn, REPOSITORY),
+    # Not through InventoryIn: the original's own backups (the contract's example among them)
+    # hold file inventories with no path yet, which its restore accepts and its API refuses.
     "inventories": _by_spec(INVENTORY),
     # Its survey variables and vaults are read through TemplateBackupParts.
     "templates": _by_spec(TEMPLATE_COLUMNS),
     "integrations": _by_spec(INTEGRATION),
-    "matchers": _by_spec(MATCHER),
-    "extract_values": _by_spec(EXTRACT_VALUE),
+    "matchers": _through(MatcherIn, MATCHER),
+    "extract_values": _through(ExtractValueIn, EXTRACT_VALUE),
 }
 
 
@@ -378,12 +390,11 @@ def _inventory_reader(keys: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], 
 
     def read(data: Mapping[str, Any]) -> Entry:
         entry = base(data)
-        # A file inventory is a path inside the checkout; a backup must not point outside it.
-        path = entry.columns["inventory"]
-        if entry.columns["type"] == "file":
-            normal = posixpath.normpath(path.replace("\\", "/")) if path else ""
-            if normal.startswith("/") or normal == ".." or normal.startswith("../"):
-                raise ValidationError("inventory path must stay inside the repository", "inventory")
+        # A file inventory is a path inside the checkout, as the API's file_path_problem says.
+        if entry.columns["type"] == "file" and entry.columns["inventory"]:
+            problem = file_path_problem(entry.columns["inventory"])
+            if problem:
+                raise ValidationError(problem, "inventory")
         return entry
 
     return read
@@ -413,10 +424,17 @@ def parse_backup(document: Any) -> Document:
         document, "repositories", _key_ref_reader("repositories", ("ssh_key",), names["keys"])
     )
     for i, entry in enumerate(sections["repositories"]):
-        if entry.refs["ssh_key"] is None:
-            with _at(f"repositories[{i}]"):
+        with _at(f"repositories[{i}]"):
+            if entry.refs["ssh_key"] is None:
                 raise ValidationError("SSHKey does not exist in keys[].Name", "ssh_key")
-    sections["inventories"] = _section(document, "inventories", _inventory_reader(names["keys"]))
+            # The server's local_repository_roots, as for a repository created through the API.
+            if is_local(entry.columns["git_url"]):
+                check_local_path(entry.columns["git_url"])
+    sections["inventories"] = _section(
+        document,
+        "inventories",
+        _inventory_reader(names["keys"]),
+    )
     names["repositories"] = _names(sections["repositories"])
     names["inventories"] = _names(sections["inventories"])
     templates = _section(document, "templates", _template_reader(names))
