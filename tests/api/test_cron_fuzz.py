@@ -171,7 +171,14 @@ def restore_document(cron: str) -> dict:
     return {
         "meta": {"name": "restored"},
         "keys": [{"name": "None", "type": "none"}],
-        "repositories": [{"name": "repo", "git_url": "/srv/repo", "ssh_key": "None"}],
+        "repositories": [
+            {
+                "name": "repo",
+                "git_url": "https://example.com/repo.git",
+                "git_branch": "main",
+                "ssh_key": "None",
+            }
+        ],
         "inventories": [{"name": "inv", "inventory": "localhost", "type": "static"}],
         "templates": [{"name": "build", "repository": "repo", "inventory": "inv", "cron": cron}],
     }
