@@ -1,13 +1,10 @@
 """A schedule: what a request (or the schedule form) gives and what the API shows.
 
-The cron expression is checked by the one parser, `services.schedules.cron.parse_cron`, which
-the service hands in as the validation context ("parse_cron"): a schema may not import a
-service, and a second parser here would drift from the one the scheduler runs.
+The cron expression is checked by the one parser (schemas.cron), the one the scheduler runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,14 +21,12 @@ from semaphore.schemas.base import (
     invalid,
     list_of,
 )
+from semaphore.schemas.cron import parse_cron
 from semaphore.schemas.tasks import StoredObject, TaskParams
 
 SCHEDULE_TYPES = ("", "run_at")
 Kind = Text(16)
 RunAt = Text(64)
-# The validation context's key for the cron parser: (expression) -> anything, ValueError
-# with the original's message when the expression is not valid.
-CRON_PARSER = "parse_cron"
 
 
 def run_at_time(value: str) -> datetime | None:
@@ -42,11 +37,10 @@ def run_at_time(value: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def check_cron(expression: str, info: ValidationInfo) -> None:
-    """Refuse an expression the parser given in the context refuses, as "Cron: <reason>"."""
-    parser: Callable[[str], Any] = (info.context or {})[CRON_PARSER]
+def check_cron(expression: str) -> None:
+    """Refuse an expression the one parser refuses, as "Cron: <reason>"."""
     try:
-        parser(expression)
+        parse_cron(expression)
     except ValueError as exc:
         raise invalid(f"Cron: {exc}", "cron_format") from None
 
@@ -57,8 +51,8 @@ class CronIn(InputModel):
     cron_format: str = ""
 
     @model_validator(mode="after")
-    def _cron(self, info: ValidationInfo) -> CronIn:
-        check_cron(self.cron_format, info)
+    def _cron(self) -> CronIn:
+        check_cron(self.cron_format)
         return self
 
 
@@ -96,10 +90,10 @@ class ScheduleIn(InputModel):
         return value
 
     @model_validator(mode="after")
-    def _cron(self, info: ValidationInfo) -> ScheduleIn:
+    def _cron(self) -> ScheduleIn:
         # A run_at schedule needs no expression, but one it is given must be valid.
         if self.type == "" or self.cron_format:
-            check_cron(self.cron_format, info)
+            check_cron(self.cron_format)
         return self
 
 

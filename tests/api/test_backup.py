@@ -26,9 +26,9 @@ from semaphore.models import (
     TemplateEnvironment,
     TemplateVault,
 )
+from semaphore.schemas.cron import parse_cron
 from semaphore.services import keys
 from semaphore.services.permissions import ProjectAccess
-from semaphore.services.schedules.cron import parse_cron
 from tests import factories
 
 

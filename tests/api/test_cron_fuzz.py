@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from semaphore.services.schedules.cron import parse_cron
+from semaphore.schemas.cron import parse_cron
 from tests import factories
 from tests.web.helpers import Browser, csrf_token
 

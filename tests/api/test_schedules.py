@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from semaphore.errors import ValidationError
 from semaphore.extensions import db
 from semaphore.models import Event, ProjectUser, Schedule
-from semaphore.services.schedules import cron as cron_parser
+from semaphore.schemas import cron as cron_parser
+from semaphore.services.schedules import cron as schedule_times
 from tests import factories
 
 
@@ -250,21 +251,21 @@ AFTER = datetime(2024, 1, 1, 12, 0, 30, tzinfo=UTC)  # a Monday
 def test_next_run(cron, expected):
     cron_parser.validate_cron(cron)
     schedule = Schedule(cron_format=cron, type="")
-    assert cron_parser.next_run(schedule, AFTER, zone=UTC) == expected
+    assert schedule_times.next_run(schedule, AFTER, zone=UTC) == expected
 
 
 def test_next_run_reads_cron_in_the_given_zone():
     schedule = Schedule(cron_format="0 9 * * *", type="")
-    berlin = cron_parser.next_run(schedule, AFTER, zone=ZoneInfo("Europe/Berlin"))
+    berlin = schedule_times.next_run(schedule, AFTER, zone=ZoneInfo("Europe/Berlin"))
     assert berlin == datetime(2024, 1, 2, 8, tzinfo=UTC)
-    assert cron_parser.next_run(schedule, AFTER) is not None  # the server's own zone
+    assert schedule_times.next_run(schedule, AFTER) is not None  # the server's own zone
 
 
 def test_next_run_of_a_one_off_schedule():
     at = datetime(2030, 1, 1, tzinfo=UTC)
     schedule = Schedule(type="run_at", run_at=at, cron_format="")
-    assert cron_parser.next_run(schedule, AFTER) == at
-    assert cron_parser.next_run(schedule, at) is None
+    assert schedule_times.next_run(schedule, AFTER) == at
+    assert schedule_times.next_run(schedule, at) is None
 
 
 @pytest.mark.parametrize(

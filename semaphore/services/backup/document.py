@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from semaphore.errors import ValidationError
 from semaphore.schemas.backup import TemplateBackupParts
 from semaphore.schemas.base import parse
+from semaphore.schemas.cron import parse_cron
 from semaphore.schemas.integrations import ExtractValueIn, MatcherIn
 from semaphore.schemas.inventories import file_path_problem
 from semaphore.schemas.repositories import RepositoryIn, is_local
@@ -43,7 +44,6 @@ from semaphore.services.backup.export import (
     Field,
 )
 from semaphore.services.repositories import check_local_path
-from semaphore.services.schedules.cron import parse_cron
 from semaphore.services.templates import task_params_text
 
 # A backup is at most the 16 MiB request body; this bounds each list so that a hostile document

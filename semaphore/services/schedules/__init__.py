@@ -11,7 +11,6 @@ from semaphore.extensions import db
 from semaphore.models import Repository, Schedule, Template
 from semaphore.schemas.base import parse
 from semaphore.schemas.schedules import (
-    CRON_PARSER,
     CronIn,
     ScheduleActiveIn,
     ScheduleIn,
@@ -22,7 +21,6 @@ from semaphore.services import events
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
 from semaphore.services.references import check_body_ids, get_in_project, reference
-from semaphore.services.schedules.cron import parse_cron
 
 # --- the resource -------------------------------------------------------------------------------
 
@@ -71,7 +69,7 @@ def parse_schedule(data: Mapping[str, Any]) -> ScheduleIn:
     Raises:
         ValidationError: the first problem ("Cron: …" for the expression).
     """
-    return parse(ScheduleIn, data, context={CRON_PARSER: parse_cron})
+    return parse(ScheduleIn, data)
 
 
 def check_cron(data: Mapping[str, Any]) -> None:
@@ -80,7 +78,7 @@ def check_cron(data: Mapping[str, Any]) -> None:
     Raises:
         ValidationError: "Cron: <the original's parser message>".
     """
-    parse(CronIn, data, context={CRON_PARSER: parse_cron})
+    parse(CronIn, data)
 
 
 def _schedule_values(
