@@ -87,7 +87,7 @@ def _template(template: Template) -> TemplateSpec:
                 script=vault.script or "" if vault.type == "script" else "",
             )
         )
-    params = _json(template.task_params, {}).get("params") or {}
+    params = (templates.task_params(template) or {}).get("params") or {}
     return TemplateSpec(
         id=template.id,
         app=template.app,
@@ -129,7 +129,7 @@ def build_spec(task: Task) -> TaskSpec:
         debug=task.debug,
         dry_run=task.dry_run,
         diff=task.diff,
-        params=_json(task.params, {}),
+        params=task.params if isinstance(task.params, dict) else {},
         username=user.username if user else "",
         message=task.message or "",
         version=task.version,

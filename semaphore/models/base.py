@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, Text
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -38,6 +40,35 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class JsonText(TypeDecorator):
+    """A JSON value (an object or an array) stored as text, as the original stores survey
+    variables and task parameters; Python code reads and assigns the value itself.
+
+    Values are checked by the schemas before they are assigned; a stored text that no longer
+    parses (written by hand, or by an old version) reads as None rather than failing a page.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, str | bytes):
+            # Text here would be stored as a JSON string and read back as one: a writer that
+            # still encodes by hand is a bug, caught at the first flush.
+            raise TypeError("a JsonText column takes the value, not its JSON text")
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+    def process_result_value(self, value: str | None, dialect) -> Any:
+        if not value:
+            return None
+        try:
+            return json.loads(value)
+        except (ValueError, RecursionError):
+            return None
 
 
 class Base(DeclarativeBase):

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from semaphore.models.base import Base, utcnow
+from semaphore.models.base import Base, JsonText, utcnow
 
 
 class Integration(Base):
@@ -26,7 +26,7 @@ class Integration(Base):
     auth_secret_id: Mapped[int | None] = mapped_column(ForeignKey("access_key.id"), index=True)
     auth_header: Mapped[str] = mapped_column(String(255), default="")
     searchable: Mapped[bool] = mapped_column(Boolean, default=False)
-    task_params: Mapped[str | None] = mapped_column(Text)
+    task_params: Mapped[dict | None] = mapped_column(JsonText)
 
 
 class IntegrationMatcher(Base):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from semaphore.models.base import Base
+from semaphore.models.base import Base, JsonText
 
 
 class Schedule(Base):
@@ -29,4 +29,4 @@ class Schedule(Base):
     last_commit_hash: Mapped[str | None] = mapped_column(String(64))
     type: Mapped[str] = mapped_column(String(16), default="")
     run_at: Mapped[datetime | None]
-    task_params: Mapped[str | None] = mapped_column(Text)
+    task_params: Mapped[dict | None] = mapped_column(JsonText)

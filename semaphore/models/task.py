@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from semaphore.models.base import Base, utcnow
+from semaphore.models.base import Base, JsonText, utcnow
 
 TASK_STATUSES = (
     "waiting",
@@ -49,7 +49,7 @@ class Task(Base):
     arguments: Mapped[str | None] = mapped_column(Text)
     git_branch: Mapped[str | None] = mapped_column(String(255))
     limit: Mapped[str] = mapped_column("hosts_limit", Text, default="")
-    params: Mapped[str | None] = mapped_column(Text)
+    params: Mapped[dict | None] = mapped_column(JsonText)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     integration_id: Mapped[int | None] = mapped_column(
         ForeignKey("project__integration.id", ondelete="SET NULL")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from semaphore.models.base import Base
+from semaphore.models.base import Base, JsonText
 
 APPS = ("ansible", "terraform", "tofu", "terragrunt", "bash", "powershell", "python", "pulumi")
 TEMPLATE_TYPES = ("", "build", "deploy")
@@ -46,10 +46,10 @@ class Template(Base):
     autorun: Mapped[bool] = mapped_column(Boolean, default=False)
     git_branch: Mapped[str | None] = mapped_column(String(255))
     # JSON: [{name, title, description, type, required, values: [{name, value}]}]
-    survey_vars: Mapped[str | None] = mapped_column(Text)
+    survey_vars: Mapped[list | None] = mapped_column(JsonText)
     suppress_success_alerts: Mapped[bool] = mapped_column(Boolean, default=False)
     # JSON: the default task parameters (TaskPrams in the contract).
-    task_params: Mapped[str | None] = mapped_column(Text)
+    task_params: Mapped[dict | None] = mapped_column(JsonText)
     # How many tasks this template has run (read-only in the API).
     tasks: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -105,7 +105,7 @@ class _Planned:
     active: bool
     repository_id: int | None
     last_commit_hash: str | None
-    task_params: str | None
+    task_params: dict | None
 
     @classmethod
     def of(cls, schedule: Schedule) -> _Planned:

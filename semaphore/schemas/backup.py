@@ -7,7 +7,6 @@ names its key by `vault_key` (VaultBackup, with VaultIn's rules), a repository i
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
@@ -46,12 +45,12 @@ class TemplateBackupParts(InputModel):
         check_vault_names(self.vaults)
         return self
 
-    def survey_vars_text(self) -> str | None:
+    def stored_survey_vars(self) -> list[dict[str, Any]] | None:
         """The variables as stored: with the fields the backup gives (so a backup restores to
         the same backup), each checked and trimmed by SurveyVar."""
         if self.survey_vars is None:
             return None
-        return json.dumps([_as_given(var) for var in self.survey_vars])
+        return [_as_given(var) for var in self.survey_vars]
 
 
 def _as_given(var: SurveyVar) -> dict[str, Any]:

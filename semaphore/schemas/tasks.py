@@ -9,7 +9,6 @@ levels of arrays and objects.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict
@@ -54,11 +53,6 @@ def json_value(source: str) -> Any:
         raise invalid(f"is nested too deeply (at most {MAX_JSON_DEPTH} levels)") from None
     except ValidationError:
         raise invalid("must be valid JSON") from None
-
-
-def stored_json(source: str | None) -> Any:
-    """A JSON text stored earlier (checked when written), or None when it no longer parses."""
-    return parse_json_text(source, default=None) if source else None
 
 
 def _json_text_of(kind: type) -> Any:
@@ -137,10 +131,9 @@ class TaskParams(InputModel):
     arguments: RawText | None = None
     params: RunParams | None = None
 
-    def stored(self) -> str | None:
-        """The JSON text to store, None when nothing is set."""
-        kept = self.model_dump(exclude_unset=True)
-        return json.dumps(kept) if kept else None
+    def stored(self) -> dict[str, Any] | None:
+        """The parameters to store (a JsonText column), None when nothing is set."""
+        return self.model_dump(exclude_unset=True) or None
 
 
 class TaskIn(InputModel):
@@ -163,19 +156,13 @@ class TaskIn(InputModel):
     build_task_id: JsonInt | None = None
 
 
-def _stored_object(value: object) -> object:
-    parsed = stored_json(value) if isinstance(value, str) else value
-    return parsed if isinstance(parsed, dict) else None
-
-
-def stored_object(source: str | None) -> dict[str, Any] | None:
-    """An object stored as JSON text, or None (no text, or not an object)."""
-    value = stored_json(source)
+def stored_object(value: object) -> dict[str, Any] | None:
+    """An object read from a JsonText column, or None (nothing stored, or not an object)."""
     return value if isinstance(value, dict) else None
 
 
-# An object stored as JSON text (task parameters), shown as the object; null when none.
-StoredObject = Annotated[dict[str, Any] | None, BeforeValidator(_stored_object)]
+# An object read from a JsonText column (task parameters); null when none.
+StoredObject = Annotated[dict[str, Any] | None, BeforeValidator(stored_object)]
 
 
 class TaskOut(OutputModel):

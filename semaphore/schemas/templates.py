@@ -9,7 +9,6 @@ survey variable and vault rules (schemas.backup).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -298,9 +297,9 @@ class TemplateIn(InputModel):
         check_vault_names(self.vaults)
         return self
 
-    def survey_vars_text(self) -> str | None:
-        """The survey variables as the template stores them (JSON text), None for none."""
-        return json.dumps([var.stored() for var in self.survey_vars]) if self.survey_vars else None
+    def stored_survey_vars(self) -> list[dict[str, Any]] | None:
+        """The survey variables as the template stores them, None for none."""
+        return [var.stored() for var in self.survey_vars] if self.survey_vars else None
 
 
 # --- what the API shows -------------------------------------------------------------------------

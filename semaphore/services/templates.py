@@ -31,6 +31,7 @@ from semaphore.models import (
     View,
 )
 from semaphore.schemas.base import parse
+from semaphore.schemas.tasks import stored_object
 from semaphore.schemas.templates import TERRAFORM_APPS, TemplateIn, VaultIn
 from semaphore.schemas.templates import VALID_APPS as VALID_APPS  # the pages' choice of apps
 from semaphore.services import events, listing
@@ -154,19 +155,14 @@ def last_tasks(templates: Iterable[Template]) -> dict[int, tuple[Task, str | Non
 
 
 def survey_vars(template: Template) -> list[dict]:
-    """The template's survey variables (stored validated, as JSON text)."""
-    return _json_list(template.survey_vars)
+    """The template's survey variables (stored validated)."""
+    value = template.survey_vars
+    return [var for var in value if isinstance(var, dict)] if isinstance(value, list) else []
 
 
 def task_params(template: Template) -> dict | None:
     """The template's default task parameters, or None."""
-    value = v.parse_json_text(template.task_params, default=None)
-    return value if isinstance(value, dict) else None
-
-
-def _json_list(text: str | None) -> list:
-    value = v.parse_json_text(text, default=[]) if text else []
-    return value if isinstance(value, list) else []
+    return stored_object(template.task_params)
 
 
 def template_refs(access: ProjectAccess, template_id: int) -> dict[str, list[dict]]:
@@ -296,7 +292,7 @@ def _vaults(access: ProjectAccess, vaults: list[VaultIn], template_id: int | Non
     return parsed
 
 
-def task_params_text(data: Mapping[str, Any]) -> str | None:
+def checked_task_params(data: Mapping[str, Any]) -> dict[str, Any] | None:
     """A template's default task parameters as stored, by the rules of the API and restore.
 
     The environment and arguments texts inside are stored unchecked, as in the original, but
@@ -332,8 +328,8 @@ def _template_values(
         "arguments": body.arguments,
         "description": body.description,
         "git_branch": body.git_branch,
-        "survey_vars": body.survey_vars_text(),
-        "task_params": task_params_text(data),
+        "survey_vars": body.stored_survey_vars(),
+        "task_params": checked_task_params(data),
         "allow_override_args_in_task": body.allow_override_args_in_task,
         "allow_override_branch_in_task": body.allow_override_branch_in_task,
         "suppress_success_alerts": body.suppress_success_alerts,

@@ -115,7 +115,7 @@ def initial_values(template: Template, task: Task | None = None) -> dict[str, An
             "arguments": task.arguments,
             "environment": task.environment,
             "params": {
-                **_json_object(task.params),
+                **(task.params if isinstance(task.params, dict) else {}),
                 **{flag: getattr(task, flag) for flag in ANSIBLE_FLAGS},
             },
         }
@@ -184,7 +184,7 @@ def rerun_data(task: Task) -> dict[str, Any]:
         "arguments": task.arguments or "",
         "inventory_id": task.inventory_id,
     }
-    params = _json_object(task.params) if task.params else None
+    params = task.params if isinstance(task.params, dict) else None
     if params is not None:
         data["params"] = params
     return data

@@ -72,8 +72,8 @@ def _helpers() -> dict:
 def task_flags(task: Task) -> list[str]:
     """The switches the task ran with: ansible's, then the 2.16 params (terraform's, tags…)."""
     flags = [title for name, title in FLAG_NAMES.items() if getattr(task, name)]
-    params = _json(task.params)
-    for name, value in (params if isinstance(params, dict) else {}).items():
+    params = task.params if isinstance(task.params, dict) else {}
+    for name, value in params.items():
         if value is True:
             flags.append(name.replace("_", " "))
         elif isinstance(value, list) and value:

@@ -129,9 +129,9 @@ def _rich_project(owner):
         view_id=builds.id,
         arguments='["-v"]',
         description="Builds the app",
-        survey_vars=json.dumps(SURVEY),
+        survey_vars=SURVEY,
         suppress_success_alerts=True,
-        task_params='{"limit": ["web"]}',
+        task_params={"limit": ["web"]},
     )
     deploy = factories.template(
         project=project,
@@ -169,7 +169,7 @@ def _rich_project(owner):
         auth_secret_id=vault.id,
         auth_header="X-Token",
         searchable=True,
-        task_params='{"debug": true}',
+        task_params={"debug": True},
     )
     db.session.add(integration)
     db.session.flush()

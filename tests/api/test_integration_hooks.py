@@ -502,7 +502,7 @@ def test_task_values_become_task_params_over_the_integrations_defaults(api, syst
     )
     [task] = tasks()
     assert json.loads(task.environment) == {"STAGE": "prod", "BRANCH": "main"}
-    assert json.loads(task.params) == {"diff": True, "debug": True, "limit": ["web1"]}
+    assert task.params == {"diff": True, "debug": True, "limit": ["web1"]}
     assert (task.message, task.git_branch, json.loads(task.arguments)) == (
         "from GitHub",
         "release",

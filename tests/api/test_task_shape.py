@@ -3,8 +3,6 @@ GET …/tasks/last and its template's `last_task`."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from semaphore.extensions import db
@@ -51,7 +49,7 @@ def test_a_task_reads_the_same_in_every_answer(user_api, project, template):
         project_id=project.id,
         status="success",
         playbook="",
-        params=json.dumps({"plan": True}),
+        params={"plan": True},
         start=utcnow(),
         end=utcnow(),
         commit_hash="abc123",

@@ -1,7 +1,5 @@
 """/api/project/{id}/templates: CRUD, references, vaults, survey vars, workspaces, deletes."""
 
-import json
-
 import pytest
 from sqlalchemy import func, select
 
@@ -469,7 +467,7 @@ def test_survey_vars_round_trip(user_api, project, world):
         {"name": "token", "title": "Token", "type": "secret", "required": True},
     ]
     created = user_api.post(url(project), json=body(world, survey_vars=survey)).get_json()
-    stored = json.loads(db.session.get(Template, created["id"]).survey_vars)
+    stored = db.session.get(Template, created["id"]).survey_vars
     assert [v["name"] for v in stored] == ["count", "token"]
     assert created["survey_vars"][1]["required"] is True
     assert created["survey_vars"][0]["values"] == []

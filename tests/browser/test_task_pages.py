@@ -3,7 +3,6 @@ long task from its page. A real RQ worker (or the job itself) runs in this proce
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from pathlib import Path
@@ -86,7 +85,7 @@ def test_owner_runs_a_bash_template_from_the_run_dialog(
         "Say hello",
         "hello.sh",
         description="Greets whoever asks.",
-        survey_vars=json.dumps(SURVEY),
+        survey_vars=SURVEY,
         allow_override_args_in_task=True,
         # As the original, the engine refuses survey values for a template without one.
         environment_id=factories.environment(project=project, name="Empty").id,
@@ -188,9 +187,7 @@ def test_the_run_dialog_of_an_ansible_template_and_its_cancel(app, live_server, 
         playbook="site.yml",
         allow_override_branch_in_task=True,
         git_branch="main",
-        survey_vars=json.dumps(
-            [{"name": "db_password", "title": "Database password", "type": "secret"}]
-        ),
+        survey_vars=([{"name": "db_password", "title": "Database password", "type": "secret"}]),
     )
     log_in(page, live_server, "olive")
     page.goto(f"{live_server}/project/{project.id}/templates")

@@ -245,7 +245,7 @@ def test_a_task_stored_while_its_wake_up_failed_counts_as_started(every_minute, 
 def test_a_schedule_whose_template_cannot_start_does_not_stop_the_others(app, caplog):
     caplog.set_level(logging.ERROR)
     bad = factories.schedule(
-        cron_format="* * * * *", active=True, task_params=json.dumps({"params": {"limit": 5}})
+        cron_format="* * * * *", active=True, task_params={"params": {"limit": 5}}
     )
     good = factories.schedule(cron_format="* * * * *", active=True)
     clock = runner()
@@ -266,16 +266,14 @@ def test_the_task_carries_the_schedules_task_params(app):
         "message": "nightly run",
         "arguments": json.dumps(["--fast"]),
     }
-    schedule = factories.schedule(
-        cron_format="* * * * *", active=True, task_params=json.dumps(params)
-    )
+    schedule = factories.schedule(cron_format="* * * * *", active=True, task_params=params)
     clock = runner()
     clock.tick(at(10, 0, 59))
     (task_id,) = clock.tick(at(10, 1, 0.1))
     task = db.session.get(Task, task_id)
     assert task.schedule_id == schedule.id
     assert json.loads(task.environment) == {"STAGE": "nightly"}
-    assert json.loads(task.params) == {"debug": True}
+    assert task.params == {"debug": True}
     assert (task.git_branch, task.message) == ("release", "nightly run")
     assert json.loads(task.arguments) == ["--fast"]
     assert task_queue.queued_key(task_id)  # and it was handed to the queue

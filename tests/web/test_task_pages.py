@@ -37,7 +37,7 @@ def template(project):
     return factories.template(
         project=project,
         name="Deploy",
-        survey_vars=json.dumps(SURVEY),
+        survey_vars=SURVEY,
         allow_override_args_in_task=True,
         allow_override_branch_in_task=True,
     )
@@ -175,7 +175,7 @@ def test_a_terraform_run_sends_its_switches_as_params(web, owner, project):
     )
     assert response.status_code == 303
     (task,) = _tasks()
-    assert json.loads(task.params) == {"plan": False, "destroy": True, "auto_approve": True}
+    assert task.params == {"plan": False, "destroy": True, "auto_approve": True}
 
 
 @pytest.mark.parametrize(

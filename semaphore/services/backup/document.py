@@ -44,7 +44,7 @@ from semaphore.services.backup.export import (
     Field,
 )
 from semaphore.services.repositories import check_local_path
-from semaphore.services.templates import task_params_text
+from semaphore.services.templates import checked_task_params
 
 # A backup is at most the 16 MiB request body; this bounds each list so that a hostile document
 # cannot make one restore insert millions of rows.
@@ -135,7 +135,7 @@ def _value(data: Mapping[str, Any], spec: Field) -> Any:
         return _json_text(data, spec)
     if spec.kind == "object":
         # task_params, the one object a backup's items carry: as the API checks it.
-        return task_params_text({"task_params": data.get(spec.name)})
+        return checked_task_params({"task_params": data.get(spec.name)})
     value = _string(
         data, spec.name, required=spec.required, default=spec.default, max_length=spec.max_length
     )
@@ -285,7 +285,7 @@ def _template_reader(doc_names: dict[str, dict[str, Entry]]) -> Callable:
         parts = parse(
             TemplateBackupParts, {"survey_vars": data.get("survey_vars"), "vaults": raw_vaults}
         )
-        entry.columns["survey_vars"] = parts.survey_vars_text()
+        entry.columns["survey_vars"] = parts.stored_survey_vars()
         refs = entry.refs
         refs["repository"] = _ref(data, "repository", doc_names["repositories"], "repositories")
         if refs["repository"] is None:

@@ -154,11 +154,11 @@ EXTRACT_VALUE = (
 
 
 def _exported_value(spec: Field, value: Any) -> Any:
-    """A column's value as the backup shows it (JSON-in-text columns become JSON)."""
-    if spec.kind in ("object", "survey") and isinstance(value, str):
-        parsed = v.parse_json_text(value, default=None)
+    """A column's value as the backup shows it (a JsonText column's value only when it has
+    the kind the API gives it)."""
+    if spec.kind in ("object", "survey"):
         wanted = dict if spec.kind == "object" else list
-        return parsed if isinstance(parsed, wanted) else None
+        return value if isinstance(value, wanted) else None
     return value
 
 

@@ -76,7 +76,7 @@ def create_task(access: ProjectAccess, data: Mapping[str, Any]) -> Task:
         message=body.message,
         arguments=body.arguments,
         inventory_id=reference(data, "inventory_id", Inventory, access.project_id, "Inventory"),
-        params=json.dumps(body.params.values()) if body.params is not None else None,
+        params=body.params.values() if body.params is not None else None,
         secret=seal_secret(body.secret) if body.secret else None,
         user_id=access.user_id,
     )
@@ -110,7 +110,7 @@ def start_automated_task(
         project_id=template.project_id,
         status="waiting",
         environment=json.dumps(dict(environment)) if environment else "",
-        params=json.dumps(dict(params)) if params is not None else None,
+        params=dict(params) if params is not None else None,
         schedule_id=schedule_id,
         integration_id=integration_id,
         git_branch=git_branch or None,

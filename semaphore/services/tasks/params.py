@@ -31,8 +31,10 @@ def _holder(field: str) -> type[InputModel]:
     return create_model(f"TaskParamsIn_{field}", __base__=InputModel, **{field: (TaskParams, ...)})
 
 
-def validated_task_params(data: Mapping[str, Any], field: str = "task_params") -> str | None:
-    """The field as JSON text after checking the shape the contract gives it; None when empty.
+def validated_task_params(
+    data: Mapping[str, Any], field: str = "task_params"
+) -> dict[str, Any] | None:
+    """The field as stored after checking the shape the contract gives it; None when empty.
 
     A field given as null is not set: the answer never shows a null the contract types as a
     string or an object.
