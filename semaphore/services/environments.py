@@ -195,12 +195,21 @@ def get_environment(access: ProjectAccess, environment_id: int) -> Environment:
 
 def environment_secrets(access: ProjectAccess, environment: Environment) -> list[EnvironmentSecret]:
     """The environment's secrets, without their values, in creation order."""
-    if environment.project_id != access.project_id:
+    return secrets_of(access, [environment])[environment.id]
+
+
+def secrets_of(
+    access: ProjectAccess, environments: list[Environment]
+) -> dict[int, list[EnvironmentSecret]]:
+    """Secrets of several environments (without values) in one query, by environment id."""
+    if any(environment.project_id != access.project_id for environment in environments):
         raise NotFound("Environment not found")
-    return [
-        EnvironmentSecret(key.id, *_split_name(key.name))
-        for key in _secret_keys(environment.id).values()
-    ]
+    found: dict[int, list[EnvironmentSecret]] = {environment.id: [] for environment in environments}
+    if found:
+        query = select(AccessKey).where(AccessKey.environment_id.in_(list(found)))
+        for key in db.session.scalars(query.order_by(AccessKey.id)):
+            found[key.environment_id].append(EnvironmentSecret(key.id, *_split_name(key.name)))
+    return found
 
 
 def secret_values(environment: Environment) -> list[tuple[str, str, str]]:

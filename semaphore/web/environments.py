@@ -33,7 +33,7 @@ _SECRET_FIELD = re.compile(r"^secrets\[(\d+)\](?:\.(\w+))?$")
 def environments_index(project_id: int) -> Response:
     access = project_scope(project_id)
     rows = environments.list_environments(access)
-    secrets = {env.id: environments.environment_secrets(access, env) for env in rows}
+    secrets = environments.secrets_of(access, rows)
     return render(
         "projects/environments/index.html", access=access, environments=rows, secrets=secrets
     )
