@@ -1,10 +1,12 @@
-"""Task engine figures (issue 5): start latency and stored output throughput.
+"""Task engine figures (issues 5 and 17): start latency and stored output throughput.
 
 * start: POST /api/project/{id}/tasks -> the task's first output line is in the database, with
   an idle `semaphore worker` process waiting; beside raw `subprocess.run(["bash","-c","echo hi"])`.
   Target: median <= 0.3 s.
 * throughput: a task printing 1,000,000 lines, lines stored per second; beside the same script
-  piped to /dev/null. Target: >= 200,000 lines/s stored.
+  piped to /dev/null. Targets: >= 200,000 lines/s stored (issue 5); the lines stored in <= 3x
+  the script's own time (issue 17), measured from the script's first line to the task's end
+  (the checkout before it is the start latency's part), and POST -> done beside it.
 
 Run with `make bench` (it loads the test suite's fixtures: real Redis, SQLite and PostgreSQL).
 """
@@ -114,14 +116,22 @@ def test_output_throughput(app, worker, script_repo):
     _wait_done(task_id, 600)
     elapsed = time.perf_counter() - began
     stored = task_output.last_seq(task_id)
-    began = time.perf_counter()
-    subprocess.run(["bash", "-c", SCRIPTS["million.sh"].strip() + " > /dev/null"], check=True)
-    raw = time.perf_counter() - began
+    raws = []
+    for _ in range(3):
+        began = time.perf_counter()
+        subprocess.run(["bash", "-c", SCRIPTS["million.sh"].strip() + " > /dev/null"], check=True)
+        raws.append(time.perf_counter() - began)
+    raw = statistics.median(raws)
+    db.session.expire_all()
+    task = db.session.get(Task, task_id)
+    first = next(line for line in task_output.iter_lines(task_id) if line.output == "line 1")
+    ingest = (task.end - first.time).total_seconds()
     backend = app.config["SEMAPHORE"].database_url.split(":")[0]
     print(
-        f"\n[{backend}] throughput: {stored} lines stored in {elapsed:.2f} s = "
-        f"{stored / elapsed:,.0f} lines/s "
-        f"(target >= 200,000); the script alone to /dev/null: {MILLION / raw:,.0f} lines/s "
-        f"({raw:.2f} s); ratio {elapsed / raw:.1f}x"
+        f"\n[{backend}] throughput: {stored} lines stored in {elapsed:.2f} s POST -> done = "
+        f"{stored / elapsed:,.0f} lines/s (target >= 200,000); the script alone to /dev/null: "
+        f"{MILLION / raw:,.0f} lines/s ({raw:.2f} s, median of 3); POST -> done "
+        f"{elapsed / raw:.1f}x the script; its first line -> the task's end {ingest:.2f} s = "
+        f"{ingest / raw:.1f}x the script (target <= 3x)"
     )
     assert stored >= MILLION

@@ -8,14 +8,17 @@ when it exits is killed, and the tree dies with the thread that started it (a SI
 work-horse included). Stop is SIGTERM to every process of the tree, then SIGKILL after a grace
 period (the original sends SIGKILL to the main process only, so a playbook's ssh children or a
 script's `sleep` outlive the task and keep its pipes open). One reader loop serves stdout and
-stderr with a selector: lines are stamped with the time they were read and handed to a
-callback, which masks and stores them.
+stderr with a selector. Output is handled a read at a time, never a line at a time: the
+complete lines of each read are decoded together and handed to a callback as one text
+(lines joined by "\n") with the time they were read; it masks and stores them.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
+import re
 import selectors
 import shutil
 import signal
@@ -31,9 +34,16 @@ from typing import Protocol
 
 from semaphore.engine import supervisor
 
+# Called with one or more complete lines, joined by "\n" (no trailing newline), and the time
+# they were read.
 LineCallback = Callable[[str, datetime], None]
 
-READ_SIZE = 64 * 1024
+# Reads take what the pipe holds, up to this; the pipes are widened to match (Linux allows
+# up to /proc/sys/fs/pipe-max-size, 1 MiB by default) so a fast writer costs few wake-ups.
+READ_SIZE = 1024 * 1024
+_SET_PIPE_SIZE = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+# Carriage returns before a line's end (CRLF output, progress bars) are not kept.
+_CR_AT_LINE_END = re.compile(r"\r+(?=\n|\Z)")
 # A line longer than this is passed on in pieces rather than held in memory whole.
 MAX_LINE = 1024 * 1024
 # After the main process exits, how long its leftovers may keep the pipes open before the
@@ -193,6 +203,7 @@ class ProcessRunner:
         selector = selectors.DefaultSelector()
         pending: dict[int, bytes] = {}
         for stream in (proc.stdout, proc.stderr):
+            _widen_pipe(stream.fileno())
             selector.register(stream.fileno(), selectors.EVENT_READ)
             pending[stream.fileno()] = b""
         drain_until: float | None = None
@@ -254,11 +265,19 @@ class _Prompts:
                 pass
 
 
+def _widen_pipe(fd: int) -> None:
+    try:
+        fcntl.fcntl(fd, _SET_PIPE_SIZE, READ_SIZE)
+    except OSError:
+        pass  # over the system's limit, or not a pipe: the default size works, a bit slower
+
+
 def _emit_lines(data: bytes, at: datetime, on_line: LineCallback) -> bytes:
-    """Pass on every complete line of data; return the unfinished rest."""
-    *lines, rest = data.split(b"\n")
-    for line in lines:
-        on_line(_decode(line), at)
+    """Pass on the complete lines of data in one call; return the unfinished rest."""
+    cut = data.rfind(b"\n")
+    rest = data[cut + 1 :]
+    if cut >= 0:
+        on_line(_decode(data[:cut]), at)
     while len(rest) > MAX_LINE:
         on_line(_decode(rest[:MAX_LINE]), at)
         rest = rest[MAX_LINE:]
@@ -270,8 +289,11 @@ def _emit_rest(rest: bytes, at: datetime, on_line: LineCallback) -> None:
         on_line(_decode(rest), at)
 
 
-def _decode(line: bytes) -> str:
-    return line.rstrip(b"\r").decode("utf-8", "replace")
+def _decode(lines: bytes) -> str:
+    # Lines split at b"\n" never cut a UTF-8 sequence, so decoding them together or one by
+    # one gives the same text.
+    text = lines.decode("utf-8", "replace")
+    return _CR_AT_LINE_END.sub("", text) if "\r" in text else text
 
 
 def require_program(program: str, env: Mapping[str, str], cwd: Path) -> None:

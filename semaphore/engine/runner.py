@@ -7,7 +7,8 @@
 
 Preparation follows the original (REFERENCE.md §3): "Preparing: N", the branch (task >
 template > repository), the checkout, the inventory's keys and file, the app's requirements,
-then the app. Every output line, Semaphore's own included, is masked before `on_line` sees it.
+then the app. Every output line, Semaphore's own included, is masked before `on_line` sees it
+(the lines of one read at once, joined by "\n").
 The ssh-agents, the inventory file and the task's private directory (secret files) are removed
 in a `finally`, whatever happens, and by the workspace's janitor if the process running this
 dies first (engine.workspace).
@@ -204,7 +205,8 @@ class TaskRunner:
             masked = self.masker.mask(text)
             self._on_line(masked, at)
             if observe is not None:
-                observe(masked)
+                for each in masked.split("\n"):
+                    observe(each)
 
         status = self._process.run(
             command.argv,

@@ -25,7 +25,8 @@ class Masker:
         self.add(*values)
 
     def add(self, *values: str) -> None:
-        """Learn more secrets. Multi-line values are masked line by line, as output is."""
+        """Learn more secrets. Multi-line values are masked line by line: no variant holds a
+        line break, so masking many lines at once never joins two of them."""
         for value in values:
             for variant in _variants(value):
                 self._values.add(variant)
@@ -47,11 +48,11 @@ class Masker:
         elif value is not None and not isinstance(value, bool):
             self.add(str(value))
 
-    def mask(self, line: str) -> str:
-        """The line with each secret replaced by MASK."""
+    def mask(self, text: str) -> str:
+        """The text (one line or many) with each secret replaced by MASK."""
         if self._pattern is None:
-            return line
-        return self._pattern.sub(MASK, line)
+            return text
+        return self._pattern.sub(MASK, text)
 
     @property
     def values(self) -> frozenset[str]:
@@ -59,9 +60,10 @@ class Masker:
 
 
 def _variants(value: str) -> set[str]:
-    """The forms a secret takes in output: as is, each of its lines, and JSON-escaped."""
+    """The forms a secret takes in output: each of its lines, and JSON-escaped (a one-line
+    secret's line is itself)."""
     found: set[str] = set()
-    for candidate in [value, *value.splitlines()]:
+    for candidate in value.splitlines():
         candidate = candidate.strip()
         if not candidate or candidate.startswith("-----"):
             # Empty, or a PEM armour line ("-----BEGIN OPENSSH PRIVATE KEY-----"), which is

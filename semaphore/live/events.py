@@ -14,6 +14,7 @@ from typing import Any
 
 from semaphore.live.ansi import line_html
 from semaphore.models import isoformat
+from semaphore.models.task import line_offsets
 from semaphore.queue.messages import CHANNEL, update_fields  # noqa: F401 - read by hub and stream
 
 
@@ -50,13 +51,13 @@ class LiveEvent:
     def _unpack(self) -> list[tuple[str | None, str]]:
         texts = self.output.split("\n")
         started = datetime.fromisoformat(self.started)
-        offsets = self.times.split(",") if self.times else ["0"] * len(texts)
-        stamps: dict[str, str | None] = {}
+        offsets = line_offsets(self.times, len(texts))
+        stamps: dict[int, str | None] = {}
         pairs = []
         for text, offset in zip(texts, offsets, strict=False):
             stamp = stamps.get(offset)
             if stamp is None:
-                stamp = stamps[offset] = isoformat(started + timedelta(microseconds=int(offset)))
+                stamp = stamps[offset] = isoformat(started + timedelta(microseconds=offset))
             pairs.append((stamp, text))
         return pairs
 

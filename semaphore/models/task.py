@@ -76,7 +76,8 @@ class TaskOutputChunk(Base):
     The original stores one row per line, which is what makes its big logs slow. Here a row
     holds up to a few thousand lines: `output` is the lines joined by "\n", `first_seq` the
     number of the first (lines of a task are numbered from 1), and `times` each line's time as
-    comma-separated microseconds after `started`.
+    microseconds after `started`, comma-separated, where "N*K" stands for K lines of the same
+    time (the lines of one read share it): see `line_offsets`.
     """
 
     __tablename__ = "task__output_chunk"
@@ -93,3 +94,23 @@ class TaskOutputChunk(Base):
     started: Mapped[datetime] = mapped_column(default=utcnow)
     times: Mapped[str] = mapped_column(Text, default="")
     output: Mapped[str] = mapped_column(Text, default="")
+
+
+def line_offsets(times: str, count: int) -> list[int]:
+    """Each line's time in a chunk, as microseconds after its start (TaskOutputChunk.times);
+    lines past what `times` covers (or all, when it is empty) read as its start."""
+    offsets: list[int] = []
+    for token in times.split(",") if times else ():
+        offset, _, repeat = token.partition("*")
+        if repeat:
+            offsets.extend([int(offset)] * int(repeat))
+        else:
+            offsets.append(int(offset))
+    if len(offsets) < count:
+        offsets.extend([0] * (count - len(offsets)))
+    return offsets
+
+
+def times_token(offset: int, count: int) -> str:
+    """`count` lines at `offset` microseconds, as TaskOutputChunk.times writes them."""
+    return f"{offset}*{count}" if count > 1 else str(offset)

@@ -249,8 +249,10 @@ def start(spec: TaskSpec, settings: EngineSettings, confirm: Any = None) -> tupl
     run = Run(RunResult("unknown"))
 
     def on_line(text: str, at: datetime) -> None:
-        run.lines.append(text)
-        run.times.append(at)
+        # One read's lines come together, joined by "\n".
+        for line in text.split("\n"):
+            run.lines.append(line)
+            run.times.append(at)
 
     runner = TaskRunner(
         spec,

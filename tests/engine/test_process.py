@@ -22,7 +22,10 @@ pytestmark = pytest.mark.single_db
 
 def collect() -> tuple[list[tuple[str, datetime]], ProcessRunner]:
     lines: list[tuple[str, datetime]] = []
-    runner = ProcessRunner(lambda text, at: lines.append((text, at)), grace_seconds=1.0)
+    # One read's lines come together, joined by "\n".
+    runner = ProcessRunner(
+        lambda text, at: lines.extend((line, at) for line in text.split("\n")), grace_seconds=1.0
+    )
     return lines, runner
 
 

@@ -97,7 +97,7 @@ def test_a_run_stopped_before_it_starts_runs_nothing(make_repo, settings) -> Non
 def test_semaphores_own_lines_are_masked_too(settings) -> None:
     secret = "file:///nowhere-secret"
     spec = task(secret, environment=EnvironmentSpec(secrets=[EnvSecret("env", "X", "nowhere")]))
-    runner = TaskRunner(spec, settings, on_line=lambda text, at: lines.append(text))
+    runner = TaskRunner(spec, settings, on_line=lambda text, at: lines.extend(text.split("\n")))
     lines: list[str] = []
     runner.run()
     assert any(f"Cloning Repository file:///{MASK}-secret" == line for line in lines), lines

@@ -1,12 +1,15 @@
 """A task's output lines: written in chunks (many lines per row), read back line by line.
 
-Writers give lines in order with their times; readers page by line number (`seq`, from 1),
-so a million-line log is a few hundred rows and any window of it costs a few rows to read.
+Writers give blocks of lines in order, each block the lines of one read joined by "\n" with
+the time they were read; nothing here handles a line on its own while writing. Readers page
+by line number (`seq`, from 1), so a million-line log is a few hundred rows and any window of
+it costs a few rows to read.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +18,13 @@ from sqlalchemy import delete, func, insert, select
 
 from semaphore.extensions import db
 from semaphore.models import Task, TaskOutputChunk, utcnow
+from semaphore.models.task import line_offsets, times_token
 from semaphore.queue import publish
+
+# A chunk row is closed at the first block boundary after this many lines: readers decode a
+# chunk whole to show a window of it. Blocks are never cut (that would cost a Python call per
+# line); one block is at most one read, engine.process.READ_SIZE bytes.
+CHUNK_LINES = 5000
 
 
 @dataclass(frozen=True)
@@ -29,28 +38,52 @@ class OutputLine:
 ONE_MICROSECOND = timedelta(microseconds=1)
 
 
-def _encode_times(started: datetime, times: Sequence[datetime]) -> str:
-    # Lines read together share one time object: convert each distinct time once.
-    parts: list[str] = []
-    previous, encoded = None, ""
-    for moment in times:
-        if moment is not previous:
-            previous, encoded = moment, str((moment - started) // ONE_MICROSECOND)
-        parts.append(encoded)
-    return ",".join(parts)
+def chunk_rows(
+    task_id: int,
+    first_seq: int,
+    blocks: Sequence[tuple[datetime, str]],
+    max_lines: int = CHUNK_LINES,
+) -> list[dict]:
+    """The rows for consecutive blocks of lines (each block one or more lines joined by "\n",
+    with the time they were read), starting at line first_seq; a row is closed at the first
+    block boundary after max_lines lines."""
+    rows: list[dict] = []
+    texts: list[str] = []
+    times: list[str] = []
+    count, started = 0, None
+    for at, block in blocks:
+        if started is None:
+            started = at
+        lines = block.count("\n") + 1
+        texts.append(block)
+        times.append(times_token((at - started) // ONE_MICROSECOND, lines))
+        count += lines
+        if count >= max_lines:
+            rows.append(_row(task_id, first_seq, count, started, times, texts))
+            first_seq += count
+            texts, times, count, started = [], [], 0, None
+    if count:
+        rows.append(_row(task_id, first_seq, count, started, times, texts))
+    return rows
 
 
-def chunk_row(task_id: int, first_seq: int, lines: Sequence[tuple[datetime, str]]) -> dict:
-    """The row for consecutive lines (each without a newline) starting at first_seq."""
-    started = lines[0][0]
+def _row(
+    task_id: int, first_seq: int, count: int, started: datetime, times: list[str], texts: list[str]
+) -> dict:
     return {
         "task_id": task_id,
         "first_seq": first_seq,
-        "line_count": len(lines),
+        "line_count": count,
         "started": started,
-        "times": _encode_times(started, [t for t, _ in lines]),
-        "output": "\n".join(text for _, text in lines),
+        "times": ",".join(times),
+        "output": "\n".join(texts),
     }
+
+
+def chunk_row(task_id: int, first_seq: int, lines: Sequence[tuple[datetime, str]]) -> dict:
+    """The one row for consecutive lines (each with its time) starting at first_seq."""
+    [row] = chunk_rows(task_id, first_seq, lines, max_lines=sys.maxsize)
+    return row
 
 
 def store_lines(
@@ -58,15 +91,18 @@ def store_lines(
     first_seq: int,
     lines: Sequence[tuple[datetime, str]],
     project_id: int | None = None,
-) -> None:
-    """Add lines as one chunk (the caller commits; followers hear of them after the commit)."""
-    if not lines:
-        return
-    row = chunk_row(task_id, first_seq, lines)
-    db.session.execute(insert(TaskOutputChunk), [row])
+) -> int:
+    """Add blocks of lines (or single lines), each with its time, as chunk rows; returns how
+    many lines. The caller commits; followers hear of each chunk after the commit."""
+    rows = chunk_rows(task_id, first_seq, lines)
+    if not rows:
+        return 0
+    db.session.execute(insert(TaskOutputChunk), rows)
     if project_id is None:
         project_id = db.session.scalar(select(Task.project_id).where(Task.id == task_id))
-    publish.lines_stored(db.session(), project_id, row)
+    for row in rows:
+        publish.lines_stored(db.session(), project_id, row)
+    return sum(row["line_count"] for row in rows)
 
 
 def append_line(task_id: int, text: str, at: datetime | None = None) -> int:
@@ -86,12 +122,12 @@ def last_seq(task_id: int) -> int:
 
 def _lines_of(chunk: TaskOutputChunk) -> Iterator[OutputLine]:
     texts = chunk.output.split("\n")
-    offsets = chunk.times.split(",") if chunk.times else ["0"] * len(texts)
+    offsets = line_offsets(chunk.times, len(texts))
     for index, (text, offset) in enumerate(zip(texts, offsets, strict=False)):
         yield OutputLine(
             chunk.task_id,
             chunk.first_seq + index,
-            chunk.started + timedelta(microseconds=int(offset)),
+            chunk.started + timedelta(microseconds=offset),
             text,
         )
 
