@@ -52,9 +52,12 @@ def run_worker(app: Flask, burst: bool = False) -> None:
     # Imported once here, so that each forked work-horse starts with the engine and the
     # notification channels loaded instead of importing them for every job.
     import semaphore.jobs.notifications  # noqa: F401
-    import semaphore.jobs.tasks  # noqa: F401
+    from semaphore.jobs.tasks import warm_up
 
     with app.app_context():
+        warm_up()
+        # The horses open connections of their own; the compiled statements stay with the
+        # engine (SQLAlchemy: dispose after fork).
         db.engine.dispose()
     from semaphore.engine.workspace import sweep
 

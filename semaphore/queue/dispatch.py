@@ -1,12 +1,19 @@
 """Handing tasks to workers: enqueueing, claiming under the parallel limits, liveness.
 
-The database holds every task's state; Redis only carries wake-ups. A task is enqueued as an RQ
-job with its id; the worker that takes the job *claims* the task by moving it from `waiting` to
-`starting` in one conditional UPDATE, so a task never runs twice however many jobs name it.
-The limits (global and per-project max_parallel_tasks, one running task per template) are
-checked and the claim made under one Redis lock, so they hold across workers and machines.
-A blocked task simply stays `waiting`: whenever a task ends, and on every scheduler tick,
-`dispatch_waiting` enqueues again every waiting task that has no job in flight.
+The database holds every task's state; Redis only carries wake-ups. A waiting task that could
+start now is enqueued as an RQ job with its id, once: a marker key says its wake-up is in
+flight until its claim is decided. The worker that takes the job *claims* the task by moving
+it from `waiting` to `starting` in one conditional UPDATE, so a task never runs twice however
+many jobs name it. The project's limits (its max_parallel_tasks, one running task per
+template) are checked and the claim made under the project's Redis lock, so they hold across
+workers and machines while unrelated projects never wait on each other. The global
+max_parallel_tasks takes no lock: a claim counts the active tasks again once its own is
+committed and steps back if that passes the limit. Of two claims made at once the later count
+sees both, so the limit is never passed by a task that runs.
+
+A task that cannot start yet simply stays `waiting`, without a job: whenever a task is
+created or ends, and on every scheduler tick, `dispatch_waiting` works out which waiting
+tasks the limits let start, counting those already in flight, and wakes exactly those.
 """
 
 from __future__ import annotations
@@ -64,9 +71,68 @@ def enqueue_task(task_id: int) -> bool:
 
 
 def dispatch_waiting() -> int:
-    """Enqueue every waiting task without a wake-up in flight, oldest first."""
-    waiting = db.session.scalars(select(Task.id).where(Task.status == "waiting").order_by(Task.id))
-    return sum(1 for task_id in list(waiting) if enqueue_task(task_id))
+    """Wake a worker for each waiting task the limits let start now, oldest first, unless
+    its wake-up is already in flight; returns how many were sent.
+
+    Raises:
+        ServiceUnavailable: Redis cannot be reached.
+    """
+    waiting = db.session.execute(
+        select(Task.id, Task.template_id, Task.project_id)
+        .where(Task.status == "waiting")
+        .order_by(Task.id)
+    ).all()
+    if not waiting:
+        return 0
+    try:
+        pipe = broker.connection().pipeline(transaction=False)
+        for row in waiting:
+            pipe.exists(queued_key(row.id))
+        in_flight = pipe.execute()
+    except redis.RedisError as exc:
+        raise ServiceUnavailable(f"the task queue (Redis) is unreachable: {exc}") from exc
+    room = _Room({row.project_id for row in waiting})
+    sent = 0
+    for row, flying in zip(waiting, in_flight, strict=True):
+        # A task in flight takes its room as if started: no second task of its template,
+        # or past a limit, is woken only to find itself blocked.
+        if room.take(row.template_id, row.project_id) and not flying:
+            sent += enqueue_task(row.id)
+    return sent
+
+
+class _Room:
+    """What the limits leave free now: the active tasks counted once, by project and template."""
+
+    def __init__(self, project_ids: set[int]) -> None:
+        active = select(Task.project_id, Task.template_id).where(Task.status.in_(ACTIVE_STATUSES))
+        rows = db.session.execute(active).all()
+        self.total = len(rows)
+        self.templates = {row.template_id for row in rows}
+        self.by_project: dict[int, int] = {}
+        for row in rows:
+            self.by_project[row.project_id] = self.by_project.get(row.project_id, 0) + 1
+        self.limit = current_config().max_parallel_tasks
+        self.project_limits = dict(
+            db.session.execute(
+                select(Project.id, Project.max_parallel_tasks).where(Project.id.in_(project_ids))
+            ).all()
+        )
+
+    def take(self, template_id: int, project_id: int) -> bool:
+        """True, counting the task as started, when the limits let it start."""
+        in_project = self.by_project.get(project_id, 0)
+        project_limit = self.project_limits.get(project_id)
+        if (
+            (self.limit and self.total >= self.limit)
+            or template_id in self.templates
+            or (project_limit and in_project >= project_limit)
+        ):
+            return False
+        self.total += 1
+        self.templates.add(template_id)
+        self.by_project[project_id] = in_project + 1
+        return True
 
 
 def _active_count(*conditions) -> int:
@@ -90,29 +156,67 @@ def blocked_reason(task: Task) -> str | None:
 
 
 def claim(task_id: int) -> bool:
-    """Move the task from waiting to starting when no limit blocks it; True when claimed."""
+    """Move the task from waiting to starting when no limit blocks it; True when claimed.
+
+    Its wake-up stays marked in flight until the claim is decided, so no second job is sent
+    meanwhile. A task found blocked is woken again by the `dispatch_waiting` that follows every
+    job (its marker is gone by then).
+    """
     connection = broker.connection()
-    connection.delete(queued_key(task_id))
-    with connection.lock(
-        broker.key("dispatch"), timeout=DISPATCH_LOCK_SECONDS, blocking_timeout=30
-    ):
-        db.session.expire_all()
-        task = db.session.get(Task, task_id)
-        if task is None or task.status != "waiting" or blocked_reason(task):
-            db.session.rollback()
+    try:
+        project_id = db.session.scalar(select(Task.project_id).where(Task.id == task_id))
+        if project_id is None:
             return False
-        # Alive before active: the reaper never sees an active task without the key.
-        connection.set(alive_key(task_id), 1, ex=ALIVE_SECONDS)
-        claimed = db.session.execute(
+        lock = connection.lock(
+            broker.key("dispatch", "project", project_id),
+            timeout=DISPATCH_LOCK_SECONDS,
+            blocking_timeout=30,
+        )
+        with lock:
+            return _claim_now(connection, task_id)
+    finally:
+        db.session.rollback()
+        connection.delete(queued_key(task_id))
+
+
+def _claim_now(connection: redis.Redis, task_id: int) -> bool:
+    db.session.expire_all()
+    task = db.session.get(Task, task_id)
+    if task is None or task.status != "waiting" or blocked_reason(task):
+        return False
+    # Alive before active: the reaper never sees an active task without the key.
+    connection.set(alive_key(task_id), 1, ex=ALIVE_SECONDS)
+    claimed = db.session.execute(
+        update(Task).where(Task.id == task_id, Task.status == "waiting").values(status="starting")
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return False
+    limit = current_config().max_parallel_tasks
+    if limit and _active_count() > limit:
+        # Another project's claim got in at the same moment: this one steps back.
+        db.session.execute(
             update(Task)
-            .where(Task.id == task_id, Task.status == "waiting")
-            .values(status="starting")
-        ).rowcount
-        if claimed:
-            db.session.expire(task)
-            publish.task_changed(db.session(), task)
+            .where(Task.id == task_id, Task.status == "starting")
+            .values(status="waiting")
+        )
         db.session.commit()
-    return claimed == 1
+        connection.delete(alive_key(task_id))
+        return False
+    db.session.expire(task)
+    publish.task_changed(db.session(), task)
+    db.session.commit()
+    return True
+
+
+def warm_up() -> None:
+    """The claim's and dispatch's queries, once (see jobs.tasks.warm_up); nothing matches."""
+    db.session.scalar(select(Task.project_id).where(Task.id == 0))
+    blocked_reason(Task(id=0, template_id=0, project_id=0, status="waiting"))
+    _Room({0})
+    db.session.execute(
+        select(Task.id, Task.template_id, Task.project_id).where(Task.id == 0).order_by(Task.id)
+    ).all()
 
 
 def heartbeat(task_id: int) -> bool:

@@ -114,6 +114,78 @@ def test_one_template_never_runs_twice_at_once(app, project, owner):
     assert task_queue.claim(second.id)
 
 
+def test_only_tasks_that_can_start_are_woken_each_once(app, project, owner):
+    """No job is sent for a task its limits block: jobs run equal tasks run (issue 17)."""
+    template = factories.template(project=project)
+    first = _start(project, owner, template)
+    second = _start(project, owner, template)  # behind the first, which is in flight
+    other = _start(project, owner)
+    assert _queued_job_args(app) == [(first.id,), (other.id,)]
+    assert task_queue.dispatch_waiting() == 0
+    assert task_queue.claim(first.id)
+    assert task_queue.dispatch_waiting() == 0  # the first runs: the second still waits
+    _finish(first.id)
+    assert task_queue.dispatch_waiting() == 1
+    assert task_queue.dispatch_waiting() == 0
+    assert _queued_job_args(app)[-1] == (second.id,)
+    assert (first.id,) not in _queued_job_args(app)[2:]
+
+
+def test_a_claim_keeps_its_wake_up_in_flight_until_decided(app, project, owner):
+    task = _start(project, owner)
+    key = task_queue.queued_key(task.id)
+    assert broker.connection().exists(key)
+    assert task_queue.claim(task.id)
+    assert not broker.connection().exists(key)
+    blocked_template = factories.template(project=project)
+    running, blocked = (_start(project, owner, blocked_template) for _ in range(2))
+    assert task_queue.claim(running.id)
+    broker.connection().set(task_queue.queued_key(blocked.id), 1)  # as a lost race would
+    assert not task_queue.claim(blocked.id)
+    # Decided (blocked): the marker is gone, so the task is woken when the running one ends.
+    assert not broker.connection().exists(task_queue.queued_key(blocked.id))
+    _finish(running.id)
+    assert task_queue.dispatch_waiting() == 1
+
+
+def test_claims_in_unrelated_projects_do_not_wait_on_each_other(app, project, owner):
+    other = factories.project(members={owner: "owner"})
+    task = _start(project, owner)
+    # Another project's claim holds its lock; the global lock of old is held too, and must
+    # not matter (the global limit, 10 by default, takes none).
+    held = [
+        broker.connection().lock(name, timeout=60)
+        for name in (broker.key("dispatch"), broker.key("dispatch", "project", other.id))
+    ]
+    assert all(lock.acquire(blocking=False) for lock in held)
+    try:
+        # A shared lock would keep this claim waiting until its 30 s timeout, then fail.
+        assert task_queue.claim(task.id)
+    finally:
+        for lock in held:
+            lock.release()
+
+
+@pytest.mark.parametrize("config_overrides", [{"max_parallel_tasks": 1}])
+def test_a_claim_racing_another_projects_past_the_global_limit_steps_back(
+    app, project, owner, monkeypatch
+):
+    first = _start(project, owner)
+    other = factories.project(members={owner: "owner"})
+    second = _start(other, owner)
+    assert task_queue.claim(first.id)
+    # The second claim's first count ran before the first one committed (another worker, no
+    # shared lock): it passes the check, and its count after its own commit catches it.
+    monkeypatch.setattr(task_queue, "blocked_reason", lambda task: None)
+    assert not task_queue.claim(second.id)
+    db.session.expire_all()
+    assert db.session.get(Task, second.id).status == "waiting"
+    assert not broker.connection().exists(task_queue.alive_key(second.id))
+    monkeypatch.undo()
+    _finish(first.id)
+    assert task_queue.claim(second.id)
+
+
 @pytest.mark.parametrize("config_overrides", [{"max_parallel_tasks": 2}])
 def test_global_parallel_limit(app, project, owner):
     started = [_start(project, owner) for _ in range(3)]

@@ -143,7 +143,8 @@ def _queue(
     )
     db.session.commit()
     try:
-        task_queue.enqueue_task(task.id)
+        # Woken at once when the limits let it start; otherwise when a task ends.
+        task_queue.dispatch_waiting()
     except ServiceUnavailable as exc:
         # The database is the truth: the task is stored `waiting`, and the scheduler's
         # recovery sends its wake-up once Redis answers again. Answering an error here would
