@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import logging
-
-from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING
 
 from semaphore.version import __version__  # noqa: F401 - the package's version
 
+if TYPE_CHECKING:
+    from flask import Flask
 
-def create_app(config=None) -> Flask:
-    """Build the WSGI app from a Config (loaded from the file and environment when None)."""
+# Nothing is imported here at module level: `python -m semaphore.embedded_redis` and the engine's
+# supervisor load this package too, and each process imports what its role needs.
+
+
+def create_app(config=None, *, web: bool = True) -> Flask:
+    """Build the app from a Config (loaded from the file and environment when None).
+
+    With `web` off, the app of a worker or the scheduler: configuration, the database and
+    Redis, and none of the HTTP side (routes, pages, sessions, CSRF, WebSocket, migrations),
+    whose modules that process then never imports.
+    """
+    from flask import Flask
+
     from semaphore import broker
     from semaphore.config import load_config
-    from semaphore.extensions import csrf, db, login_manager, migrate, sock
+    from semaphore.extensions import db
     from semaphore.queue import publish as live_publish
-    from semaphore.security import cookies as session_cookies
-    from semaphore.security import headers as security_headers
-    from semaphore.wsgi_middleware import IdConverter, PrefixMiddleware, StripTrailingSlash
 
     config = config or load_config()
     app = Flask(
@@ -29,8 +36,6 @@ def create_app(config=None) -> Flask:
         static_url_path="/static",
     )
     app.config.update(_flask_settings(config))
-    # Before any route is added: every <int:...> of every blueprint uses it.
-    app.url_map.converters["int"] = IdConverter
     # Keep fields in the order the original's API writes them.
     app.json.sort_keys = False
     logging.basicConfig(
@@ -38,30 +43,15 @@ def create_app(config=None) -> Flask:
     )
     app.logger.setLevel(config.log_level)
 
+    _install_sqlite_pragmas()
     db.init_app(app)
-    migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
-    login_manager.init_app(app)
-    csrf.init_app(app)
-    sock.init_app(app)
-    security_headers.init_app(app)
-    session_cookies.init_app(app)
     live_publish.install()
     broker.configure(config)
+    if web:
+        # The HTTP side in a module of its own: workers and the scheduler never load it.
+        from semaphore.http_app import add_http_side
 
-    from semaphore import identity
-    from semaphore.api import api_blueprint, openapi
-    from semaphore.web import register_web
-
-    identity.init_app(app)
-    app.register_blueprint(api_blueprint)
-    csrf.exempt(api_blueprint)
-    register_web(app)
-    openapi.register(app)
-    _register_error_handlers(app)
-
-    app.wsgi_app = StripTrailingSlash(app.wsgi_app)
-    if config.web_root_path:
-        app.wsgi_app = PrefixMiddleware(app.wsgi_app, config.web_root_path)
+        add_http_side(app, config)
     return app
 
 
@@ -88,41 +78,14 @@ def _flask_settings(config) -> dict:
     }
 
 
-def _register_error_handlers(app: Flask) -> None:
-    """API paths answer JSON, pages answer HTML, whatever went wrong."""
-    from werkzeug.exceptions import HTTPException
+def _install_sqlite_pragmas() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
 
-    from semaphore.api import errors as api_errors
-    from semaphore.errors import SemaphoreError
-    from semaphore.web import errors as web_errors
-
-    @app.errorhandler(SemaphoreError)
-    def _semaphore_error(exc):
-        if api_errors.is_api_request():
-            return api_errors.handle_semaphore_error(exc)
-        return web_errors.handle_semaphore_error(exc)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc):
-        if api_errors.is_api_request():
-            return api_errors.handle_http_error(exc)
-        return web_errors.handle_http_error(exc)
-
-    @app.errorhandler(Exception)
-    def _unexpected(exc):
-        api_errors.log_unexpected(exc)
-        if api_errors.is_api_request():
-            return api_errors.error_response("Internal server error", 500)
-        return web_errors.error_page(500, "Something went wrong on our side; it has been logged.")
+    if not event.contains(Engine, "connect", _sqlite_pragmas):
+        event.listen(Engine, "connect", _sqlite_pragmas)
 
 
-def _migrations_dir() -> str:
-    from pathlib import Path
-
-    return str(Path(__file__).resolve().parent.parent / "migrations")
-
-
-@event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     # SQLite leaves foreign keys off by default; WAL lets the web, worker and scheduler
     # processes read while one of them writes.

@@ -41,10 +41,11 @@ class Context:
             self._config = config
         return self._config
 
-    def app(self):
+    def app(self, web: bool = True):
+        """The app; a worker's and the scheduler's without the HTTP side (create_app)."""
         from semaphore import create_app
 
-        return create_app(self.config())
+        return create_app(self.config(), web=web)
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -121,12 +122,14 @@ def setup(ctx: Context, login: str, email: str, name: str, password: str | None)
 @pass_context
 def server(ctx: Context) -> None:
     """Apply migrations, then serve the web UI, the API and the WebSocket."""
-    from semaphore.database import upgrade_database
+    from semaphore.database import upgrade_in_child
     from semaphore.server.serve import serve
 
     app = ctx.app()
-    with app.app_context():
-        upgrade_database()
+    try:
+        upgrade_in_child(app)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
     serve(app, ctx.config())
 
 
@@ -140,7 +143,7 @@ def worker(ctx: Context, burst: bool) -> None:
     """Run an RQ worker that takes task runs from Redis."""
     from semaphore.jobs.worker import run_worker
 
-    run_worker(ctx.app(), burst=burst)
+    run_worker(ctx.app(web=False), burst=burst)
 
 
 @main.command()
@@ -149,7 +152,7 @@ def scheduler(ctx: Context) -> None:
     """Run the scheduler loop."""
     from semaphore.scheduler import run_scheduler
 
-    run_scheduler(ctx.app())
+    run_scheduler(ctx.app(web=False))
 
 
 # --- users ---------------------------------------------------------------------------------------

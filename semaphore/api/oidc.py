@@ -6,7 +6,7 @@ login page with a flashed message, and no session is created.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, flash, redirect, request, session, url_for
 
@@ -15,7 +15,9 @@ from semaphore.api.openapi import documented
 from semaphore.errors import NotFound, SemaphoreError
 from semaphore.identity import sign_in
 from semaphore.security.redirects import same_site_path
-from semaphore.services.auth import oidc_login
+
+if TYPE_CHECKING:
+    from semaphore.services.auth import oidc_login
 
 # Logins begun but not finished, by state. A few, so that two tabs can sign in at once.
 PENDING_KEY = "oidc_pending"
@@ -30,7 +32,7 @@ def oidc_login_start(provider_id: str) -> Response:
     return_path = same_site_path(request.args.get("redirect"))
     callback = url_for("api.oidc_login_finish", provider_id=provider_id, _external=True)
     try:
-        start = oidc_login.begin_login(provider_id, callback, return_path)
+        start = _oidc().begin_login(provider_id, callback, return_path)
     except NotFound:
         raise
     except SemaphoreError as exc:
@@ -58,7 +60,7 @@ def _finish(provider_id: str, redirect_path: str) -> Response:
     # Taken out whatever happens: a state is good for one try only.
     pending = _take(request.args.get("state"))
     try:
-        user = oidc_login.finish_login(provider_id, pending, request.args)
+        user = _oidc().finish_login(provider_id, pending, request.args)
     except NotFound:
         raise
     except SemaphoreError as exc:
@@ -85,7 +87,7 @@ def _take(state: str | None) -> oidc_login.PendingLogin | None:
     stored = dict(stored)
     data = stored.pop(state, None)
     session[PENDING_KEY] = stored
-    return oidc_login.PendingLogin.from_dict(data) if isinstance(data, dict) else None
+    return _oidc().PendingLogin.from_dict(data) if isinstance(data, dict) else None
 
 
 def _location(path: str) -> str:
@@ -102,3 +104,10 @@ def _back_to_login(message: str, return_path: str) -> Response:
     if return_path:
         return redirect(url_for("web.login", next=_location(return_path)), code=302)
     return redirect(url_for("web.login"), code=302)
+
+
+def _oidc():  # noqa: ANN202 - the module
+    # Authlib and requests (about 20 MB in every web process) load at the first OIDC sign-in.
+    from semaphore.services.auth import oidc_login
+
+    return oidc_login

@@ -22,6 +22,7 @@ from semaphore.schemas.tasks import (
     TaskList,
     TaskOut,
     TaskOutputLines,
+    output_lines_json,
 )
 from semaphore.services import tasks
 from semaphore.services.tasks import output as task_output
@@ -96,8 +97,10 @@ def task_output_lines(project_id: int, task_id: int) -> Response:
     """Every line, as the original; `?after=<line number>&limit=<n>` reads a page of them."""
     after = _query_count("after", 0)
     limit = _query_count("limit", None)
-    lines = tasks.list_output(access(project_id), task_id, after, limit)
-    return jsonify(TaskOutputLines.dump(lines))
+    blocks = tasks.stream_output(access(project_id), task_id, after, limit)
+    # Streamed a chunk of lines at a time: memory stays flat whatever the log's size.
+    body = stream_with_context(output_lines_json(blocks))
+    return Response(body, mimetype="application/json")
 
 
 @api_blueprint.get("/project/<int:project_id>/tasks/<int:task_id>/output/search")

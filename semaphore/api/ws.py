@@ -13,11 +13,11 @@ from flask_login import current_user
 
 from semaphore.api.blueprint import api_blueprint
 from semaphore.errors import PermissionDenied
-from semaphore.extensions import sock
 from semaphore.identity import client_ip
 from semaphore.live.limits import limits
 from semaphore.live.stream import Socket, plan_stream
 from semaphore.security import csrf
+from semaphore.web_extensions import sock
 
 
 @api_blueprint.before_request

@@ -23,7 +23,7 @@ def get_app() -> Flask:
     if app is None:
         from semaphore import create_app
 
-        app = create_app()
+        app = create_app(web=False)
         set_app(app)
     if _state["pid"] != os.getpid():
         # A forked child must not reuse the parent's pooled connections.

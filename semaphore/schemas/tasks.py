@@ -9,11 +9,15 @@ levels of arrays and objects.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict
 
 from semaphore.errors import ValidationError
+from semaphore.models import isoformat
 from semaphore.schemas.base import (
     MAX_TEXT,
     InputModel,
@@ -234,6 +238,29 @@ class TaskOutputLine(OutputModel):
 
 
 TaskOutputLines = list_of(TaskOutputLine)
+
+
+def output_lines_json(blocks: Iterable[Any]) -> Iterator[str]:
+    """A JSON array of TaskOutputLine, written a block of lines at a time (blocks have
+    `task_id`, `times` and `texts`): the shape TaskOutputLine.dump gives each line, built
+    without a model per line, for logs of a million lines (tests compare the two)."""
+    yield "["
+    first = True
+    for block in blocks:
+        stamps: dict[datetime, str | None] = {}
+        rows = [
+            {
+                "task_id": block.task_id,
+                "task": "",
+                "time": stamps.get(moment) or stamps.setdefault(moment, isoformat(moment)),
+                "output": text,
+            }
+            for moment, text in zip(block.times, block.texts, strict=True)
+        ]
+        encoded = json.dumps(rows, separators=(",", ":"))[1:-1]
+        yield encoded if first else "," + encoded
+        first = False
+    yield "]"
 
 
 class FoundLine(TaskOutputLine):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import tracemalloc
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import insert
 
 from semaphore.extensions import db
 from semaphore.models import Task, TaskOutputChunk, utcnow
+from semaphore.schemas.tasks import TaskOutputLines
 from semaphore.services.tasks import output as task_output
 from tests import factories
 
@@ -114,3 +117,69 @@ def test_an_outsider_cannot_read_or_search(big_task, app):
     outsider = factories.api_client(app, factories.user())
     for path in ("/output?limit=1", "/output/search?q=needle", "/raw_output"):
         assert outsider.get(url + path).status_code == 404
+
+
+def _streamed_peak(api, path: str) -> tuple[int, int, int]:
+    """(bytes, pieces, peak traced memory) of a streamed answer, read piece by piece."""
+    tracemalloc.start()
+    try:
+        response = api.client.get(path, headers=api.headers, buffered=False)
+        assert response.status_code == 200 and response.is_streamed
+        assert response.mimetype == "application/json"
+        size, pieces = 0, 0
+        for piece in response.response:
+            size += len(piece)
+            pieces += 1
+        response.close()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return size, pieces, peak
+
+
+def test_the_whole_output_is_streamed_in_flat_memory(big_task):
+    api, url = big_task
+    lines = api.get(f"{url}/output").json
+    assert [line["output"] for line in lines] == [_text(n) for n in range(1, LINES + 1)]
+    size, pieces, peak = _streamed_peak(api, f"{url}/output")
+    window, _, window_peak = _streamed_peak(api, f"{url}/output?limit={LINES // 10}")
+    # Sent a chunk at a time, never built whole: ten times the lines, not ten times the memory.
+    assert pieces >= LINES // CHUNK
+    assert size > 9 * window
+    assert peak < 2 * window_peak and peak < size / 2, (peak, window_peak, size)
+
+
+TRICKY = [
+    'quote " and \\ backslash',
+    "tab\there",
+    "é ü 中文 🙂",
+    "\x1b[31mred\x1b[0m",
+    "",
+    "\x00\x7f",
+]
+
+
+def test_the_streamed_output_has_the_shape_of_task_output_line(app):
+    owner = factories.user()
+    project = factories.project(members={owner: "owner"})
+    task = Task(template_id=factories.template(project=project).id, project_id=project.id)
+    db.session.add(task)
+    db.session.commit()
+    started = utcnow()
+    blocks = [
+        (started + timedelta(milliseconds=n), "\n".join(TRICKY)) for n in range(3)
+    ]  # three reads of six lines, stored as two chunks
+    for first, part in ((1, blocks[:2]), (13, blocks[2:])):
+        task_output.store_lines(task.id, first, part, project.id)
+    db.session.commit()
+    api = factories.api_client(app, owner)
+    base = f"/api/project/{project.id}/tasks/{task.id}/output"
+    for query, after, limit in (
+        ("", 0, None),
+        ("?after=4&limit=10", 4, 10),
+        ("?after=17", 17, None),
+    ):
+        streamed = api.get(base + query).json
+        expected = TaskOutputLines.dump(task_output.read_lines(task.id, after, limit))
+        assert streamed == expected
+    assert len(api.get(base).json) == 18

@@ -28,6 +28,7 @@ BULK = (
     "sleep 0.5\n"
     f"seq {HALF + 1} {2 * HALF} | sed 's/^/line /'\n"
     "printf 'crlf line\\r\\n'\n"
+    "printf 'nul\\0byte\\n'\n"
 )
 
 
@@ -71,6 +72,7 @@ def test_200000_lines_keep_their_order_their_times_and_their_masking(app, script
     assert [line.output for line in script] == expected
     assert not any(SECRET in line.output for line in lines)
     assert any(line.output == "crlf line" for line in lines)
+    assert any(line.output == "nul\ufffdbyte" for line in lines)  # no database stores NUL
 
     times = [line.time for line in lines]
     assert times == sorted(times)

@@ -19,7 +19,6 @@ from semaphore.schemas.base import parse
 from semaphore.schemas.users import TokenIn
 from semaphore.security.passwords import check_password
 from semaphore.security.tokens import digest, new_api_token
-from semaphore.services.auth import ldap as ldap_login
 from semaphore.services.auth import two_factor
 from semaphore.services.users import find_user
 
@@ -140,6 +139,9 @@ def _verify_password(login: str, password: str) -> User | None:
     falls through to the local users. Raises ServiceUnavailable when the directory is down.
     """
     if current_config().ldap_enable:
+        # ldap3 loads only where LDAP is on.
+        from semaphore.services.auth import ldap as ldap_login
+
         try:
             directory_user = ldap_login.authenticate(login, password)
         except NotAuthenticated:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import select, update
@@ -198,12 +198,17 @@ def run_variables(task: Task) -> tuple[dict[str, Any], bool]:
     return merged.variables, False
 
 
-def list_output(
+def stream_output(
     access: ProjectAccess, task_id: int, after: int = 0, limit: int | None = None
-) -> list[OutputLine]:
-    """The task's output lines after line number `after`, in order (at most `limit`)."""
+) -> Iterator[task_output.LineBlock]:
+    """The task's output lines after line number `after`, in order (at most `limit`), a chunk
+    of lines at a time: a whole log is never held in memory.
+
+    Raises:
+        NotFound: not a task of this project (checked before the first block).
+    """
     get_task(access, task_id)
-    return task_output.read_lines(task_id, after, limit)
+    return task_output.iter_blocks(task_id, after, limit)
 
 
 OUTPUT_PAGE_LIMIT = 5000

@@ -70,13 +70,18 @@ def chunk_rows(
 def _row(
     task_id: int, first_seq: int, count: int, started: datetime, times: list[str], texts: list[str]
 ) -> dict:
+    output = "\n".join(texts)
+    if "\x00" in output:
+        # No database stores NUL in text (PostgreSQL refuses the row): shown as U+FFFD, as
+        # bytes that are not UTF-8 are.
+        output = output.replace("\x00", "\ufffd")
     return {
         "task_id": task_id,
         "first_seq": first_seq,
         "line_count": count,
         "started": started,
         "times": ",".join(times),
-        "output": "\n".join(texts),
+        "output": output,
     }
 
 
@@ -162,6 +167,38 @@ def iter_lines(task_id: int, after: int = 0, limit: int | None = None) -> Iterat
                 return
             produced += 1
             yield line
+
+
+@dataclass(frozen=True)
+class LineBlock:
+    """Consecutive lines of one chunk: numbers from first_seq, with their times and texts."""
+
+    task_id: int
+    first_seq: int
+    times: list[datetime]
+    texts: list[str]
+
+
+def iter_blocks(task_id: int, after: int = 0, limit: int | None = None) -> Iterator[LineBlock]:
+    """The lines after line `after` (at most `limit`), a chunk at a time: what a reader of a
+    whole log streams without an object per line."""
+    left = limit
+    for chunk in _chunks_after(task_id, after):
+        texts = chunk.output.split("\n")
+        offsets = line_offsets(chunk.times, len(texts))
+        skip = max(after - chunk.first_seq + 1, 0)
+        if skip:
+            texts, offsets = texts[skip:], offsets[skip:]
+        if left is not None:
+            texts, offsets = texts[:left], offsets[:left]
+            left -= len(texts)
+        # Lines of one read share a time: one datetime per distinct offset.
+        moments = {offset: chunk.started + offset * ONE_MICROSECOND for offset in set(offsets)}
+        times = [moments[offset] for offset in offsets]
+        if texts:
+            yield LineBlock(chunk.task_id, chunk.first_seq + skip, times, texts)
+        if left == 0:
+            return
 
 
 def iter_text(task_id: int) -> Iterator[str]:
