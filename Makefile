@@ -62,7 +62,9 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install-dev system-deps
+# The benchmarks also load HTTP with wrk.
+bench: install-dev
+	$(MAKE) system-deps APT_PACKAGES="$(APT_PACKAGES) wrk"
 	$(BIN)/python -m pytest bench -p tests.conftest -s $(PYTEST_ARGS)
 
 clean:

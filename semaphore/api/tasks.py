@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Response, jsonify, request, stream_with_context
 
+from semaphore import memory
 from semaphore.api.blueprint import api_blueprint
 from semaphore.api.openapi import documented
 from semaphore.api.project_scope import access
@@ -100,7 +101,9 @@ def task_output_lines(project_id: int, task_id: int) -> Response:
     blocks = tasks.stream_output(access(project_id), task_id, after, limit)
     # Streamed a chunk of lines at a time: memory stays flat whatever the log's size.
     body = stream_with_context(output_lines_json(blocks))
-    return Response(body, mimetype="application/json")
+    response = Response(body, mimetype="application/json")
+    response.call_on_close(memory.give_back)
+    return response
 
 
 @api_blueprint.get("/project/<int:project_id>/tasks/<int:task_id>/output/search")
@@ -124,7 +127,9 @@ def task_raw_output(project_id: int, task_id: int) -> Response:
     tasks.get_task(access(project_id), task_id)
     # Streamed a chunk at a time: a million-line log is never built whole in memory.
     body = stream_with_context(task_output.iter_text(task_id))
-    return Response(body, mimetype="text/plain")
+    response = Response(body, mimetype="text/plain")
+    response.call_on_close(memory.give_back)
+    return response
 
 
 @api_blueprint.post("/project/<int:project_id>/tasks/<int:task_id>/stop")

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from semaphore import broker
+from semaphore import broker, memory
 from semaphore.config import Config
 from semaphore.extensions import db
 from semaphore.server.buffering import RequestLimits
@@ -88,4 +88,6 @@ def serve(app: Flask, config: Config) -> None:
         db.engine.dispose()
     # The embedded Redis, if used, is started here so it belongs to the server, not a worker.
     broker.redis_url()
+    # Inherited by the forked workers, whose threads would each keep an arena of their own.
+    memory.limit_arenas()
     _Gunicorn(app, gunicorn_options(config), request_limits(config, app)).run()
