@@ -248,15 +248,15 @@ class _Mounts:
         if not os.path.lexists(path):
             return
         if not run:
-            if any(path.is_relative_to(h) for h in self.hidden):
+            if any(_within(path, h) for h in self.hidden):
                 return
-            if any(target.is_relative_to(b) for b in self._bound) and not writable:
+            if any(_within(target, b) for b in self._bound) and not writable:
                 return
         self._bound.append(target)
         self._bind(path, target, writable)
 
     def _bind(self, path: Path, target: Path, writable: bool) -> None:
-        inner = [h for h in self.hidden if h.is_relative_to(path) and h != path]
+        inner = [h for h in self.hidden if _within(h, path) and h != path]
         if path.is_symlink() and target == path:
             self.args += ["--symlink", os.readlink(path), str(target)]
         elif not inner or not path.is_dir():
@@ -268,6 +268,15 @@ class _Mounts:
                 if entry in self.hidden:
                     continue
                 self._bind(entry, target / entry.name, writable)
+
+
+def _within(path: Path, directory: Path) -> bool:
+    """path.is_relative_to(directory) for absolute, normalised paths, by their text: a
+    sandbox's arguments make a few thousand of these checks before each command starts."""
+    inner, outer = str(path), str(directory)
+    if outer == "/":
+        return True
+    return inner == outer or inner.startswith(outer + "/")
 
 
 def _namespace_init(pid: int) -> int | None:
