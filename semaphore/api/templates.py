@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
+from semaphore.api.answers import json_answer
 from semaphore.api.blueprint import api_blueprint
 from semaphore.api.openapi import documented
 from semaphore.api.project_scope import access, sort_args
@@ -50,9 +51,9 @@ def _shown(rows: list[Template]) -> list[dict[str, Any]]:
     return shown
 
 
-def templates_shape(rows: list[Template]) -> list[dict[str, Any]]:
+def templates_answer(rows: list[Template]) -> Response:
     """A list of templates as the API shows them (also a view's templates)."""
-    return TemplateList.dump(_shown(rows))
+    return json_answer(TemplateList.dump_json(_shown(rows)))
 
 
 def _one(row: Template) -> dict[str, Any]:
@@ -68,7 +69,7 @@ def list_templates(project_id: int) -> Response:
         view_id=request.args.get("view_id", type=int),
         app=request.args.get("app"),
     )
-    return jsonify(templates_shape(rows))
+    return templates_answer(rows)
 
 
 @api_blueprint.post("/project/<int:project_id>/templates")

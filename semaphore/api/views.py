@@ -8,7 +8,7 @@ from semaphore.api.blueprint import api_blueprint
 from semaphore.api.openapi import documented
 from semaphore.api.project_scope import access, sort_args
 from semaphore.api.request_body import json_object
-from semaphore.api.templates import templates_shape
+from semaphore.api.templates import templates_answer
 from semaphore.schemas.templates import TemplateList
 from semaphore.schemas.views import ViewIn, ViewList, ViewOut, ViewPositionsIn
 from semaphore.services import templates, views
@@ -47,7 +47,7 @@ def view_templates(project_id: int, view_id: int) -> Response:
     scope = access(project_id)
     view = views.get_view(scope, view_id)
     rows = templates.list_templates(scope, *sort_args(), view_id=view.id)
-    return jsonify(templates_shape(rows))
+    return templates_answer(rows)
 
 
 @api_blueprint.put("/project/<int:project_id>/views/<int:view_id>")
