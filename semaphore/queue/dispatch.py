@@ -119,40 +119,36 @@ class _Room:
             ).all()
         )
 
+    def reason(self, template_id: int, project_id: int) -> str | None:
+        """Why a task of this template and project cannot start now, or None: the limits'
+        one statement, for the claim and for dispatch."""
+        if self.limit and self.total >= self.limit:
+            return "the global max_parallel_tasks limit is reached"
+        if template_id in self.templates:
+            return "another task of this template is running"
+        project_limit = self.project_limits.get(project_id)
+        if project_limit and self.by_project.get(project_id, 0) >= project_limit:
+            return "the project's max_parallel_tasks limit is reached"
+        return None
+
     def take(self, template_id: int, project_id: int) -> bool:
         """True, counting the task as started, when the limits let it start."""
-        in_project = self.by_project.get(project_id, 0)
-        project_limit = self.project_limits.get(project_id)
-        if (
-            (self.limit and self.total >= self.limit)
-            or template_id in self.templates
-            or (project_limit and in_project >= project_limit)
-        ):
+        if self.reason(template_id, project_id) is not None:
             return False
         self.total += 1
         self.templates.add(template_id)
-        self.by_project[project_id] = in_project + 1
+        self.by_project[project_id] = self.by_project.get(project_id, 0) + 1
         return True
 
 
-def _active_count(*conditions) -> int:
+def _active_count() -> int:
     query = select(func.count()).select_from(Task).where(Task.status.in_(ACTIVE_STATUSES))
-    return db.session.scalar(query.where(*conditions))
+    return db.session.scalar(query)
 
 
 def blocked_reason(task: Task) -> str | None:
     """Why the task cannot start now, or None."""
-    limit = current_config().max_parallel_tasks
-    if limit and _active_count() >= limit:
-        return "the global max_parallel_tasks limit is reached"
-    if _active_count(Task.template_id == task.template_id):
-        return "another task of this template is running"
-    project_limit = db.session.scalar(
-        select(Project.max_parallel_tasks).where(Project.id == task.project_id)
-    )
-    if project_limit and _active_count(Task.project_id == task.project_id) >= project_limit:
-        return "the project's max_parallel_tasks limit is reached"
-    return None
+    return _Room({task.project_id}).reason(task.template_id, task.project_id)
 
 
 def claim(task_id: int) -> bool:
@@ -213,7 +209,7 @@ def warm_up() -> None:
     """The claim's and dispatch's queries, once (see jobs.tasks.warm_up); nothing matches."""
     db.session.scalar(select(Task.project_id).where(Task.id == 0))
     blocked_reason(Task(id=0, template_id=0, project_id=0, status="waiting"))
-    _Room({0})
+    _active_count()
     db.session.execute(
         select(Task.id, Task.template_id, Task.project_id).where(Task.id == 0).order_by(Task.id)
     ).all()
