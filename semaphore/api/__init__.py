@@ -17,6 +17,7 @@ from semaphore.api import (  # noqa: E402,F401
     options,
     projects,
     repositories,
+    runners,
     schedules,
     system,
     tasks,

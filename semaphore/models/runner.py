@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from semaphore.models.base import Base
+from semaphore.models.base import Base, JsonText
 
 
 class Runner(Base):
@@ -25,9 +25,15 @@ class Runner(Base):
     max_parallel_tasks: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
-    tags: Mapped[str | None] = mapped_column(Text)
+    # The runner's tags, a JSON array of strings.
+    tags: Mapped[list | None] = mapped_column(JsonText)
     touched: Mapped[datetime | None]
     cleaning_requested: Mapped[datetime | None]
+
+    @property
+    def registered(self) -> bool:
+        """Whether the runner has its token (an admin created it so, or it registered)."""
+        return self.token_hash is not None
 
 
 class Option(Base):

@@ -15,6 +15,11 @@ def new_api_token() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii").lower()
 
 
+def new_runner_token() -> str:
+    """32 random bytes, standard base64: the original's runner (and registration) token."""
+    return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
 def digest(token: str) -> str:
     """SHA-256 hex digest of a token, the form tokens are stored in."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()

@@ -79,7 +79,8 @@ class Resolver:
             types = [kind for kind in types if kind != "null"]
             types = types[0] if len(types) == 1 else "|".join(sorted(types))
         if types is None:
-            types = "object" if "properties" in schema else "any"
+            # allOf: the contract's RunnerWithToken (Runner and a few fields more).
+            types = "object" if "properties" in schema or "allOf" in schema else "any"
         if types == "array":
             types = f"array[{self.kind(schema.get('items')).rstrip('?')}]"
         return types + ("?" if nullable else "")

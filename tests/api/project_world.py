@@ -12,6 +12,7 @@ from semaphore.models import (
     IntegrationExtractValue,
     IntegrationMatcher,
     ProjectUser,
+    Runner,
     Task,
 )
 from tests import factories
@@ -67,6 +68,7 @@ def build_world() -> World:
             "owner": owner.id,
             **hook,
             "spare_integration_id": integration_rows(project.id, template.id)["integration_id"],
+            **runner_rows(project.id),
         }
     )
     return world
@@ -96,6 +98,26 @@ def integration_rows(project_id: int, template_id: int) -> dict[str, int]:
         "integration_alias_id": own.id,
         "project_alias_id": shared.id,
     }
+
+
+def runner_rows(project_id: int) -> dict[str, int]:
+    """Project and global runners: a registered one to change, one to delete, and one not
+    registered yet (for a registration token), of each kind."""
+    ids = {}
+    for prefix, owner in (("", project_id), ("global_", None)):
+        for name, registered in (("runner", True), ("spare_runner", True), ("new_runner", False)):
+            runner = Runner(
+                project_id=owner,
+                name=f"{prefix}{name}",
+                tags=["linux", prefix + "dmz"],
+                active=registered,
+                token_hash=f"{owner}-{name}".ljust(64, "0") if registered else None,
+            )
+            db.session.add(runner)
+            db.session.flush()
+            ids[f"{prefix}{name}_id"] = runner.id
+    db.session.commit()
+    return ids
 
 
 def task_row(project_id: int, template_id: int, status: str) -> int:

@@ -17,42 +17,11 @@ from tests.api.openapi_diff import differences, normalized, our_operations
 
 pytestmark = pytest.mark.single_db
 
-# The runner operations come with issue 18 (remote runners).
-RUNNER_OPERATIONS = {
-    f"{method} {path}: operation missing"
-    for method, path in [
-        ("DELETE", "/project/{}/runners/{}"),
-        ("DELETE", "/project/{}/runners/{}/cache"),
-        ("DELETE", "/runners/{}"),
-        ("DELETE", "/runners/{}/cache"),
-        ("GET", "/project/{}/runner_tags"),
-        ("GET", "/project/{}/runners"),
-        ("GET", "/project/{}/runners/{}"),
-        ("GET", "/runner_tags"),
-        ("GET", "/runners"),
-        ("GET", "/runners/{}"),
-        ("POST", "/project/{}/runners"),
-        ("POST", "/project/{}/runners/{}/active"),
-        ("POST", "/project/{}/runners/{}/registration-token"),
-        ("POST", "/runners"),
-        ("POST", "/runners/{}/active"),
-        ("POST", "/runners/{}/registration-token"),
-        ("PUT", "/project/{}/runners/{}"),
-        ("PUT", "/runners/{}"),
-    ]
-}
-
 # Every deliberate difference from the contract, as patterns with their reasons (README,
 # "Where we deliberately differ"). The test fails on a difference no pattern explains, and on a
 # pattern that explains nothing any more.
 _TASKS = r"(GET|POST) /project/\{\}/tasks(/\{\}|/last)? 20[01]"
 DELIBERATE: list[tuple[str, str]] = [
-    (
-        "^({}): operation missing$".format(
-            "|".join(re.escape(line.split(": ")[0]) for line in RUNNER_OPERATIONS)
-        ),
-        "remote runners come with issue 18",
-    ),
     (
         rf"^{_TASKS}: field \w+ added$",
         "the original answers every column of a task (REFERENCE.md, Task); the contract's Task "
