@@ -26,6 +26,7 @@ def create_app(config=None, *, web: bool = True) -> Flask:
     from semaphore import broker
     from semaphore.config import load_config
     from semaphore.extensions import db
+    from semaphore.queue import changes
     from semaphore.queue import publish as live_publish
 
     config = config or load_config()
@@ -46,6 +47,7 @@ def create_app(config=None, *, web: bool = True) -> Flask:
     _install_sqlite_pragmas()
     db.init_app(app)
     live_publish.install()
+    changes.install()
     broker.configure(config)
     if web:
         # The HTTP side in a module of its own: workers and the scheduler never load it.

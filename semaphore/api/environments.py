@@ -6,9 +6,11 @@ from flask import Response, jsonify
 
 from semaphore.api.blueprint import api_blueprint
 from semaphore.api.openapi import documented
+from semaphore.api.paging import page_args, paged
 from semaphore.api.project_scope import access, sort_args
 from semaphore.api.request_body import json_object
 from semaphore.schemas.environments import EnvironmentIn, EnvironmentList, EnvironmentOut
+from semaphore.schemas.listing import PageQuery
 from semaphore.schemas.references import Referrers
 from semaphore.services import environments
 
@@ -16,10 +18,11 @@ TAGS = ("variable-group",)
 
 
 @api_blueprint.get("/project/<int:project_id>/environment")
-@documented(answers={200: EnvironmentList}, tags=TAGS)
+@documented(query=PageQuery, answers={200: EnvironmentList}, tags=TAGS)
 def list_environments(project_id: int) -> Response:
-    rows = environments.list_environments(access(project_id), *sort_args())
-    return jsonify(EnvironmentList.dump(rows))
+    scope, page = access(project_id), page_args()
+    rows = environments.list_environments(scope, *sort_args(), page=page)
+    return paged(jsonify(EnvironmentList.dump(rows)), page, rows.total)
 
 
 @api_blueprint.post("/project/<int:project_id>/environment")

@@ -6,9 +6,11 @@ from flask import Response, jsonify
 
 from semaphore.api.blueprint import api_blueprint
 from semaphore.api.openapi import documented
+from semaphore.api.paging import page_args, paged
 from semaphore.api.project_scope import access, sort_args
 from semaphore.api.request_body import json_object
 from semaphore.schemas.inventories import InventoryIn, InventoryList, InventoryOut
+from semaphore.schemas.listing import PageQuery
 from semaphore.schemas.references import Referrers
 from semaphore.services import inventories
 
@@ -16,10 +18,11 @@ TAGS = ("inventory",)
 
 
 @api_blueprint.get("/project/<int:project_id>/inventory")
-@documented(answers={200: InventoryList}, tags=TAGS)
+@documented(query=PageQuery, answers={200: InventoryList}, tags=TAGS)
 def list_inventories(project_id: int) -> Response:
-    rows = inventories.list_inventories(access(project_id), *sort_args())
-    return jsonify(InventoryList.dump(rows))
+    scope, page = access(project_id), page_args()
+    rows = inventories.list_inventories(scope, *sort_args(), page=page)
+    return paged(jsonify(InventoryList.dump(rows)), page, rows.total)
 
 
 @api_blueprint.post("/project/<int:project_id>/inventory")

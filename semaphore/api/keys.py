@@ -6,9 +6,11 @@ from flask import Response, jsonify, request
 
 from semaphore.api.blueprint import api_blueprint
 from semaphore.api.openapi import documented
+from semaphore.api.paging import page_args, paged
 from semaphore.api.project_scope import access, sort_args
 from semaphore.api.request_body import json_object
 from semaphore.schemas.keys import KeyIn, KeyList, KeyListItem, KeyOut, KeyUpdateIn
+from semaphore.schemas.listing import PageQuery
 from semaphore.schemas.references import Referrers
 from semaphore.services import keys
 
@@ -16,10 +18,12 @@ TAGS = ("key-store",)
 
 
 @api_blueprint.get("/project/<int:project_id>/keys")
-@documented(answers={200: KeyList}, tags=TAGS)
+@documented(query=PageQuery, answers={200: KeyList}, tags=TAGS)
 def list_keys(project_id: int) -> Response:
-    rows = keys.list_keys(access(project_id), *sort_args(), key_type=request.args.get("type"))
-    return jsonify(KeyList.dump(KeyListItem.of(row, empty=keys.is_empty(row)) for row in rows))
+    scope, page, key_type = access(project_id), page_args(), request.args.get("type")
+    rows = keys.list_keys(scope, *sort_args(), key_type=key_type, page=page)
+    shown = KeyList.dump(KeyListItem.of(row, empty=keys.is_empty(row)) for row in rows)
+    return paged(jsonify(shown), page, rows.total)
 
 
 @api_blueprint.post("/project/<int:project_id>/keys")

@@ -7,8 +7,10 @@ from flask_login import current_user
 
 from semaphore.api.blueprint import api_blueprint
 from semaphore.api.openapi import documented
+from semaphore.api.paging import page_args, paged
 from semaphore.api.project_scope import access, sort_args
 from semaphore.api.request_body import json_object
+from semaphore.schemas.listing import PageQuery
 from semaphore.schemas.projects import (
     EventList,
     MemberIn,
@@ -27,9 +29,11 @@ TAGS = ("project",)
 
 
 @api_blueprint.get("/projects")
-@documented(answers={200: ProjectList}, tags=TAGS)
+@documented(query=PageQuery, answers={200: ProjectList}, tags=TAGS)
 def list_projects() -> Response:
-    return jsonify(ProjectList.dump(projects.list_projects(current_user)))
+    page = page_args()
+    rows = projects.list_projects(current_user, page=page)
+    return paged(jsonify(ProjectList.dump(rows)), page, rows.total)
 
 
 @api_blueprint.post("/projects")
@@ -66,9 +70,11 @@ def project_role(project_id: int) -> Response:
 
 
 @api_blueprint.get("/project/<int:project_id>/users")
-@documented(answers={200: MemberList}, tags=TAGS)
+@documented(query=PageQuery, answers={200: MemberList}, tags=TAGS)
 def list_members(project_id: int) -> Response:
-    return jsonify(MemberList.dump(projects.list_members(access(project_id), *sort_args())))
+    scope, page = access(project_id), page_args()
+    rows = projects.list_members(scope, *sort_args(), page=page)
+    return paged(jsonify(MemberList.dump(rows)), page, rows.total)
 
 
 @api_blueprint.post("/project/<int:project_id>/users")
@@ -107,15 +113,19 @@ def send_test_notification(project_id: int) -> tuple[str, int]:
 
 
 @api_blueprint.get("/project/<int:project_id>/events")
-@documented(answers={200: EventList}, tags=TAGS)
+@documented(query=PageQuery, answers={200: EventList}, tags=TAGS)
 def project_events(project_id: int) -> Response:
-    return jsonify(EventList.dump(events.list_project_events(access(project_id))))
+    scope, page = access(project_id), page_args()
+    rows = events.list_project_events(scope, page=page)
+    return paged(jsonify(EventList.dump(rows)), page, rows.total)
 
 
 @api_blueprint.get("/events")
-@documented(answers={200: EventList}, tags=("event",))
+@documented(query=PageQuery, answers={200: EventList}, tags=("event",))
 def user_events() -> Response:
-    return jsonify(EventList.dump(events.list_user_events(current_user)))
+    page = page_args()
+    rows = events.list_user_events(current_user, page=page)
+    return paged(jsonify(EventList.dump(rows)), page, rows.total)
 
 
 @api_blueprint.get("/events/last")

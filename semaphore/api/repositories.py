@@ -6,8 +6,10 @@ from flask import Response, jsonify
 
 from semaphore.api.blueprint import api_blueprint
 from semaphore.api.openapi import documented
+from semaphore.api.paging import page_args, paged
 from semaphore.api.project_scope import access, sort_args
 from semaphore.api.request_body import json_object
+from semaphore.schemas.listing import PageQuery
 from semaphore.schemas.references import Referrers
 from semaphore.schemas.repositories import RepositoryIn, RepositoryList, RepositoryOut
 from semaphore.services import repositories
@@ -16,10 +18,11 @@ TAGS = ("repository",)
 
 
 @api_blueprint.get("/project/<int:project_id>/repositories")
-@documented(answers={200: RepositoryList}, tags=TAGS)
+@documented(query=PageQuery, answers={200: RepositoryList}, tags=TAGS)
 def list_repositories(project_id: int) -> Response:
-    rows = repositories.list_repositories(access(project_id), *sort_args())
-    return jsonify(RepositoryList.dump(rows))
+    scope, page = access(project_id), page_args()
+    rows = repositories.list_repositories(scope, *sort_args(), page=page)
+    return paged(jsonify(RepositoryList.dump(rows)), page, rows.total)
 
 
 @api_blueprint.post("/project/<int:project_id>/repositories")

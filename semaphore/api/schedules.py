@@ -6,8 +6,10 @@ from flask import Response, jsonify
 
 from semaphore.api.blueprint import api_blueprint
 from semaphore.api.openapi import documented
+from semaphore.api.paging import page_args, paged
 from semaphore.api.project_scope import access
 from semaphore.api.request_body import json_object
+from semaphore.schemas.listing import PageQuery
 from semaphore.schemas.schedules import (
     CronIn,
     ScheduleActiveIn,
@@ -23,10 +25,12 @@ TAGS = ("schedule",)
 
 
 @api_blueprint.get("/project/<int:project_id>/schedules")
-@documented(answers={200: ScheduleWithTemplateList}, tags=TAGS, addition=True)
+@documented(query=PageQuery, answers={200: ScheduleWithTemplateList}, tags=TAGS, addition=True)
 def list_schedules(project_id: int) -> Response:
-    rows = schedules.list_schedules(access(project_id))
-    return jsonify([ScheduleWithTemplate.of(row, name) for row, name in rows])
+    scope, page = access(project_id), page_args()
+    rows = schedules.list_schedules(scope, page=page)
+    shown = [ScheduleWithTemplate.of(row, name) for row, name in rows]
+    return paged(jsonify(shown), page, rows.total)
 
 
 @api_blueprint.post("/project/<int:project_id>/schedules")

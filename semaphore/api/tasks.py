@@ -9,10 +9,12 @@ from flask import Response, jsonify, request, stream_with_context
 from semaphore import memory
 from semaphore.api.blueprint import api_blueprint
 from semaphore.api.openapi import documented
+from semaphore.api.paging import page_args, paged
 from semaphore.api.project_scope import access
 from semaphore.api.request_body import json_object
 from semaphore.errors import ValidationError
 from semaphore.models import Task, Template
+from semaphore.schemas.listing import PageQuery
 from semaphore.schemas.tasks import (
     LastTasksQuery,
     OutputQuery,
@@ -51,9 +53,11 @@ def _list(rows: list[tuple[Task, Template, str | None]]) -> list[dict[str, Any]]
 
 
 @api_blueprint.get("/project/<int:project_id>/tasks")
-@documented(answers={200: TaskList}, tags=TAGS)
+@documented(query=PageQuery, answers={200: TaskList}, tags=TAGS)
 def list_tasks(project_id: int) -> Response:
-    return jsonify(_list(tasks.list_tasks(access(project_id))))
+    scope, page = access(project_id), page_args()
+    rows = tasks.list_tasks(scope, page=page)
+    return paged(jsonify(_list(rows)), page, rows.total)
 
 
 @api_blueprint.get("/project/<int:project_id>/tasks/last")

@@ -9,13 +9,15 @@ from flask import Response, jsonify, request
 from semaphore.api.answers import json_answer
 from semaphore.api.blueprint import api_blueprint
 from semaphore.api.openapi import documented
+from semaphore.api.paging import page_args, paged
 from semaphore.api.project_scope import access, sort_args
 from semaphore.api.request_body import json_object
 from semaphore.api.tasks import task_shape
 from semaphore.models import Template
+from semaphore.schemas.listing import PageQuery
 from semaphore.schemas.references import Referrers
 from semaphore.schemas.templates import TemplateIn, TemplateList, TemplateOut
-from semaphore.services import templates
+from semaphore.services import project_cache, templates
 
 TAGS = ("template",)
 # What TemplateOut shows that is not a column of the template's row (or not as stored).
@@ -61,15 +63,25 @@ def _one(row: Template) -> dict[str, Any]:
 
 
 @api_blueprint.get("/project/<int:project_id>/templates")
-@documented(answers={200: TemplateList}, tags=TAGS)
+@documented(query=PageQuery, answers={200: TemplateList}, tags=TAGS)
 def list_templates(project_id: int) -> Response:
-    rows = templates.list_templates(
-        access(project_id),
-        *sort_args(),
-        view_id=request.args.get("view_id", type=int),
-        app=request.args.get("app"),
-    )
-    return templates_answer(rows)
+    scope, page = access(project_id), page_args()
+    sort, order = sort_args()
+    view_id, app = request.args.get("view_id", type=int), request.args.get("app")
+
+    def written() -> bytes:
+        rows = templates.list_templates(scope, sort, order, view_id=view_id, app=app, page=page)
+        body = TemplateList.dump_json(_shown(rows))
+        # Only bytes are kept: a page keeps its total on a first line, for the headers of a hit.
+        return body if rows.total is None else b"%d\n%s" % (rows.total, body)
+
+    # The same for every member: kept until the project changes.
+    key = ("templates", sort, order, view_id, app, page)
+    kept = project_cache.project_answer(project_id, key, written)
+    if page is None:
+        return json_answer(kept)
+    total, _, body = kept.partition(b"\n")
+    return paged(json_answer(body), page, int(total))
 
 
 @api_blueprint.post("/project/<int:project_id>/templates")

@@ -7,8 +7,10 @@ from flask_login import current_user
 
 from semaphore.api.blueprint import api_blueprint
 from semaphore.api.openapi import documented
+from semaphore.api.paging import page_args, paged
 from semaphore.api.request_body import json_body, json_object
 from semaphore.identity import current_session_id
+from semaphore.schemas.listing import PageQuery
 from semaphore.schemas.users import (
     APITokenList,
     APITokenOut,
@@ -56,11 +58,13 @@ def expire_token(token_id: str) -> tuple[str, int]:
 
 
 @api_blueprint.get("/users")
-@documented(answers={200: UserList}, tags=TAGS)
+@documented(query=PageQuery, answers={200: UserList}, tags=TAGS)
 def list_users() -> Response:
+    page = page_args()
+    rows = users.list_users(current_user, page=page)
     # Non-admins see only the id, username and name of the others.
     shown = UserList if current_user.admin else UserMinimalList
-    return jsonify(shown.dump(users.list_users(current_user)))
+    return paged(jsonify(shown.dump(rows)), page, rows.total)
 
 
 @api_blueprint.post("/users")

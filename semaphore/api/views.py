@@ -6,9 +6,11 @@ from flask import Response, jsonify
 
 from semaphore.api.blueprint import api_blueprint
 from semaphore.api.openapi import documented
+from semaphore.api.paging import page_args, paged
 from semaphore.api.project_scope import access, sort_args
 from semaphore.api.request_body import json_object
 from semaphore.api.templates import templates_answer
+from semaphore.schemas.listing import PageQuery
 from semaphore.schemas.templates import TemplateList
 from semaphore.schemas.views import ViewIn, ViewList, ViewOut, ViewPositionsIn
 from semaphore.services import templates, views
@@ -17,9 +19,11 @@ TAGS = ("project",)
 
 
 @api_blueprint.get("/project/<int:project_id>/views")
-@documented(answers={200: ViewList}, tags=TAGS)
+@documented(query=PageQuery, answers={200: ViewList}, tags=TAGS)
 def list_views(project_id: int) -> Response:
-    return jsonify(ViewList.dump(views.list_views(access(project_id))))
+    scope, page = access(project_id), page_args()
+    rows = views.list_views(scope, page=page)
+    return paged(jsonify(ViewList.dump(rows)), page, rows.total)
 
 
 @api_blueprint.post("/project/<int:project_id>/views")

@@ -82,4 +82,5 @@ def isoformat(value: datetime | None) -> str | None:
     """RFC 3339 in UTC with fractional seconds, as the original writes times."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: glibc's %Y does not pad years before 1000 to four digits.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"

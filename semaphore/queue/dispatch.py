@@ -28,7 +28,7 @@ from semaphore.config import current_config
 from semaphore.errors import ServiceUnavailable
 from semaphore.extensions import db
 from semaphore.models import Project, Task
-from semaphore.queue import publish
+from semaphore.queue import changes, publish
 
 log = logging.getLogger(__name__)
 
@@ -180,10 +180,16 @@ def _claim_now(connection: redis.Redis, task_id: int) -> bool:
     task = db.session.get(Task, task_id)
     if task is None or task.status != "waiting" or blocked_reason(task):
         return False
+    project_id = task.project_id
     # Alive before active: the reaper never sees an active task without the key.
     connection.set(alive_key(task_id), 1, ex=ALIVE_SECONDS)
     claimed = db.session.execute(
-        update(Task).where(Task.id == task_id, Task.status == "waiting").values(status="starting")
+        changes.in_project(
+            update(Task)
+            .where(Task.id == task_id, Task.status == "waiting")
+            .values(status="starting"),
+            project_id,
+        )
     ).rowcount
     db.session.commit()
     if not claimed:
@@ -192,9 +198,12 @@ def _claim_now(connection: redis.Redis, task_id: int) -> bool:
     if limit and _active_count() > limit:
         # Another project's claim got in at the same moment: this one steps back.
         db.session.execute(
-            update(Task)
-            .where(Task.id == task_id, Task.status == "starting")
-            .values(status="waiting")
+            changes.in_project(
+                update(Task)
+                .where(Task.id == task_id, Task.status == "starting")
+                .values(status="waiting"),
+                project_id,
+            )
         )
         db.session.commit()
         connection.delete(alive_key(task_id))

@@ -24,6 +24,7 @@ from semaphore.schemas.environments import (
     EnvironmentSecretChangeIn,
     EnvironmentSecretValueIn,
 )
+from semaphore.schemas.listing import Page
 from semaphore.services import events, keys, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
@@ -176,12 +177,16 @@ def _apply_secret_changes(
 
 
 def list_environments(
-    access: ProjectAccess, sort: str | None = None, order: str | None = None
-) -> list[Environment]:
+    access: ProjectAccess,
+    sort: str | None = None,
+    order: str | None = None,
+    *,
+    page: Page | None = None,
+) -> listing.Rows[Environment]:
     """The project's environments, sorted by name."""
     query = select(Environment).where(Environment.project_id == access.project_id)
     query = listing.sorted_query(query, SORTS, sort, order, "name", Environment.id)
-    return list(db.session.scalars(query))
+    return listing.rows(query, page)
 
 
 def get_environment(access: ProjectAccess, environment_id: int) -> Environment:

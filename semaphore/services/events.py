@@ -6,6 +6,8 @@ from sqlalchemy import or_, select
 
 from semaphore.extensions import db
 from semaphore.models import Event, Project, ProjectUser, User
+from semaphore.schemas.listing import Page
+from semaphore.services import listing
 from semaphore.services.permissions import ProjectAccess
 
 LAST_EVENTS_LIMIT = 200
@@ -45,15 +47,19 @@ def _with_names(query):
     )
 
 
-def list_project_events(access: ProjectAccess, limit: int | None = None) -> list[tuple]:
+def list_project_events(
+    access: ProjectAccess, limit: int | None = None, *, page: Page | None = None
+) -> listing.Rows[tuple]:
     """A project's events, newest first, as (event, username, project_name)."""
     query = _with_names(select(Event).where(Event.project_id == access.project_id))
     if limit:
         query = query.limit(limit)
-    return [tuple(row) for row in db.session.execute(query)]
+    return listing.rows(query, page, scalars=False)
 
 
-def list_user_events(actor: User, limit: int | None = None) -> list[tuple]:
+def list_user_events(
+    actor: User, limit: int | None = None, *, page: Page | None = None
+) -> listing.Rows[tuple]:
     """Events of the actor's projects (every project for an admin) and those of no project."""
     query = select(Event)
     if not actor.admin:
@@ -62,4 +68,4 @@ def list_user_events(actor: User, limit: int | None = None) -> list[tuple]:
     query = _with_names(query)
     if limit:
         query = query.limit(limit)
-    return [tuple(row) for row in db.session.execute(query)]
+    return listing.rows(query, page, scalars=False)

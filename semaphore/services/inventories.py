@@ -16,6 +16,7 @@ from semaphore.extensions import db
 from semaphore.models import Inventory, Repository, Template
 from semaphore.schemas.base import parse
 from semaphore.schemas.inventories import InventoryIn
+from semaphore.schemas.listing import Page
 from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
@@ -47,12 +48,16 @@ def _fields(access: ProjectAccess, data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def list_inventories(
-    access: ProjectAccess, sort: str | None = None, order: str | None = None
-) -> list[Inventory]:
+    access: ProjectAccess,
+    sort: str | None = None,
+    order: str | None = None,
+    *,
+    page: Page | None = None,
+) -> listing.Rows[Inventory]:
     """The project's inventories, sorted by name (or type)."""
     query = select(Inventory).where(Inventory.project_id == access.project_id)
     query = listing.sorted_query(query, SORTS, sort, order, "name", Inventory.id)
-    return list(db.session.scalars(query))
+    return listing.rows(query, page)
 
 
 def get_inventory(access: ProjectAccess, inventory_id: int) -> Inventory:

@@ -27,6 +27,7 @@ from semaphore.models import (
 )
 from semaphore.schemas.base import parse
 from semaphore.schemas.keys import KeyIn, KeyUpdateIn
+from semaphore.schemas.listing import Page
 from semaphore.security.crypto import seal, unseal
 from semaphore.services import events, listing
 from semaphore.services import validation as v
@@ -88,7 +89,9 @@ def list_keys(
     sort: str | None = None,
     order: str | None = None,
     key_type: str | None = None,
-) -> list[AccessKey]:
+    *,
+    page: Page | None = None,
+) -> listing.Rows[AccessKey]:
     """The project's keys, without the ones environments own for their secrets."""
     query = select(AccessKey).where(
         AccessKey.project_id == access.project_id, AccessKey.environment_id.is_(None)
@@ -96,7 +99,7 @@ def list_keys(
     if key_type:
         query = query.where(AccessKey.type == key_type)
     query = listing.sorted_query(query, SORTS, sort, order, "name", AccessKey.id)
-    return list(db.session.scalars(query))
+    return listing.rows(query, page)
 
 
 def get_key(access: ProjectAccess, key_id: int) -> AccessKey:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from semaphore.errors import NotFound, PermissionDenied
 from semaphore.extensions import db
@@ -90,22 +90,35 @@ class ProjectAccess:
         return self.can(MANAGE_USERS)
 
 
+# One round trip for the project and the actor's role in it, built once: it runs on every
+# project request, and building a statement costs more than running this one.
+_PROJECT_AND_ROLE = (
+    select(Project, ProjectUser.role)
+    .outerjoin(
+        ProjectUser,
+        (ProjectUser.project_id == Project.id) & (ProjectUser.user_id == bindparam("user_id")),
+    )
+    .where(Project.id == bindparam("project_id"))
+)
+
+
 def project_access(actor: User | None, project_id: int) -> ProjectAccess:
     """The actor's access to a project.
 
     Raises:
         NotFound: no such project, or the actor is neither a member nor an admin.
     """
-    project = db.session.get(Project, project_id)
-    if project is None:
-        raise NotFound("Project not found")
     if actor is None:
+        project = db.session.get(Project, project_id)
+        if project is None:
+            raise NotFound("Project not found")
         return ProjectAccess(project, None, "")
-    role = db.session.scalar(
-        select(ProjectUser.role).where(
-            ProjectUser.project_id == project_id, ProjectUser.user_id == actor.id
-        )
-    )
+    found = db.session.execute(
+        _PROJECT_AND_ROLE, {"project_id": project_id, "user_id": actor.id}
+    ).first()
+    if found is None:
+        raise NotFound("Project not found")
+    project, role = found
     if role is None and not actor.admin:
         raise NotFound("Project not found")
     return ProjectAccess(project, actor, role or "")

@@ -27,6 +27,7 @@ from semaphore.models import (
     User,
 )
 from semaphore.schemas.base import parse
+from semaphore.schemas.listing import Page
 from semaphore.schemas.projects import MemberIn, MemberRoleIn, ProjectIn, ProjectUpdateIn
 from semaphore.services import events, listing
 from semaphore.services.permissions import (
@@ -38,14 +39,14 @@ from semaphore.services.permissions import (
 from semaphore.services.users import can_create_project
 
 
-def list_projects(actor: User) -> list[Project]:
+def list_projects(actor: User, *, page: Page | None = None) -> listing.Rows[Project]:
     """Projects the actor belongs to (every project for an admin), by name."""
     query = select(Project).order_by(func.lower(Project.name), Project.id)
     if not actor.admin:
         query = query.join(ProjectUser, ProjectUser.project_id == Project.id).where(
             ProjectUser.user_id == actor.id
         )
-    return list(db.session.scalars(query))
+    return listing.rows(query, page)
 
 
 def get_project(actor: User | None, project_id: int) -> ProjectAccess:
@@ -124,8 +125,12 @@ MEMBER_SORTS = {
 
 
 def list_members(
-    access: ProjectAccess, sort: str | None = None, order: str | None = None
-) -> list[tuple[User, str]]:
+    access: ProjectAccess,
+    sort: str | None = None,
+    order: str | None = None,
+    *,
+    page: Page | None = None,
+) -> listing.Rows[tuple[User, str]]:
     """The project's members with their roles."""
     query = (
         select(User, ProjectUser.role)
@@ -133,7 +138,7 @@ def list_members(
         .where(ProjectUser.project_id == access.project_id)
     )
     query = listing.sorted_query(query, MEMBER_SORTS, sort, order, "name", User.id)
-    return [(user, role) for user, role in db.session.execute(query)]
+    return listing.rows(query, page, scalars=False)
 
 
 def _membership(project_id: int, user_id: int) -> ProjectUser | None:

@@ -20,6 +20,7 @@ from semaphore.errors import ValidationError
 from semaphore.extensions import db
 from semaphore.models import AccessKey, Inventory, Repository, Schedule, Template
 from semaphore.schemas.base import parse
+from semaphore.schemas.listing import Page
 from semaphore.schemas.repositories import RepositoryIn, is_local
 from semaphore.services import events, listing
 from semaphore.services import validation as v
@@ -67,8 +68,12 @@ def _fields(access: ProjectAccess, data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def list_repositories(
-    access: ProjectAccess, sort: str | None = None, order: str | None = None
-) -> list[Repository]:
+    access: ProjectAccess,
+    sort: str | None = None,
+    order: str | None = None,
+    *,
+    page: Page | None = None,
+) -> listing.Rows[Repository]:
     """The project's repositories, sorted by name, git_url or the key's name (ssh_key)."""
     query = (
         select(Repository)
@@ -76,7 +81,7 @@ def list_repositories(
         .where(Repository.project_id == access.project_id)
     )
     query = listing.sorted_query(query, SORTS, sort, order, "name", Repository.id)
-    return list(db.session.scalars(query))
+    return listing.rows(query, page)
 
 
 def get_repository(access: ProjectAccess, repository_id: int) -> Repository:

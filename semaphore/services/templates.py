@@ -31,6 +31,7 @@ from semaphore.models import (
     View,
 )
 from semaphore.schemas.base import parse
+from semaphore.schemas.listing import Page
 from semaphore.schemas.tasks import stored_object
 from semaphore.schemas.templates import TERRAFORM_APPS, TemplateIn, VaultIn
 from semaphore.schemas.templates import VALID_APPS as VALID_APPS  # the pages' choice of apps
@@ -75,8 +76,11 @@ def list_templates(
     order: str | None = None,
     view_id: int | None = None,
     app: str | None = None,
-) -> list[Template]:
-    """The project's templates, sorted by the original's columns, optionally of one view or app."""
+    *,
+    page: Page | None = None,
+) -> listing.Rows[Template]:
+    """The project's templates, sorted by the original's columns, optionally of one view or app
+    (one page of them when `page` is given)."""
     query = (
         select(Template)
         .outerjoin(Inventory, Inventory.id == Template.inventory_id)
@@ -89,7 +93,7 @@ def list_templates(
     if app:
         query = query.where(Template.app == app)
     query = listing.sorted_query(query, SORTS, sort, order, "name", Template.id)
-    return list(db.session.scalars(query))
+    return listing.rows(query, page)
 
 
 def get_template(access: ProjectAccess, template_id: int) -> Template:

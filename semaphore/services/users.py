@@ -15,18 +15,20 @@ from semaphore.errors import NotFound, PermissionDenied, ValidationError
 from semaphore.extensions import db
 from semaphore.models import Session, User
 from semaphore.schemas.base import parse
+from semaphore.schemas.listing import Page
 from semaphore.schemas.users import UserIn, UserPasswordIn, UserUpdateIn
 from semaphore.security.passwords import hash_password
-from semaphore.services import options
+from semaphore.services import listing, options
 
 
 def _is_admin(actor: User | None) -> bool:
     return actor is None or actor.admin
 
 
-def list_users(actor: User) -> list[User]:
+def list_users(actor: User, *, page: Page | None = None) -> listing.Rows[User]:
     """Every user, by username (non-admins get the minimal view from the API layer)."""
-    return list(db.session.scalars(select(User).order_by(func.lower(User.username))))
+    # The id breaks ties between usernames equal but for case, so pages never overlap.
+    return listing.rows(select(User).order_by(func.lower(User.username), User.id), page)
 
 
 def get_user(actor: User | None, user_id: int) -> User:

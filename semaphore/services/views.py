@@ -11,19 +11,20 @@ from semaphore.errors import ValidationError
 from semaphore.extensions import db
 from semaphore.models import Template, View
 from semaphore.schemas.base import parse
+from semaphore.schemas.listing import Page
 from semaphore.schemas.views import ViewIn
-from semaphore.services import events
+from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
 from semaphore.services.references import check_body_ids, get_in_project
 
 
-def list_views(access: ProjectAccess) -> list[View]:
+def list_views(access: ProjectAccess, *, page: Page | None = None) -> listing.Rows[View]:
     """The project's views by position."""
     query = (
         select(View).where(View.project_id == access.project_id).order_by(View.position, View.id)
     )
-    return list(db.session.scalars(query))
+    return listing.rows(query, page)
 
 
 def get_view(access: ProjectAccess, view_id: int) -> View:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from semaphore import broker
 from semaphore.config import current_config
@@ -339,11 +339,17 @@ def expire_token(actor: User, token_id: str) -> None:
     db.session.commit()
 
 
+# The token and its owner in one round trip, built once: this runs on every API request.
+_TOKEN_AND_OWNER = (
+    select(User, APIToken)
+    .join(APIToken, APIToken.user_id == User.id)
+    .where(APIToken.token_hash == bindparam("hash"))
+)
+
+
 def user_for_token(raw: str) -> User | None:
     """The owner of a valid (unexpired) bearer token."""
-    token = db.session.scalar(
-        select(APIToken).where(APIToken.token_hash == digest(raw.strip().lower()))
-    )
-    if token is None or token_expired(token):
+    found = db.session.execute(_TOKEN_AND_OWNER, {"hash": digest(raw.strip().lower())}).first()
+    if found is None or token_expired(found[1]):
         return None
-    return db.session.get(User, token.user_id)
+    return found[0]

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from semaphore.extensions import db
 from semaphore.models import Repository, Schedule, Template
 from semaphore.schemas.base import parse
+from semaphore.schemas.listing import Page
 from semaphore.schemas.schedules import (
     CronIn,
     ScheduleActiveIn,
@@ -17,7 +18,7 @@ from semaphore.schemas.schedules import (
     run_at_time,
 )
 from semaphore.schemas.tasks import stored_object
-from semaphore.services import events
+from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
 from semaphore.services.references import check_body_ids, get_in_project, reference
@@ -25,7 +26,9 @@ from semaphore.services.references import check_body_ids, get_in_project, refere
 # --- the resource -------------------------------------------------------------------------------
 
 
-def list_schedules(access: ProjectAccess) -> list[tuple[Schedule, str]]:
+def list_schedules(
+    access: ProjectAccess, *, page: Page | None = None
+) -> listing.Rows[tuple[Schedule, str]]:
     """The project's schedules with their template's name (the original's tpl_name)."""
     query = (
         select(Schedule, Template.name)
@@ -33,7 +36,7 @@ def list_schedules(access: ProjectAccess) -> list[tuple[Schedule, str]]:
         .where(Schedule.project_id == access.project_id)
         .order_by(Schedule.id)
     )
-    return [(schedule, name) for schedule, name in db.session.execute(query)]
+    return listing.rows(query, page, scalars=False)
 
 
 def list_template_schedules(access: ProjectAccess, template_id: int) -> list[Schedule]:

@@ -23,11 +23,12 @@ from semaphore.models import (
     User,
     utcnow,
 )
+from semaphore.queue import changes, publish
 from semaphore.queue import dispatch as task_queue
-from semaphore.queue import publish
 from semaphore.schemas.base import parse
+from semaphore.schemas.listing import Page
 from semaphore.schemas.tasks import MAX_MESSAGE, StopIn, TaskIn
-from semaphore.services import environments, events, templates
+from semaphore.services import environments, events, listing, templates
 from semaphore.services import validation as v
 from semaphore.services.keys import seal_secret
 from semaphore.services.permissions import RUN_TASKS, ProjectAccess
@@ -154,20 +155,29 @@ def _queue(
 
 
 def list_tasks(
-    access: ProjectAccess, template_id: int | None = None, limit: int = TASK_LIST_LIMIT
-) -> list[tuple[Task, Template, str | None]]:
-    """The project's tasks, newest first, with their template and user name."""
+    access: ProjectAccess,
+    template_id: int | None = None,
+    limit: int = TASK_LIST_LIMIT,
+    *,
+    page: Page | None = None,
+) -> listing.Rows[tuple[Task, Template, str | None]]:
+    """The project's newest tasks (at most `limit`), with their template and user name.
+
+    One page of them when `page` is given: pages reach every task, past the original's cap of
+    1000, since a page is bounded by its own size; `limit` is then ignored.
+    """
     query = (
         select(Task, Template, User.name)
         .join(Template, Template.id == Task.template_id)
         .outerjoin(User, User.id == Task.user_id)
         .where(Task.project_id == access.project_id)
         .order_by(Task.created.desc(), Task.id.desc())
-        .limit(min(max(limit, 1), TASK_LIST_LIMIT))
     )
     if template_id is not None:
         query = query.where(Task.template_id == template_id)
-    return [tuple(row) for row in db.session.execute(query)]
+    if page is None:
+        query = query.limit(min(max(limit, 1), TASK_LIST_LIMIT))
+    return listing.rows(query, page, scalars=False)
 
 
 def get_task(access: ProjectAccess, task_id: int) -> Task:
@@ -329,9 +339,12 @@ def _stop(access: ProjectAccess, task: Task, force: bool) -> bool:
     if task.status == "waiting" or (force and task.status not in task_queue.ACTIVE_STATUSES):
         # Conditional, so a worker claiming it at this instant cannot also start it.
         stopped = db.session.execute(
-            update(Task)
-            .where(Task.id == task.id, Task.status == "waiting")
-            .values(status="stopping")
+            changes.in_project(
+                update(Task)
+                .where(Task.id == task.id, Task.status == "waiting")
+                .values(status="stopping"),
+                task.project_id,
+            )
         ).rowcount
         db.session.expire(task)
         if stopped:

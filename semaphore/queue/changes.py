@@ -1,0 +1,132 @@
+"""Change counters: every commit that writes a project's rows counts up that project's counter
+in Redis, so that an answer computed from those rows can be kept until the next change.
+
+- An ORM object with a `project_id` counts up its project; one without (a user's name shows in
+  task lists, a template's environments) counts up the counter every project shares, unless it
+  is never part of a project's answers (QUIET).
+- A bulk UPDATE / DELETE / INSERT counts up the shared counter, as its rows are not known,
+  unless the statement names its project (`in_project`).
+- The counting runs after the commit. A change rolled back is still counted, at the session's
+  next commit: counting too much costs a recomputation, too little a stale answer.
+- A reader takes the counters before it reads the rows (services/project_cache.py), so an
+  answer is never labelled newer than what it read.
+- The counters live beside a random epoch: a Redis that restarts or is flushed gets a new one,
+  so counters that start again from zero can never match an answer kept from before.
+
+A Redis error never fails the writer: it is logged, and readers keep answers for a short time
+only (project_cache.MAX_AGE).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+import redis
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from semaphore import broker
+from semaphore.models import (
+    APIToken,
+    IntegrationDelivery,
+    IntegrationDeliveryOutcome,
+    Option,
+    RecoveryCode,
+    TaskOutputChunk,
+    UserTotp,
+)
+from semaphore.models import (
+    Session as LoginSession,
+)
+
+log = logging.getLogger(__name__)
+
+# Rows no kept answer is computed from, written often (output, sign-ins, deliveries).
+QUIET = (
+    TaskOutputChunk,
+    LoginSession,
+    APIToken,
+    UserTotp,
+    RecoveryCode,
+    Option,
+    IntegrationDelivery,
+    IntegrationDeliveryOutcome,
+)
+_PROJECT_OPTION = "semaphore_changed_project"
+_PENDING = "semaphore_changed_scopes"
+_SHARED = "all"
+
+
+def epoch_key() -> str:
+    return broker.key("changes", "epoch")
+
+
+def counter_key(scope: int | str) -> str:
+    """The counter of a project (its id) or the shared one ("all")."""
+    return broker.key("changes", scope)
+
+
+def in_project(statement: Any, project_id: int) -> Any:
+    """A bulk statement that writes rows of one project only: it counts up that project's
+    counter instead of the shared one."""
+    return statement.execution_options(**{_PROJECT_OPTION: project_id})
+
+
+def stamp(project_id: int) -> tuple[bytes, ...] | None:
+    """The project's counters as they stand (None when Redis cannot say)."""
+    try:
+        connection = broker.connection()
+        found = connection.mget(epoch_key(), counter_key(_SHARED), counter_key(project_id))
+        if found[0] is None:
+            connection.set(epoch_key(), secrets.token_hex(8), nx=True)
+            found = connection.mget(epoch_key(), counter_key(_SHARED), counter_key(project_id))
+    except redis.RedisError as exc:
+        log.warning("change counters unreadable (%s); answers are computed afresh", exc)
+        return None
+    return tuple(found)
+
+
+def _note(session: Session, scope: int | str) -> None:
+    session.info.setdefault(_PENDING, set()).add(scope)
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    for row in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(row, QUIET):
+            continue
+        # What is loaded only: a deleted row cannot be read again.
+        project_id = vars(row).get("project_id")
+        _note(session, project_id if isinstance(project_id, int) else _SHARED)
+
+
+def _bulk_statement(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    mapper = state.bind_mapper
+    if mapper is not None and issubclass(mapper.class_, QUIET):
+        return
+    project_id = state.execution_options.get(_PROJECT_OPTION)
+    _note(state.session, project_id if isinstance(project_id, int) else _SHARED)
+
+
+def _count_up(session: Session) -> None:
+    scopes = session.info.pop(_PENDING, None)
+    if not scopes:
+        return
+    try:
+        pipeline = broker.connection().pipeline(transaction=False)
+        for scope in scopes:
+            pipeline.incr(counter_key(scope))
+        pipeline.execute()
+    except redis.RedisError as exc:
+        log.warning("change counters not counted up (%s); kept answers expire soon", exc)
+
+
+def install() -> None:
+    """Hook every ORM session (once per process)."""
+    if not event.contains(Session, "after_commit", _count_up):
+        event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "do_orm_execute", _bulk_statement)
+        event.listen(Session, "after_commit", _count_up)

@@ -1,0 +1,80 @@
+"""Answers kept in this process until their project changes (issue 17: a list costs its bytes).
+
+A big list (1,000 templates with their last tasks) costs tens of milliseconds to read and write
+out, and is asked for far more often than it changes. Its written answer is kept here with the
+project's change counters (queue/changes.py) as they were read before the rows, and served while
+the counters still match, for MAX_AGE seconds at most: a safety net for a count that never
+reached Redis. Without Redis nothing is kept. Who may see the answer is checked by the caller on
+every request, before it asks here; only answers that are the same for every reader are kept.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+from flask import current_app
+
+from semaphore.extensions import db
+from semaphore.queue import changes
+
+MAX_AGE = 30.0
+# Per process; a gunicorn worker idles at about 76 MB (target 100).
+MAX_BYTES = 8 * 1024 * 1024
+
+_lock = threading.Lock()
+_kept: OrderedDict[tuple, tuple[tuple, float, bytes]] = OrderedDict()
+_size = [0]
+
+
+def _app_id() -> str:
+    # Answers of one app (one database) are never served by another in the same process.
+    return current_app.extensions.setdefault("semaphore_cache_id", uuid.uuid4().hex)
+
+
+def project_answer(
+    project_id: int, key: tuple[Hashable, ...], compute: Callable[[], bytes]
+) -> bytes:
+    """The kept answer for (project, key) if the project has not changed since, else `compute()`'s
+    (kept for the next caller)."""
+    stamp = changes.stamp(project_id)
+    if stamp is None:
+        return compute()
+    full_key = (_app_id(), project_id, *key)
+    now = time.monotonic()
+    with _lock:
+        kept = _kept.get(full_key)
+        if kept is not None and kept[0] == stamp and now - kept[1] < MAX_AGE:
+            _kept.move_to_end(full_key)
+            return kept[2]
+    # The rows must be read after the counters. SQLite keeps the snapshot of a read transaction
+    # from its first statement (this request's sign-in check), so that transaction ends here.
+    db.session.commit()
+    body = compute()
+    _keep(full_key, (stamp, now, body))
+    return body
+
+
+def _keep(key: tuple, entry: tuple[tuple, float, bytes]) -> None:
+    size = len(entry[2])
+    if size > MAX_BYTES // 2:
+        return
+    with _lock:
+        previous = _kept.pop(key, None)
+        if previous is not None:
+            _size[0] -= len(previous[2])
+        _kept[key] = entry
+        _size[0] += size
+        while _size[0] > MAX_BYTES:
+            _, dropped = _kept.popitem(last=False)
+            _size[0] -= len(dropped[2])
+
+
+def clear() -> None:
+    """Forget every kept answer (tests that count statements)."""
+    with _lock:
+        _kept.clear()
+        _size[0] = 0

@@ -1,0 +1,197 @@
+"""The templates list is kept per process until its project changes (issue 17), and never
+served stale: every kind of write that shows in it is seen by the next request, from this
+process or another one, with Redis flushed or away."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import delete, event, update
+
+from semaphore import broker
+from semaphore.extensions import db
+from semaphore.models import ProjectUser, Task, Template, User
+from semaphore.services import tasks
+from semaphore.services.permissions import project_access
+from tests import factories
+from tests.processes import process_env
+
+
+@pytest.fixture
+def owner(app):
+    return factories.user(name="First Owner")
+
+
+@pytest.fixture
+def project(owner):
+    return factories.project(members={owner: "owner"})
+
+
+@pytest.fixture
+def client(app, owner):
+    return factories.api_client(app, owner)
+
+
+@contextmanager
+def counting() -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def reads_the_list(statements: list[str]) -> bool:
+    return any("project__template" in s or "FROM task" in s for s in statements)
+
+
+def names(client, project) -> list[str]:
+    answer = client.get(f"/api/project/{project.id}/templates")
+    assert answer.status_code == 200
+    return [row["name"] for row in answer.get_json()]
+
+
+def last_task(client, project) -> dict | None:
+    answer = client.get(f"/api/project/{project.id}/templates")
+    return answer.get_json()[0]["last_task"]
+
+
+def test_a_kept_list_costs_only_the_sign_in_checks(client, project):
+    for n in range(5):
+        factories.template(project=project, name=f"Deploy {n}")
+    first = client.get(f"/api/project/{project.id}/templates").get_data()
+    with counting() as statements:
+        again = client.get(f"/api/project/{project.id}/templates").get_data()
+    assert again == first
+    # Who asks and their role are checked; nothing of the list is read.
+    assert statements
+    assert not reads_the_list(statements), statements
+
+
+def test_api_writes_show_at_once(client, project):
+    repository = factories.repository(project=project)
+    inventory = factories.inventory(project=project)
+    assert names(client, project) == []
+    created = client.post(
+        f"/api/project/{project.id}/templates",
+        json={
+            "name": "Deploy",
+            "app": "ansible",
+            "playbook": "site.yml",
+            "repository_id": repository.id,
+            "inventory_id": inventory.id,
+        },
+    )
+    assert created.status_code == 201
+    assert names(client, project) == ["Deploy"]
+    body = {**created.get_json(), "name": "Deploy again"}
+    template_id = body["id"]
+    assert (
+        client.put(f"/api/project/{project.id}/templates/{template_id}", json=body).status_code
+        == 204
+    )
+    assert names(client, project) == ["Deploy again"]
+    assert client.delete(f"/api/project/{project.id}/templates/{template_id}").status_code == 204
+    assert names(client, project) == []
+
+
+def test_task_changes_show_in_the_last_task(client, project, owner):
+    template = factories.template(project=project)
+    assert last_task(client, project) is None
+    task = tasks.create_task(project_access(owner, project.id), {"template_id": template.id})
+    assert last_task(client, project)["status"] == "waiting"
+    # A bulk statement (the stop of a waiting task) as well as an ORM change.
+    tasks.stop_task(project_access(owner, project.id), task.id, {})
+    assert last_task(client, project)["status"] == "stopped"
+    db.session.execute(update(Task).where(Task.id == task.id).values(status="error"))
+    db.session.commit()
+    assert last_task(client, project)["status"] == "error"
+
+
+def test_a_users_new_name_shows_in_every_project(client, project, owner):
+    template = factories.template(project=project)
+    db.session.add(
+        Task(template_id=template.id, project_id=project.id, user_id=owner.id, status="success")
+    )
+    db.session.commit()
+    assert last_task(client, project)["user_name"] == "First Owner"
+    db.session.get(User, owner.id).name = "Renamed Owner"
+    db.session.commit()
+    assert last_task(client, project)["user_name"] == "Renamed Owner"
+
+
+def test_another_projects_change_keeps_the_list(client, project, owner):
+    factories.template(project=project, name="Mine")
+    other = factories.project(members={owner: "owner"})
+    names(client, project)
+    factories.template(project=other, name="Theirs")
+    with counting() as statements:
+        assert names(client, project) == ["Mine"]
+    assert not reads_the_list(statements), statements
+    assert names(client, other) == ["Theirs"]
+
+
+def test_a_change_made_by_another_process_shows(app, config, client, project):
+    template = factories.template(project=project, name="Before")
+    assert names(client, project) == ["Before"]
+    script = textwrap.dedent(
+        f"""
+        from semaphore import create_app
+        from semaphore.extensions import db
+        from semaphore.models import Template
+        app = create_app(web=False)
+        with app.app_context():
+            db.session.get(Template, {template.id}).name = "After"
+            db.session.commit()
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], env=process_env(config), check=True, timeout=60)
+    assert names(client, project) == ["After"]
+
+
+def test_a_flushed_redis_never_matches_an_answer_kept_before(client, project):
+    template = factories.template(project=project, name="One")
+    broker.connection().flushdb()
+    db.session.get(Template, template.id).name = "Two"
+    db.session.commit()  # the project's counter is 1
+    assert names(client, project) == ["Two"]
+    broker.connection().flushdb()
+    db.session.get(Template, template.id).name = "Three"
+    db.session.commit()  # 1 again, under a new epoch
+    assert names(client, project) == ["Three"]
+
+
+@pytest.mark.parametrize("config_overrides", [{"redis_url": "redis://127.0.0.1:9/0"}])
+def test_without_redis_every_answer_is_fresh(client, project):
+    template = factories.template(project=project, name="Before")
+    assert names(client, project) == ["Before"]
+    db.session.get(Template, template.id).name = "After"
+    db.session.commit()
+    assert names(client, project) == ["After"]
+
+
+def test_who_may_read_is_checked_on_every_request(app, client, project):
+    factories.template(project=project, name="Secret plans")
+    names(client, project)
+    stranger = factories.api_client(app, factories.user())
+    answer = stranger.get(f"/api/project/{project.id}/templates")
+    assert answer.status_code == 404
+    assert b"Secret plans" not in answer.get_data()
+    guest = factories.user()
+    db.session.add(ProjectUser(project_id=project.id, user_id=guest.id, role="guest"))
+    db.session.commit()
+    guest_client = factories.api_client(app, guest)
+    assert names(guest_client, project) == ["Secret plans"]
+    db.session.execute(delete(ProjectUser).where(ProjectUser.user_id == guest.id))
+    db.session.commit()
+    assert guest_client.get(f"/api/project/{project.id}/templates").status_code == 404
