@@ -27,6 +27,7 @@ from tests.processes import free_port, process_env, wait_for_http
 pytestmark = pytest.mark.single_db
 TEMPLATES = 1000
 WORKERS, THREADS = 2, 16
+ROUNDS = 5
 
 BARE_APP = textwrap.dedent(
     """
@@ -53,9 +54,9 @@ BARE_APP = textwrap.dedent(
 
 
 def _wrk(url: str, token: str) -> tuple[float, float]:
-    """(requests per second, p99 latency in ms) of 16 connections for 10 s."""
+    """(requests per second, p99 latency in ms) of 16 connections for 5 s."""
     done = subprocess.run(
-        ["wrk", "-t2", "-c16", "-d10s", "--latency", "-H", f"Authorization: Bearer {token}", url],
+        ["wrk", "-t2", "-c16", "-d5s", "--latency", "-H", f"Authorization: Bearer {token}", url],
         capture_output=True,
         text=True,
         check=True,
@@ -127,15 +128,27 @@ def test_templates_list_beside_a_bare_route(app, config, processes, tmp_path):
         wait_for_http(f"http://127.0.0.1:{port}/api/ping")
         time.sleep(1)
         _wrk(f"http://{address}{path}", token)  # warm both, then measure
-        ours = _wrk(f"http://{address}{path}", token)
-        baseline = _wrk(f"http://127.0.0.1:{port}{path}", token)
+        _wrk(f"http://127.0.0.1:{port}{path}", token)
+        # Taken in turns, ROUNDS of each: the machine is shared, and its speed drifts by
+        # half within a minute; each round's ratio compares neighbours, the median is shown.
+        rounds = []
+        for _ in range(ROUNDS):
+            ours = _wrk(f"http://{address}{path}", token)
+            baseline = _wrk(f"http://127.0.0.1:{port}{path}", token)
+            rounds.append((ours, baseline))
     finally:
         os.killpg(bare.pid, 15)
         bare.wait(timeout=30)
         log.close()
+    for ours, baseline in rounds:
+        print(
+            f"\ntemplates list, {TEMPLATES} templates ({len(body):,} bytes): {ours[0]:.0f} req/s, "
+            f"p99 {ours[1]:.1f} ms; the bare route with the same body: {baseline[0]:.0f} req/s, "
+            f"p99 {baseline[1]:.1f} ms; ratio {ours[0] / baseline[0]:.0%}"
+        )
+    ratios = sorted(ours[0] / baseline[0] for ours, baseline in rounds)
+    p99s = sorted(ours[1] for ours, _ in rounds)
     print(
-        f"\ntemplates list, {TEMPLATES} templates ({len(body):,} bytes): {ours[0]:.0f} req/s, "
-        f"p99 {ours[1]:.1f} ms (target <= 50); the bare route with the same body: "
-        f"{baseline[0]:.0f} req/s, p99 {baseline[1]:.1f} ms; ratio {ours[0] / baseline[0]:.0%} "
-        f"(target >= 50 %)"
+        f"median of {ROUNDS} rounds: ratio {ratios[ROUNDS // 2]:.0%} (target >= 50 %), "
+        f"p99 {p99s[ROUNDS // 2]:.1f} ms (target <= 50)"
     )

@@ -28,6 +28,7 @@ MAX_BYTES = 8 * 1024 * 1024
 _lock = threading.Lock()
 _kept: OrderedDict[tuple, tuple[tuple, float, bytes]] = OrderedDict()
 _size = [0]
+_computing: dict[tuple, threading.Lock] = {}
 
 
 def _app_id() -> str:
@@ -44,18 +45,32 @@ def project_answer(
     if stamp is None:
         return compute()
     full_key = (_app_id(), project_id, *key)
-    now = time.monotonic()
-    with _lock:
-        kept = _kept.get(full_key)
-        if kept is not None and kept[0] == stamp and now - kept[1] < MAX_AGE:
-            _kept.move_to_end(full_key)
-            return kept[2]
-    # The rows must be read after the counters. SQLite keeps the snapshot of a read transaction
-    # from its first statement (this request's sign-in check), so that transaction ends here.
-    db.session.commit()
-    body = compute()
-    _keep(full_key, (stamp, now, body))
+    kept = _fresh(full_key, stamp)
+    if kept is not None:
+        return kept
+    # One thread computes an answer; the others asking for it meanwhile wait and take it
+    # (sixteen requests arriving as the answer expires would otherwise each compute it).
+    with _computing.setdefault(full_key, threading.Lock()):
+        kept = _fresh(full_key, stamp)
+        if kept is not None:
+            return kept
+        # The rows must be read after the counters. SQLite keeps the snapshot of a read
+        # transaction from its first statement (this request's sign-in check): it ends here.
+        db.session.commit()
+        began = time.monotonic()
+        body = compute()
+        _keep(full_key, (stamp, began, body))
+    _computing.pop(full_key, None)
     return body
+
+
+def _fresh(key: tuple, stamp: tuple) -> bytes | None:
+    with _lock:
+        kept = _kept.get(key)
+        if kept is not None and kept[0] == stamp and time.monotonic() - kept[1] < MAX_AGE:
+            _kept.move_to_end(key)
+            return kept[2]
+    return None
 
 
 def _keep(key: tuple, entry: tuple[tuple, float, bytes]) -> None:
