@@ -61,12 +61,7 @@ def _flask_settings(config) -> dict:
     https = config.web_host.startswith("https://")
     engine_options: dict = {"pool_pre_ping": True}
     if config.database_url.startswith("sqlite"):
-        # A connection per web thread is kept: past the pool's size each request would open
-        # (and set up) a fresh one and close it again. SQLite's connections cost no server.
-        engine_options = {
-            "connect_args": {"timeout": 30, "check_same_thread": False},
-            "pool_size": max(5, config.web_threads),
-        }
+        engine_options = {"connect_args": {"timeout": 30, "check_same_thread": False}}
     return {
         "SEMAPHORE": config,
         "SECRET_KEY": config.secret_bytes("cookie_hash"),
