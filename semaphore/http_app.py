@@ -12,6 +12,7 @@ def add_http_side(app: Flask, config: Config) -> None:
     """The HTTP side: extensions, identity, the API and the pages, error pages, middleware."""
     from semaphore import identity
     from semaphore.api import api_blueprint, openapi
+    from semaphore.api.runner_protocol import runner_protocol_blueprint
     from semaphore.security import cookies as session_cookies
     from semaphore.security import headers as security_headers
     from semaphore.web import register_web
@@ -28,6 +29,9 @@ def add_http_side(app: Flask, config: Config) -> None:
     identity.init_app(app)
     app.register_blueprint(api_blueprint)
     csrf.exempt(api_blueprint)
+    # Runners are not users: no login and no cookie, so no CSRF token either.
+    app.register_blueprint(runner_protocol_blueprint)
+    csrf.exempt(runner_protocol_blueprint)
     register_web(app)
     openapi.register(app)
     _register_error_handlers(app)

@@ -20,35 +20,17 @@ from semaphore.schemas.templates import TemplateIn, TemplateList, TemplateOut
 from semaphore.services import project_cache, templates
 
 TAGS = ("template",)
-# What TemplateOut shows that is not a column of the template's row (or not as stored).
-_COMPUTED = ("environment_ids", "survey_vars", "vaults", "task_params", "last_task")
 
 
 def _shown(rows: list[Template]) -> list[dict[str, Any]]:
-    """What TemplateOut reads of each template: its columns, and its vaults, environments and
-    last task, fetched for all the rows in one query each."""
-    vaults = templates.vaults_of(rows)
+    """What TemplateOut reads of each template, with its last task: one query each for all
+    the rows' vaults, environments and last tasks."""
     last = templates.last_tasks(rows)
-    environments = templates.environment_ids_of(rows)
-    shown = []
-    for row in rows:
-        columns = {
-            name: getattr(row, name) for name in TemplateOut.model_fields if name not in _COMPUTED
-        }
+    shown = templates.shown_fields(rows)
+    for row, fields in zip(rows, shown, strict=True):
         last_task = last.get(row.id)
-        shown.append(
-            {
-                **columns,
-                "environment_ids": environments[row.id],
-                "survey_vars": templates.survey_vars(row),
-                "vaults": vaults[row.id],
-                "task_params": templates.task_params(row),
-                "last_task": (
-                    task_shape(last_task[0], template=row, user_name=last_task[1])
-                    if last_task
-                    else None
-                ),
-            }
+        fields["last_task"] = (
+            task_shape(last_task[0], template=row, user_name=last_task[1]) if last_task else None
         )
     return shown
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from semaphore.models.base import Base, JsonText, utcnow
 
@@ -23,6 +23,8 @@ TASK_STATUSES = (
 )
 # A rejected task is a Terraform plan refused at its confirmation (the original's later status).
 FINISHED_STATUSES = ("stopped", "success", "error", "rejected")
+# How far up a chain of deploys of deploys a version is looked for (a cycle ends here too).
+MAX_BUILD_CHAIN = 20
 
 
 class Task(Base):
@@ -61,6 +63,11 @@ class Task(Base):
         ForeignKey("project__inventory.id", ondelete="SET NULL")
     )
     build_task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id", ondelete="SET NULL"))
+    # The remote runner the task was handed to (None: a worker runs it). Deleting the runner
+    # leaves the task without one.
+    runner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("runner.id", ondelete="SET NULL"), index=True
+    )
     created: Mapped[datetime] = mapped_column(default=utcnow)
     start: Mapped[datetime | None]
     end: Mapped[datetime | None]
@@ -114,3 +121,22 @@ def line_offsets(times: str, count: int) -> list[int]:
 def times_token(offset: int, count: int) -> str:
     """`count` lines at `offset` microseconds, as TaskOutputChunk.times writes them."""
     return f"{offset}*{count}" if count > 1 else str(offset)
+
+
+def incoming_version(session: Session, task: Task) -> str | None:
+    """The version a deploy task deploys: that of the build task up its build chain (the
+    original's IncomingVersion), None when there is none."""
+    from semaphore.models.template import Template
+
+    current = task
+    for _ in range(MAX_BUILD_CHAIN):
+        if current.build_task_id is None:
+            return None
+        build = session.get(Task, current.build_task_id)
+        if build is None:
+            return None
+        build_template = session.get(Template, build.template_id)
+        if build_template is not None and build_template.type == "build":
+            return build.version
+        current = build
+    return None

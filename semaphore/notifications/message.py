@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from semaphore.config import Config
 from semaphore.extensions import db
 from semaphore.models import Project, Task, Template, User
+from semaphore.models.task import incoming_version
 
 # The original's status formatting: emoji, then the status in capitals, with no space.
 STATUS_EMOJI = {
@@ -27,7 +28,6 @@ NO_AUTHOR = "—"
 TEST_TEMPLATE_NAME = "Test notification"
 TEST_STATUS = "success"
 # A deploy task's build is found through its chain of build tasks; a cycle must not hang us.
-MAX_BUILD_CHAIN = 20
 
 
 @dataclass(frozen=True)
@@ -128,20 +128,5 @@ def _version(task: Task, template: Template | None) -> str:
         return task.version
     if template is None or not template.type:
         return ""
-    incoming = _incoming_version(task)
+    incoming = incoming_version(db.session, task)
     return f"build {incoming}" if incoming else ""
-
-
-def _incoming_version(task: Task) -> str | None:
-    current = task
-    for _ in range(MAX_BUILD_CHAIN):
-        if current.build_task_id is None:
-            return None
-        build = db.session.get(Task, current.build_task_id)
-        if build is None:
-            return None
-        build_template = db.session.get(Template, build.template_id)
-        if build_template is not None and build_template.type == "build":
-            return build.version
-        current = build
-    return None

@@ -34,6 +34,7 @@ from semaphore.models import (
     IntegrationDeliveryOutcome,
     Option,
     RecoveryCode,
+    Runner,
     TaskOutputChunk,
     UserTotp,
 )
@@ -43,7 +44,8 @@ from semaphore.models import (
 
 log = logging.getLogger(__name__)
 
-# Rows no kept answer is computed from, written often (output, sign-ins, deliveries).
+# Rows no kept answer is computed from, written often (output, sign-ins, deliveries, the
+# runners' polls).
 QUIET = (
     TaskOutputChunk,
     LoginSession,
@@ -53,6 +55,7 @@ QUIET = (
     Option,
     IntegrationDelivery,
     IntegrationDeliveryOutcome,
+    Runner,
 )
 _PROJECT_OPTION = "semaphore_changed_project"
 _PENDING = "semaphore_changed_scopes"

@@ -7,11 +7,13 @@ token is likewise shown once, by …/registration-token.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
+from semaphore.models.task import TASK_STATUSES
 from semaphore.schemas.base import (
     InputModel,
     JsonBool,
@@ -28,8 +30,6 @@ from semaphore.schemas.base import (
 MAX_TAGS = 50
 MAX_TAG = 64
 MAX_WEBHOOK = 1024  # Runner.webhook is String(1024)
-
-Webhook = Text(MAX_WEBHOOK)
 
 
 def _tags(value: Any) -> list[str]:
@@ -53,6 +53,23 @@ def _tags(value: Any) -> list[str]:
 Tags = Annotated[list[str], BeforeValidator(_tags)]
 
 
+def _checked_webhook(webhook: str) -> str:
+    """An http(s) URL, or empty."""
+    if not webhook:
+        return webhook
+    try:
+        parts = urlsplit(webhook)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # a malformed host ("http://[")
+        usable = False
+    if not usable:
+        raise invalid("webhook must be an http or https URL")
+    return webhook
+
+
+Webhook = Annotated[Text(MAX_WEBHOOK), AfterValidator(_checked_webhook)]
+
+
 class RunnerIn(InputModel):
     """POST and PUT /runners… and /project/{id}/runners…: the contract's RunnerRequest.
 
@@ -70,20 +87,6 @@ class RunnerIn(InputModel):
     tags: Tags = Field(default_factory=list)
     is_default: JsonBool = False
     registered: JsonBool = True
-
-    @field_validator("webhook")
-    @classmethod
-    def _webhook(cls, webhook: str) -> str:
-        if not webhook:
-            return webhook
-        try:
-            parts = urlsplit(webhook)
-            usable = parts.scheme in ("http", "https") and bool(parts.hostname)
-        except ValueError:  # a malformed host ("http://[")
-            usable = False
-        if not usable:
-            raise invalid("webhook must be an http or https URL")
-        return webhook
 
 
 class RunnerActiveIn(InputModel):
@@ -148,3 +151,131 @@ class RunnerTagOut(OutputModel):
 
 RunnerList = list_of(RunnerOut)
 RunnerTagList = list_of(RunnerTagOut)
+
+
+# --- the runner protocol (/api/internal/runners) -----------------------------------------------
+
+
+class GoKeysIn(InputModel):
+    """A body read as the original's Go decoder reads it: each key matches a field whatever
+    its letter case ("Registration_Token", "jobs", "LOGRECORDS"). `go_names` maps each
+    field to the name the Go struct gives it (its JSON tag, or the Go field name when untagged);
+    for duplicates the last key wins, as in Go."""
+
+    go_names: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _any_letter_case(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        fields = {go_name.lower(): field for field, go_name in cls.go_names.items()}
+        matched: dict[str, Any] = {}
+        for key, value in data.items():
+            field = fields.get(key.lower()) if isinstance(key, str) else None
+            if field is not None:
+                matched[field] = value
+        return matched
+
+
+class RunnerRegistrationIn(GoKeysIn):
+    """POST /internal/runners: `{"registration_token", "webhook", "max_parallel_tasks"}`.
+    A missing token is an empty one, which no registration accepts. The original's newer
+    runners also send `public_key` (for encrypted job answers); we do not encrypt, so it is
+    read and not used."""
+
+    go_names: ClassVar[dict[str, str]] = {
+        "registration_token": "registration_token",
+        "webhook": "webhook",
+        "max_parallel_tasks": "max_parallel_tasks",
+        "public_key": "public_key",
+    }
+
+    registration_token: Text(None, strip=False) = ""
+    webhook: Webhook = ""
+    max_parallel_tasks: NonNegativeInt = 0
+    public_key: Text(None, strip=False) = ""
+
+
+class LogRecordIn(GoKeysIn):
+    """One output line with the time the runner read it."""
+
+    go_names: ClassVar[dict[str, str]] = {"time": "time", "message": "message"}
+
+    time: datetime
+    message: Text(None, strip=False) = ""
+
+    @field_validator("time")
+    @classmethod
+    def _in_utc(cls, time: datetime) -> datetime:
+        # A time without a zone is taken as UTC.
+        return time.replace(tzinfo=UTC) if time.tzinfo is None else time.astimezone(UTC)
+
+
+class CommitIn(GoKeysIn):
+    go_names: ClassVar[dict[str, str]] = {"hash": "hash", "message": "message"}
+
+    hash: Text(64) = ""
+    message: Text(None, strip=False) = ""
+
+    @field_validator("hash")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        if "\x00" in value:
+            raise invalid("must not contain a NUL character")
+        return value
+
+    @field_validator("message")
+    @classmethod
+    def _nul_shown(cls, value: str) -> str:
+        # No database stores NUL in text: shown as U+FFFD, as in output lines.
+        return value.replace("\x00", "\ufffd")
+
+
+class JobProgressIn(GoKeysIn):
+    """One job of the runner's report: its status ("" for no change), new lines, commit."""
+
+    go_names: ClassVar[dict[str, str]] = {
+        "id": "ID",
+        "status": "Status",
+        "log_records": "LogRecords",
+        "commit": "Commit",
+    }
+
+    id: JsonInt
+    status: Literal["", *TASK_STATUSES] = ""
+    log_records: list[LogRecordIn] = Field(default_factory=list)
+    commit: CommitIn | None = None
+
+
+class RunnerProgressIn(GoKeysIn):
+    """PUT /internal/runners: `{"Jobs": [{"ID", "Status", "LogRecords": [{"time",
+    "message"}], "Commit": {"hash", "message"}}]}` (untagged Go names: any letter case)."""
+
+    go_names: ClassVar[dict[str, str]] = {"jobs": "Jobs"}
+
+    jobs: list[JobProgressIn] = Field(default_factory=list)
+
+
+class RunnerTokenOut(OutputModel):
+    """The answer to a registration: the runner's token, shown this once."""
+
+    token: str
+
+
+class JobStateOut(OutputModel):
+    id: int
+    status: str
+
+
+class RunnerStateOut(OutputModel):
+    """GET /internal/runners: the runner's jobs (the original's RunnerState: `CurrentJobs`
+    untagged, `new_jobs` and `access_keys` tagged), plus the runner's `active` and
+    `cleaning_requested` (ours). A new job and the keys carry secrets: only this answer, to
+    the runner's own token, holds them."""
+
+    CurrentJobs: list[JobStateOut]
+    new_jobs: list[dict[str, Any]]
+    access_keys: dict[str, dict[str, Any]]
+    active: bool
+    cleaning_requested: Timestamp | None

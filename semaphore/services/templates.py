@@ -33,7 +33,7 @@ from semaphore.models import (
 from semaphore.schemas.base import parse
 from semaphore.schemas.listing import Page
 from semaphore.schemas.tasks import stored_object
-from semaphore.schemas.templates import TERRAFORM_APPS, TemplateIn, VaultIn
+from semaphore.schemas.templates import TERRAFORM_APPS, TemplateIn, TemplateOut, VaultIn
 from semaphore.schemas.templates import VALID_APPS as VALID_APPS  # the pages' choice of apps
 from semaphore.services import events, listing
 from semaphore.services import validation as v
@@ -94,6 +94,32 @@ def list_templates(
         query = query.where(Template.app == app)
     query = listing.sorted_query(query, SORTS, sort, order, "name", Template.id)
     return listing.rows(query, page)
+
+
+# What TemplateOut shows that is not a column of the template's row (or not as stored).
+COMPUTED_FIELDS = ("environment_ids", "survey_vars", "vaults", "task_params", "last_task")
+
+
+def shown_fields(rows: list[Template]) -> list[dict[str, Any]]:
+    """What TemplateOut reads of each template but its last task (the API's lists and a
+    runner's job add it, or not): its columns, and its vaults and environments, fetched for
+    all the rows in one query each."""
+    vaults = vaults_of(rows)
+    environments = environment_ids_of(rows)
+    return [
+        {
+            **{
+                name: getattr(row, name)
+                for name in TemplateOut.model_fields
+                if name not in COMPUTED_FIELDS
+            },
+            "environment_ids": environments[row.id],
+            "survey_vars": survey_vars(row),
+            "vaults": vaults[row.id],
+            "task_params": task_params(row),
+        }
+        for row in rows
+    ]
 
 
 def get_template(access: ProjectAccess, template_id: int) -> Template:
