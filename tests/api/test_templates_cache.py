@@ -7,11 +7,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import delete, event, update
+from sqlalchemy import delete, update
 
 from semaphore import broker
 from semaphore.extensions import db
@@ -20,6 +18,7 @@ from semaphore.services import tasks
 from semaphore.services.permissions import project_access
 from tests import factories
 from tests.processes import process_env
+from tests.test_list_queries import counting
 
 
 @pytest.fixture
@@ -35,20 +34,6 @@ def project(owner):
 @pytest.fixture
 def client(app, owner):
     return factories.api_client(app, owner)
-
-
-@contextmanager
-def counting() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def reads_the_list(statements: list[str]) -> bool:
