@@ -180,7 +180,6 @@ class TaskJob:
             task.commit_hash, task.commit_message = result.commit_hash, result.commit_message
         if status == "error" and result.message and not task.message:
             task.message = result.message[:250]
-        task.secret = None  # the run's secret values are not kept once it is over
         changed = tasks.change_status(task, status)
         db.session.commit()
         task_queue.forget(self.task_id)

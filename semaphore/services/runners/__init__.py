@@ -91,6 +91,13 @@ def list_runners(owner: RunnerOwner) -> list[Runner]:
     return [*own, *tagged]
 
 
+def _changeable(owner: RunnerOwner, runner_id: int) -> Runner:
+    """One of the owner's runners, for an actor who may change them (PermissionDenied before
+    NotFound, so a guest learns nothing of which ids exist)."""
+    owner.require_change()
+    return get_runner(owner, runner_id)
+
+
 def get_runner(owner: RunnerOwner, runner_id: int) -> Runner:
     """One of the owner's runners.
 
@@ -176,8 +183,7 @@ def update_runner(owner: RunnerOwner, runner_id: int, data: Mapping[str, Any]) -
         NotFound: no such runner here.
         ValidationError: a field is invalid.
     """
-    owner.require_change()
-    runner = get_runner(owner, runner_id)
+    runner = _changeable(owner, runner_id)
     body = _parse(owner, data, runner_id)
     runner.name = body.name
     runner.webhook = body.webhook
@@ -199,8 +205,7 @@ def set_runner_active(owner: RunnerOwner, runner_id: int, data: Mapping[str, Any
         NotFound: no such runner here.
         ValidationError: `active` is missing or not a boolean.
     """
-    owner.require_change()
-    runner = get_runner(owner, runner_id)
+    runner = _changeable(owner, runner_id)
     body = parse(RunnerActiveIn, data)
     runner.active = body.active
     owner.record(runner, "activated" if body.active else "deactivated")
@@ -215,8 +220,7 @@ def delete_runner(owner: RunnerOwner, runner_id: int) -> None:
         PermissionDenied: the actor may not change the owner's runners.
         NotFound: no such runner here.
     """
-    owner.require_change()
-    runner = get_runner(owner, runner_id)
+    runner = _changeable(owner, runner_id)
     owner.record(runner, "deleted")
     db.session.delete(runner)
     db.session.commit()
@@ -231,8 +235,7 @@ def new_registration_token(owner: RunnerOwner, runner_id: int) -> tuple[Runner, 
         NotFound: no such runner here.
         ValidationError: the runner is already registered.
     """
-    owner.require_change()
-    runner = get_runner(owner, runner_id)
+    runner = _changeable(owner, runner_id)
     if runner.token_hash is not None:
         raise ValidationError("Runner is already registered")
     token = new_runner_token()
@@ -249,8 +252,7 @@ def clear_runner_cache(owner: RunnerOwner, runner_id: int) -> None:
         PermissionDenied: the actor may not change the owner's runners.
         NotFound: no such runner here.
     """
-    owner.require_change()
-    runner = get_runner(owner, runner_id)
+    runner = _changeable(owner, runner_id)
     runner.cleaning_requested = utcnow()
     owner.record(runner, "cache clearing requested")
     db.session.commit()

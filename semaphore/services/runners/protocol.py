@@ -184,8 +184,6 @@ def report(
         if job.commit is not None:
             task.commit_hash, task.commit_message = job.commit.hash, job.commit.message
         if job.status and tasks.change_status(task, job.status):
-            if job.status in FINISHED_STATUSES:
-                task.secret = None  # the run's secret values are not kept once it is over
             applied.append((task.id, job.status))
     db.session.commit()
     for task_id, status in applied:

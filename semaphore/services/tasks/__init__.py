@@ -274,6 +274,7 @@ def change_status(task: Task, status: str, *, user: User | None = None) -> bool:
         task.start = utcnow()
     elif status in FINISHED_STATUSES:
         task.end = utcnow()
+        task.secret = None  # the run's secret values are not kept once it is over
     publish.task_changed(db.session(), task)
     if first_start:
         description = f"Task ID {task.id} ({name}) is running"
