@@ -1,4 +1,4 @@
-"""The `semaphore` command: server, worker, scheduler, migrate, setup, user, version.
+"""The `semaphore` command: server, worker, scheduler, migrate, setup, user, runner, version.
 
 Flags follow the original's CLI. Bad arguments exit with status 2 (click's usage errors);
 a refused operation (say, a duplicate user) exits with status 1 and says why.
@@ -7,7 +7,9 @@ a refused operation (say, a duplicate user) exits with status 1 and says why.
 from __future__ import annotations
 
 import secrets
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -30,16 +32,26 @@ class Context:
 
     def config(self) -> Config:
         if self._config is None:
-            try:
-                config = load_config(self.config_path, use_file=not self.no_config)
-                if self.log_level:
-                    from semaphore.config import LOG_LEVELS
-
-                    config = config.with_overrides(log_level=LOG_LEVELS[self.log_level.upper()])
-            except ConfigError as exc:
-                raise click.ClickException(str(exc)) from None
-            self._config = config
+            self._config = self._load(persist_secrets=True)
         return self._config
+
+    def runner_config(self) -> Config:
+        """The config of `semaphore runner ...`: a runner has no use for the server's
+        secrets, so their file in data_dir is never created or written."""
+        return self._load(persist_secrets=False)
+
+    def _load(self, persist_secrets: bool) -> Config:
+        try:
+            config = load_config(
+                self.config_path, use_file=not self.no_config, persist_secrets=persist_secrets
+            )
+            if self.log_level:
+                from semaphore.config import LOG_LEVELS
+
+                config = config.with_overrides(log_level=LOG_LEVELS[self.log_level.upper()])
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+        return config
 
     def app(self, web: bool = True):
         """The app; a worker's and the scheduler's without the HTTP side (create_app)."""
@@ -286,3 +298,132 @@ def user_get(ctx: Context, login: str | None, email: str | None) -> None:
         click.echo(f"email: {user.email}")
         click.echo(f"admin: {str(user.admin).lower()}")
         click.echo(f"external: {str(user.external).lower()}")
+
+
+# --- the remote runner ---------------------------------------------------------------------------
+
+
+@main.group(name="runner")
+def runner_group() -> None:
+    """A remote runner: runs a server's tasks here, talking to it over HTTP only."""
+
+
+def _runner_call(func: Callable[[], Any]) -> Any:
+    """Run a runner command, turning its failure into a one-line message and exit status 1."""
+    from semaphore.remote_runner.client import RunnerError
+
+    try:
+        return func()
+    except RunnerError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _stdin_token() -> str:
+    """The registration token: the first line of stdin, stripped."""
+    token = click.get_text_stream("stdin").readline().strip()
+    if not token:
+        raise click.ClickException("no registration token on stdin")
+    return token
+
+
+STDIN_TOKEN_OPTION = click.option(
+    "--stdin-registration-token",
+    "stdin_token",
+    is_flag=True,
+    help="Read the registration token from the first line of stdin",
+)
+
+
+@runner_group.command(name="register")
+@STDIN_TOKEN_OPTION
+@pass_context
+def runner_register(ctx: Context, stdin_token: bool) -> None:
+    """Register with the server (web_host); the token goes to runner.token_file."""
+    from semaphore.remote_runner import commands
+
+    config = ctx.runner_config()
+    commands.configure_logging(config)
+    token = _stdin_token() if stdin_token else ""
+    path = _runner_call(lambda: commands.register(config, token))
+    click.echo(f"Registered; the runner's token is in {path}.")
+
+
+@runner_group.command(name="start")
+@click.option("--register", "register_first", is_flag=True, help="Register first if no token yet")
+@pass_context
+def runner_start(ctx: Context, register_first: bool) -> None:
+    """Run the server's jobs until SIGTERM or SIGINT (or, one_off, its first jobs are done)."""
+    from semaphore.remote_runner import commands
+
+    config = ctx.runner_config()
+    commands.configure_logging(config)
+    status = _runner_call(lambda: commands.start(config, register_first))
+    sys.exit(status)
+
+
+@runner_group.command(name="unregister")
+@pass_context
+def runner_unregister(ctx: Context) -> None:
+    """Delete this runner on the server, then its token file."""
+    from semaphore.remote_runner import commands
+
+    config = ctx.runner_config()
+    commands.configure_logging(config)
+    _runner_call(lambda: commands.unregister(config))
+    click.echo("Unregistered.")
+
+
+@runner_group.command(name="setup")
+@click.option("--server-url", help="The server's URL (web_host)")
+@click.option("--token-file", help="Where the runner keeps its token")
+@click.option("--tags", help="Tags, separated by commas")
+@click.option("--max-parallel-tasks", type=click.IntRange(min=0), help="0 = no limit")
+@click.option("--one-off/--no-one-off", default=None, help="Exit after the first jobs")
+@click.option("--webhook", help="A URL the server calls when it starts a job here")
+@click.option("--registration-token", help="Register now with this token")
+@STDIN_TOKEN_OPTION
+@pass_context
+def runner_setup(ctx: Context, stdin_token: bool, registration_token: str | None, **values: Any):
+    """Write a runner config (--config, else ./config-runner.json); register when given a
+    registration token. Missing values are asked for when stdin is a terminal."""
+    from semaphore.remote_runner import commands
+
+    path = Path(ctx.config_path or commands.DEFAULT_CONFIG).absolute()
+    token = _stdin_token() if stdin_token else (registration_token or "")
+    settings = _runner_settings(values, interactive=click.get_text_stream("stdin").isatty())
+    _runner_call(lambda: commands.write_runner_config(path, settings))
+    click.echo(f"Runner config written to {path}.")
+    if token:
+        config = Context(str(path), False, ctx.log_level).runner_config()
+        commands.configure_logging(config)
+        token_file = _runner_call(lambda: commands.register(config, token))
+        click.echo(f"Registered; the runner's token is in {token_file}.")
+    click.echo(f"Start it with: semaphore --config {path} runner start")
+
+
+def _runner_settings(values: dict[str, Any], interactive: bool) -> dict[str, Any]:
+    """web_host and the runner keys given as options, asking for missing ones if interactive;
+    the keys neither given nor asked for are left out (the file's values, else defaults)."""
+
+    def given(name: str, prompt: str, default: Any = None, **kwargs: Any) -> Any:
+        if values[name] is not None or not interactive:
+            return values[name]
+        return click.prompt(prompt, default=default, **kwargs)
+
+    server_url = given("server_url", "Server URL (web_host)")
+    if not server_url:
+        raise click.UsageError("--server-url is required (stdin is not a terminal)")
+    tags = given("tags", "Tags (separated by commas)", "", show_default=False)
+    one_off = values["one_off"]
+    if one_off is None and interactive:
+        one_off = click.confirm("Exit after the first jobs (one-off)?", default=False)
+    runner = {
+        "token_file": given("token_file", "Token file", "runner.token"),
+        "max_parallel_tasks": given(
+            "max_parallel_tasks", "Jobs at once (0 = no limit)", 1, type=click.IntRange(min=0)
+        ),
+        "one_off": one_off,
+        "tags": None if tags is None else [t.strip() for t in tags.split(",") if t.strip()],
+        "webhook": given("webhook", "Webhook URL (empty for none)", "", show_default=False),
+    }
+    return {"web_host": server_url, "runner": {k: v for k, v in runner.items() if v is not None}}

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from semaphore.errors import ConfigError
+from semaphore.runner_tags import tag_problem
 
 DEFAULT_CONFIG_PATHS = (
     "config.json",
@@ -35,6 +36,20 @@ LOG_LEVELS = {
     "FATAL": "CRITICAL",
     "PANIC": "CRITICAL",
 }
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    """The `runner` object: a remote runner's own settings (`semaphore runner ...`)."""
+
+    # The runner's token, given directly; else read from token_file, where `register` writes it.
+    token: str = field(default="", repr=False)
+    token_file: str = ""
+    registration_token: str = field(default="", repr=False)
+    webhook: str = ""
+    max_parallel_tasks: int = 1  # 0 = unlimited
+    one_off: bool = False  # exit once the first jobs it ran are done
+    tags: tuple[str, ...] = ()  # ours: sent at registration
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,8 @@ class Config:
     non_admin_can_create_project: bool = False
     use_remote_runner: bool = False
     runner_registration_token: str = ""
+    # Seconds without a poll after which a runner counts as offline (ours).
+    runner_timeout: int = 30
     global_integration_alias: str = ""
     login_max_failures: int = 5
     login_lockout_sec: int = 300
@@ -128,6 +145,7 @@ class Config:
     local_repository_roots: tuple[str, ...] = ()
     # The config file read at start ("" without one), which tasks must not see.
     config_file: str = ""
+    runner: RunnerConfig = field(default_factory=RunnerConfig)
 
     @property
     def web_root_path(self) -> str:
@@ -295,6 +313,19 @@ def _parse_http_url(key: str, value: Any) -> str:
     return url
 
 
+def _parse_runner_tags(key: str, value: Any) -> tuple[str, ...]:
+    """A JSON array of tags, or (from the environment) tags separated by commas."""
+    if isinstance(value, str) and not value.lstrip().startswith("["):
+        value = [tag for tag in value.split(",") if tag.strip()]
+    tags = [tag.strip() for tag in _parse_str_list(key, value)]
+    for tag in tags:
+        # The server's rule for a runner's tags: refused here, at start, not at registration.
+        problem = tag_problem(tag)
+        if problem is not None:
+            raise ConfigError(key, f"{problem}, got {tag!r}")
+    return tuple(dict.fromkeys(tags))
+
+
 def _parse_ldap_mappings(key: str, value: Any) -> Mapping[str, str]:
     merged = {"dn": "dn", "mail": "mail", "uid": "uid", "cn": "cn"}
     merged.update({k: v for k, v in _parse_str_map(key, value).items() if v})
@@ -331,6 +362,7 @@ FIELD_SPECS: dict[str, tuple[str, Parser]] = {
     "non_admin_can_create_project": ("SEMAPHORE_NON_ADMIN_CAN_CREATE_PROJECT", _parse_bool),
     "use_remote_runner": ("SEMAPHORE_USE_REMOTE_RUNNER", _parse_bool),
     "runner_registration_token": ("SEMAPHORE_RUNNER_REGISTRATION_TOKEN", _parse_str),
+    "runner_timeout": ("SEMAPHORE_RUNNER_TIMEOUT", _parse_positive),
     "global_integration_alias": ("SEMAPHORE_INTEGRATION_ALIAS", _parse_str),
     "login_max_failures": ("SEMAPHORE_LOGIN_MAX_FAILURES", _parse_positive),
     "login_lockout_sec": ("SEMAPHORE_LOGIN_LOCKOUT_SEC", _parse_positive),
@@ -373,6 +405,18 @@ FIELD_SPECS: dict[str, tuple[str, Parser]] = {
     "task_sandbox": ("SEMAPHORE_TASK_SANDBOX", _parse_bool),
     "task_sandbox_paths": ("SEMAPHORE_TASK_SANDBOX_PATHS", _parse_sandbox_paths),
     "local_repository_roots": ("SEMAPHORE_LOCAL_REPOSITORY_ROOTS", _parse_paths),
+}
+# runner.<key> -> (environment variable, parser): the original's runner keys, plus tags.
+RUNNER_SPECS: dict[str, tuple[str, Parser]] = {
+    "token": ("SEMAPHORE_RUNNER_TOKEN", _parse_str),
+    "token_file": ("SEMAPHORE_RUNNER_TOKEN_FILE", _parse_str),
+    # The server's runner_registration_token reads the same variable: in a docker setup both
+    # sides are given one value.
+    "registration_token": ("SEMAPHORE_RUNNER_REGISTRATION_TOKEN", _parse_str),
+    "webhook": ("SEMAPHORE_RUNNER_WEBHOOK", _parse_web_host),
+    "max_parallel_tasks": ("SEMAPHORE_RUNNER_MAX_PARALLEL_TASKS", _parse_non_negative),
+    "one_off": ("SEMAPHORE_RUNNER_ONE_OFF", _parse_bool),
+    "tags": ("SEMAPHORE_RUNNER_TAGS", _parse_runner_tags),
 }
 LDAP_MAPPING_ENV = {
     name: f"SEMAPHORE_LDAP_MAPPING_{name.upper()}" for name in ("dn", "mail", "uid", "cn")
@@ -443,18 +487,14 @@ def load_config(
     environ = os.environ if environ is None else environ
     config_file = find_config_file(path, environ) if use_file else None
     file_values = read_config_file(config_file)
-    values: dict[str, Any] = {}
-    for key, (env_name, parser) in FIELD_SPECS.items():
-        if env_name and env_name in environ:
-            values[key] = parser(key, environ[env_name])
-        elif key in file_values and file_values[key] is not None:
-            values[key] = parser(key, file_values[key])
+    values = _parse_keys(FIELD_SPECS, file_values, environ)
     mappings = dict(values.get("ldap_mappings", Config().ldap_mappings))
     for name, env_name in LDAP_MAPPING_ENV.items():
         if environ.get(env_name):
             mappings[name] = environ[env_name]
     values["ldap_mappings"] = mappings
 
+    values["runner"] = runner_config_from(file_values.get("runner"), environ)
     data_dir = str(values.get("data_dir") or Config.data_dir)
     values["database_url"] = database_url_from(file_values, environ, data_dir)
     values["config_file"] = str(config_file.resolve()) if config_file else ""
@@ -463,6 +503,36 @@ def load_config(
     if missing:
         config = replace(config, **load_or_create_secrets(Path(data_dir), missing, persist_secrets))
     return config
+
+
+def runner_config_from(block: Any, environ: Mapping[str, str]) -> RunnerConfig:
+    """The `runner` object of the file, each key overridden by its SEMAPHORE_RUNNER_* variable.
+
+    Raises:
+        ConfigError: a value is invalid; the message names `runner.<key>`.
+    """
+    if block is None:
+        block = {}
+    if not isinstance(block, dict):
+        raise ConfigError("runner", "expected an object with token_file, webhook, tags, ...")
+    return RunnerConfig(**_parse_keys(RUNNER_SPECS, block, environ, prefix="runner."))
+
+
+def _parse_keys(
+    specs: Mapping[str, tuple[str, Parser]],
+    file_values: Mapping[str, Any],
+    environ: Mapping[str, str],
+    prefix: str = "",
+) -> dict[str, Any]:
+    """Each key's value: its variable's when set, else the file's (null counts as unset);
+    errors name `prefix + key`."""
+    values: dict[str, Any] = {}
+    for key, (env_name, parser) in specs.items():
+        if env_name and env_name in environ:
+            values[key] = parser(prefix + key, environ[env_name])
+        elif file_values.get(key) is not None:
+            values[key] = parser(prefix + key, file_values[key])
+    return values
 
 
 def database_url_from(

@@ -51,7 +51,10 @@ EXCLUDED = {
     "api.totp_qr": "an image of a pending two-factor enrolment, not a list",
 }
 # Routes whose URL argument names a row of another kind than the world's row of that name.
-ARGUMENTS = {"api.get_global_runner": {"runner_id": "global_runner_id"}}
+ARGUMENTS = {
+    "api.get_global_runner": {"runner_id": "global_runner_id"},
+    "web.runners_edit": {"runner_id": "global_runner_id"},
+}
 HTMX = {"HX-Request": "true"}
 # Query arguments without which a route refuses, or shows no rows.
 QUERIES = {
@@ -100,6 +103,8 @@ def build_world(actor, k: int) -> dict[str, int | str]:
                 view_id=views[0 if i % 2 == 0 else i].id,  # the first view has k/2
                 survey_vars=survey,
                 task_params={"limit": ["web"]},
+                # Every other template's tasks wait for a runner: their reasons read runners.
+                runner_tag="dmz" if i % 2 == 0 else None,
             )
         )
         db.session.add_all(
@@ -151,7 +156,8 @@ def build_world(actor, k: int) -> dict[str, int | str]:
                 Task(
                     project_id=pid,
                     template_id=t.id,
-                    status=["success", "error", "running", "waiting"][j % 4],
+                    # Both worlds hold waiting tasks, whose reasons are read.
+                    status=["waiting", "success", "error", "running"][j % 4],
                     params={"debug": False},
                     inventory_id=inventories[j % k].id,
                     version=f"1.0.{j}" if i == 0 else None,

@@ -43,7 +43,8 @@ def register_runner() -> Response:
 @documented(answers={200: RunnerStateOut}, tags=TAGS, addition=True)
 def poll_runner() -> Response:
     """The runner's new jobs (with their secrets) and the state of its other jobs."""
-    return jsonify(RunnerStateOut.dump(protocol.poll(_runner())))
+    state = protocol.poll(_runner(), on_status=notifications.on_task_status)
+    return jsonify(RunnerStateOut.dump(state))
 
 
 @runner_protocol_blueprint.put(RUNNERS)

@@ -45,11 +45,16 @@ def task_shape(
     never shows (POST "{}", elsewhere "")."""
     if template is None:
         template, user_name = tasks.task_context(row)
-    return TaskOut.of(row, template, user_name, secret=secret)
+    reason = tasks.waiting_reasons([row]).get(row.id)
+    return TaskOut.of(row, template, user_name, secret=secret, waiting_reason=reason)
 
 
 def _list(rows: list[tuple[Task, Template, str | None]]) -> list[dict[str, Any]]:
-    return [TaskOut.of(task, template, user_name) for task, template, user_name in rows]
+    reasons = tasks.waiting_reasons([task for task, _, _ in rows])
+    return [
+        TaskOut.of(task, template, user_name, waiting_reason=reasons.get(task.id))
+        for task, template, user_name in rows
+    ]
 
 
 @api_blueprint.get("/project/<int:project_id>/tasks")

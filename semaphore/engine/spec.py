@@ -8,10 +8,16 @@ benchmarked without one.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import types
+import typing
+from collections import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 BUILD = "build"
 DEPLOY = "deploy"
@@ -192,3 +198,44 @@ class RunResult:
     commit_hash: str | None = None
     commit_message: str = ""
     exit_code: int | None = None
+
+
+def task_spec_from_dict(data: Mapping[str, Any]) -> TaskSpec:
+    """A TaskSpec from `dataclasses.asdict(spec)` after a JSON round trip (a remote runner's
+    job): nested dataclasses are rebuilt and lists become tuples. Keys this version does not
+    know are ignored, so a newer server's extra fields do not break an older runner.
+
+    Raises:
+        TypeError: a value has the wrong shape, or a field without a default is missing.
+    """
+    return _from_dict(TaskSpec, data)
+
+
+def _from_dict(cls: type[T], data: Any) -> T:
+    if not isinstance(data, Mapping):
+        raise TypeError(f"{cls.__name__}: expected an object, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{name: _value(hints[name], data[name]) for name in known if name in data})
+
+
+def _value(hint: Any, value: Any) -> Any:
+    """`value` as the field type `hint` wants it (the types TaskSpec's fields use)."""
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):  # `X | None`
+        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return _value(options[0], value) if len(options) == 1 else value
+    if dataclasses.is_dataclass(hint):
+        return _from_dict(hint, value)
+    if origin is abc.Sequence:
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"expected an array, got {type(value).__name__}")
+        (item,) = typing.get_args(hint)
+        return tuple(_value(item, each) for each in value)
+    if origin is abc.Mapping:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected an object, got {type(value).__name__}")
+        return dict(value)
+    return value

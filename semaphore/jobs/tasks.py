@@ -22,11 +22,11 @@ from semaphore.engine.spec import EngineSettings, RunResult
 from semaphore.extensions import db
 from semaphore.jobs import runtime
 from semaphore.jobs.task_output import OutputWriter
-from semaphore.jobs.task_spec import build_spec
 from semaphore.models import AccessKey, Environment, Inventory, Repository, Task, Template, User
 from semaphore.queue import dispatch as task_queue
 from semaphore.services import apps, tasks
 from semaphore.services.tasks import output as task_output
+from semaphore.services.tasks.run_spec import build_spec
 
 log = logging.getLogger(__name__)
 STOP_POLL_SECONDS = 0.2
@@ -171,9 +171,9 @@ class TaskJob:
         self.output.flush()
         db.session.expire_all()
         task = db.session.get(Task, self.task_id)
-        status = result.status
-        if task.status == "stopping" or (status == "error" and _stop_requested(self.task_id)):
-            status = "stopped"
+        status = tasks.ending_status(task, result.status)
+        if status == "error" and _stop_requested(self.task_id):
+            status = "stopped"  # asked through Redis, and the database not yet read
         if self.commit is not None:
             task.commit_hash, task.commit_message = self.commit
         elif result.commit_hash:

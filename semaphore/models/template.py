@@ -50,6 +50,9 @@ class Template(Base):
     suppress_success_alerts: Mapped[bool] = mapped_column(Boolean, default=False)
     # JSON: the default task parameters (TaskPrams in the contract).
     task_params: Mapped[dict | None] = mapped_column(JsonText)
+    # The tag a remote runner must carry to run this template's tasks (None: any runner when
+    # use_remote_runner is on, else a worker). The original's `runner_tag`.
+    runner_tag: Mapped[str | None] = mapped_column(String(64))
     # How many tasks this template has run (read-only in the API).
     tasks: Mapped[int] = mapped_column(Integer, default=0)
 

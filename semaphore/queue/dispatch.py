@@ -19,6 +19,7 @@ tasks the limits let start, counting those already in flight, and wakes exactly 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import redis
 from sqlalchemy import func, select, update
@@ -27,12 +28,12 @@ from semaphore import broker
 from semaphore.config import current_config
 from semaphore.errors import ServiceUnavailable
 from semaphore.extensions import db
-from semaphore.models import Project, Task
-from semaphore.queue import changes, publish
+from semaphore.models import Project, Task, Template
+from semaphore.queue import changes, publish, runners
+from semaphore.queue.runners import ACTIVE_STATUSES
 
 log = logging.getLogger(__name__)
 
-ACTIVE_STATUSES = ("starting", "waiting_confirmation", "confirmed", "running", "stopping")
 RUN_JOB = "semaphore.jobs.tasks.run_task"
 # A wake-up in flight; it expires so that one lost with its job is sent again.
 QUEUED_MARKER_SECONDS = 300
@@ -72,14 +73,16 @@ def enqueue_task(task_id: int) -> bool:
 
 def dispatch_waiting() -> int:
     """Wake a worker for each waiting task the limits let start now, oldest first, unless
-    its wake-up is already in flight; returns how many were sent.
+    its wake-up is already in flight; returns how many were sent. Tasks for remote runners
+    are left to the runners' polls.
 
     Raises:
         ServiceUnavailable: Redis cannot be reached.
     """
     waiting = db.session.execute(
         select(Task.id, Task.template_id, Task.project_id)
-        .where(Task.status == "waiting")
+        .join(Template, Template.id == Task.template_id)
+        .where(Task.status == "waiting", ~runners.needs_runner())
         .order_by(Task.id)
     ).all()
     if not waiting:
@@ -146,13 +149,45 @@ def _active_count() -> int:
     return db.session.scalar(query)
 
 
-def blocked_reason(task: Task) -> str | None:
-    """Why the task cannot start now, or None."""
+def limits_reason(task: Task) -> str | None:
+    """Which parallel limit keeps the task from starting now, or None."""
     return _Room({task.project_id}).reason(task.template_id, task.project_id)
 
 
-def claim(task_id: int) -> bool:
+def blocked_reason(task: Task) -> str | None:
+    """Why the task cannot start now (a limit, or no runner for it), or None."""
+    return _reasons([task]).get(task.id)
+
+
+def waiting_reasons(tasks: Sequence[Task]) -> dict[int, str]:
+    """Why each of these tasks that is waiting cannot start now (those that can are left
+    out); a few queries whatever their number."""
+    return _reasons([task for task in tasks if task.status == "waiting"])
+
+
+def _reasons(tasks: Sequence[Task]) -> dict[int, str]:
+    if not tasks:
+        return {}
+    room = _Room({task.project_id for task in tasks})
+    tags = runners.runner_tags({task.template_id for task in tasks})
+    remote_only = current_config().use_remote_runner
+    runner_room: runners.RunnerRoom | None = None
+    reasons: dict[int, str] = {}
+    for task in tasks:
+        reason = room.reason(task.template_id, task.project_id)
+        tag = tags.get(task.template_id)
+        if reason is None and (remote_only or tag is not None):
+            runner_room = runner_room or runners.RunnerRoom()
+            reason = runner_room.reason(task.project_id, tag)
+        if reason is not None:
+            reasons[task.id] = reason
+    return reasons
+
+
+def claim(task_id: int, runner_id: int | None = None) -> bool:
     """Move the task from waiting to starting when no limit blocks it; True when claimed.
+    With `runner_id` the task is handed to that remote runner (its poll claims it); without,
+    this worker runs it. Neither claims the other's kind of task.
 
     Its wake-up stays marked in flight until the claim is decided, so no second job is sent
     meanwhile. A task found blocked is woken again by the `dispatch_waiting` that follows every
@@ -169,25 +204,29 @@ def claim(task_id: int) -> bool:
             blocking_timeout=30,
         )
         with lock:
-            return _claim_now(connection, task_id)
+            return _claim_now(connection, task_id, runner_id)
     finally:
         db.session.rollback()
         connection.delete(queued_key(task_id))
 
 
-def _claim_now(connection: redis.Redis, task_id: int) -> bool:
+def _claim_now(connection: redis.Redis, task_id: int, runner_id: int | None) -> bool:
     db.session.expire_all()
     task = db.session.get(Task, task_id)
-    if task is None or task.status != "waiting" or blocked_reason(task):
+    if task is None or task.status != "waiting" or limits_reason(task):
+        return False
+    if runners.runner_tag_of(task)[0] != (runner_id is not None):
         return False
     project_id = task.project_id
-    # Alive before active: the reaper never sees an active task without the key.
-    connection.set(alive_key(task_id), 1, ex=ALIVE_SECONDS)
+    if runner_id is None:
+        # Alive before active: the reaper never sees an active task without the key. A
+        # runner's liveness is its polls instead (queue.runners.lapsed_runner_tasks).
+        connection.set(alive_key(task_id), 1, ex=ALIVE_SECONDS)
     claimed = db.session.execute(
         changes.in_project(
             update(Task)
             .where(Task.id == task_id, Task.status == "waiting")
-            .values(status="starting"),
+            .values(status="starting", runner_id=runner_id),
             project_id,
         )
     ).rowcount
@@ -217,10 +256,15 @@ def _claim_now(connection: redis.Redis, task_id: int) -> bool:
 def warm_up() -> None:
     """The claim's and dispatch's queries, once (see jobs.tasks.warm_up); nothing matches."""
     db.session.scalar(select(Task.project_id).where(Task.id == 0))
-    blocked_reason(Task(id=0, template_id=0, project_id=0, status="waiting"))
+    nothing = Task(id=0, template_id=0, project_id=0, status="waiting")
+    limits_reason(nothing)
+    runners.runner_tag_of(nothing)
     _active_count()
     db.session.execute(
-        select(Task.id, Task.template_id, Task.project_id).where(Task.id == 0).order_by(Task.id)
+        select(Task.id, Task.template_id, Task.project_id)
+        .join(Template, Template.id == Task.template_id)
+        .where(Task.id == 0, ~runners.needs_runner())
+        .order_by(Task.id)
     ).all()
 
 
@@ -251,8 +295,13 @@ def forget(task_id: int) -> None:
 
 
 def lapsed_tasks() -> list[int]:
-    """Active tasks whose worker has not renewed their liveness key."""
-    active = list(db.session.scalars(select(Task.id).where(Task.status.in_(ACTIVE_STATUSES))))
+    """Active tasks whose worker has not renewed their liveness key (a runner's tasks have
+    none: see queue.runners.lapsed_runner_tasks)."""
+    active = list(
+        db.session.scalars(
+            select(Task.id).where(Task.status.in_(ACTIVE_STATUSES), Task.runner_id.is_(None))
+        )
+    )
     if not active:
         return []
     pipe = broker.connection().pipeline()

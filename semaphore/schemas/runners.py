@@ -11,9 +11,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from semaphore.models.task import TASK_STATUSES
+from semaphore.runner_tags import tag_problem
 from semaphore.schemas.base import (
     InputModel,
     JsonBool,
@@ -28,29 +36,41 @@ from semaphore.schemas.base import (
 )
 
 MAX_TAGS = 50
-MAX_TAG = 64
 MAX_WEBHOOK = 1024  # Runner.webhook is String(1024)
 
 
+def _checked_tag(tag: str) -> str:
+    """One tag, trimmed, by the one rule (semaphore.runner_tags)."""
+    tag = tag.strip()
+    problem = tag_problem(tag)
+    if problem is not None:
+        raise invalid(problem)
+    return tag
+
+
 def _tags(value: Any) -> list[str]:
-    """A JSON array of tags, each trimmed, non-empty, short, with no spaces or commas; each
-    tag once, in the order given."""
+    """A JSON array of tags, each checked; each tag once, in the order given."""
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise invalid("must be an array of strings")
     if len(value) > MAX_TAGS:
         raise invalid(f"must hold at most {MAX_TAGS} tags")
-    tags = [item.strip() for item in value]
-    for tag in tags:
-        if not tag:
-            raise invalid("must not hold an empty tag")
-        if len(tag) > MAX_TAG:
-            raise invalid(f"must hold tags of at most {MAX_TAG} characters")
-        if any(char.isspace() or char == "," for char in tag):
-            raise invalid("must hold tags without spaces or commas")
-    return list(dict.fromkeys(tags))
+    return list(dict.fromkeys(_checked_tag(item) for item in value))
+
+
+def _optional_tag(value: Any) -> str | None:
+    """A template's runner_tag: null or "" is none (the original refuses ""; a client that
+    sends it for "no tag" is not refused here)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise invalid("must be a string")
+    return _checked_tag(value)
 
 
 Tags = Annotated[list[str], BeforeValidator(_tags)]
+RunnerTag = Annotated[
+    str | None, BeforeValidator(_optional_tag), WithJsonSchema({"type": ["string", "null"]})
+]
 
 
 def _checked_webhook(webhook: str) -> str:
@@ -87,6 +107,12 @@ class RunnerIn(InputModel):
     tags: Tags = Field(default_factory=list)
     is_default: JsonBool = False
     registered: JsonBool = True
+
+
+class TemplateRunnerTagIn(InputModel):
+    """A template's runner_tag alone: how a backup's template reads it, by the API's rule."""
+
+    runner_tag: RunnerTag = None
 
 
 class RunnerActiveIn(InputModel):
@@ -182,19 +208,22 @@ class RunnerRegistrationIn(GoKeysIn):
     """POST /internal/runners: `{"registration_token", "webhook", "max_parallel_tasks"}`.
     A missing token is an empty one, which no registration accepts. The original's newer
     runners also send `public_key` (for encrypted job answers); we do not encrypt, so it is
-    read and not used."""
+    read and not used. `tags` is our addition."""
 
     go_names: ClassVar[dict[str, str]] = {
         "registration_token": "registration_token",
         "webhook": "webhook",
         "max_parallel_tasks": "max_parallel_tasks",
         "public_key": "public_key",
+        "tags": "tags",
     }
 
     registration_token: Text(None, strip=False) = ""
     webhook: Webhook = ""
     max_parallel_tasks: NonNegativeInt = 0
     public_key: Text(None, strip=False) = ""
+    # Ours: the runner's tags from its config (a runner an admin created keeps the admin's).
+    tags: Tags = Field(default_factory=list)
 
 
 class LogRecordIn(GoKeysIn):

@@ -205,10 +205,20 @@ class TaskOut(OutputModel):
     tpl_type: str
     tpl_app: str
     user_name: str | None
+    # Ours: the remote runner the task was handed to, and why a waiting task waits (a
+    # parallel limit, no runner with its tag...), null when it is about to start or not waiting.
+    runner_id: int | None
+    waiting_reason: str | None = None
 
     @classmethod
     def of(
-        cls, task: Any, template: Any, user_name: str | None, *, secret: str = ""
+        cls,
+        task: Any,
+        template: Any,
+        user_name: str | None,
+        *,
+        secret: str = "",
+        waiting_reason: str | None = None,
     ) -> dict[str, Any]:
         """The task with its template and user name, as the API shows it."""
         values: dict[str, Any] = {
@@ -221,6 +231,7 @@ class TaskOut(OutputModel):
             tpl_type=template.type,
             tpl_app=template.app,
             user_name=user_name,
+            waiting_reason=waiting_reason,
         )
         return cls.dump(values)
 

@@ -37,6 +37,7 @@ from semaphore.schemas.base import (
     list_of,
 )
 from semaphore.schemas.json_text import parse_json_text
+from semaphore.schemas.runners import RunnerTag
 
 # pulumi is a constant of the original with no runner behind it, so it is refused.
 VALID_APPS = tuple(app for app in APPS if app != "pulumi")
@@ -233,6 +234,8 @@ class TemplateIn(InputModel):
     allow_override_branch_in_task: JsonBool = False
     suppress_success_alerts: JsonBool = False
     vaults: list[VaultIn] = []
+    # The original's runner_tag (not in the 2.16 contract): "" or null means no tag.
+    runner_tag: RunnerTag = None
     # In the contract's TemplateRequest; the original ignores it, and so do we.
     limit: Annotated[Any, WithJsonSchema({"type": ["string", "null"]})] = None
 
@@ -344,6 +347,7 @@ class TemplateOut(OutputModel):
     survey_vars: list[dict[str, Any]]
     vaults: list[TemplateVaultOut]
     task_params: dict[str, Any] | None
+    runner_tag: str | None
     tasks: int
     # The task shape of api/tasks.py (a TaskOut of the tasks' schema once there is one).
     last_task: dict[str, Any] | None

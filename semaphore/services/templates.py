@@ -363,6 +363,7 @@ def _template_values(
         "allow_override_args_in_task": body.allow_override_args_in_task,
         "allow_override_branch_in_task": body.allow_override_branch_in_task,
         "suppress_success_alerts": body.suppress_success_alerts,
+        "runner_tag": body.runner_tag,
     }
     return values, _vaults(access, body.vaults, template_id), environments
 

@@ -23,6 +23,7 @@ def register_web(app: Flask) -> None:
         project_dashboard,
         projects,
         repositories,
+        runners,
         schedules,
         task_output,
         tasks,

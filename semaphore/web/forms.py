@@ -239,6 +239,30 @@ class TemplateForm(FlaskForm):
         description='e.g. [{"name": "version", "title": "Version", "type": ""}] (optional).',
         render_kw={"rows": 3, "class": "mono"},
     )
+    runner_tag = StringField(
+        "Runner tag",
+        description="Only a remote runner carrying this tag runs the tasks (optional).",
+    )
+
+
+class RunnerForm(FlaskForm):
+    name = StringField("Name")
+    tags = StringField(
+        "Tags",
+        description="Separated by commas or spaces, e.g. linux dmz. A template with a runner "
+        "tag runs only on runners carrying it.",
+    )
+    max_parallel_tasks = StringField(
+        "Max parallel tasks", description="0 runs any number of tasks at once."
+    )
+    webhook = StringField(
+        "Webhook", description="A URL called when a task starts on the runner (optional)."
+    )
+    active = BooleanField("Active")
+    registered = BooleanField(
+        "Give it a token now",
+        description="Untick to register the runner later with a one-time registration token.",
+    )
 
 
 class ViewForm(FlaskForm):

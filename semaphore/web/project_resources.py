@@ -34,6 +34,7 @@ PROJECT_NAV = (
     ("Environment", "web.environments_index", "environments"),
     ("Key Store", "web.keys_index", "keys"),
     ("Repositories", "web.repositories_index", "repositories"),
+    ("Runners", "web.project_runners_index", "runners"),
     ("Views", "web.views_index", "views"),
     ("Schedules", "web.schedules_index", "schedules"),
     ("Integrations", "web.integrations_index", "integrations"),

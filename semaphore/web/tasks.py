@@ -29,6 +29,7 @@ from semaphore.web.project_resources import (
     project_scope,
     submit_form,
 )
+from semaphore.web.runners import task_runner
 from semaphore.web.task_forms import (
     RunForm,
     flag_fields,
@@ -108,8 +109,14 @@ def duration(task: Task, now: datetime | None = None) -> str:
     return f"{seconds}s"
 
 
-def _any_active(rows: list) -> bool:
-    return any(task.status not in FINISHED_STATUSES for task, _, _ in rows)
+def _list_context(rows: list) -> dict:
+    """The task list's rows, whether it keeps refreshing, and why its waiting tasks wait (one
+    call for the whole page)."""
+    return {
+        "rows": rows,
+        "polling": any(task.status not in FINISHED_STATUSES for task, _, _ in rows),
+        "waiting_reasons": tasks.waiting_reasons([task for task, _, _ in rows]),
+    }
 
 
 # The task history and a template's page -----------------------------------------------------
@@ -119,15 +126,13 @@ def _any_active(rows: list) -> bool:
 @login_required
 def tasks_index(project_id: int) -> Response:
     access = project_scope(project_id)
-    rows = tasks.list_tasks(access)
     return render(
         "projects/tasks/index.html",
         "projects/tasks/_list.html",
         access=access,
-        rows=rows,
-        polling=_any_active(rows),
         list_url=url_for("web.tasks_index", project_id=project_id),
         show_template=True,
+        **_list_context(tasks.list_tasks(access)),
         **_helpers(),
     )
 
@@ -137,17 +142,15 @@ def tasks_index(project_id: int) -> Response:
 def templates_show(project_id: int, template_id: int) -> Response:
     access = project_scope(project_id)
     template = templates.get_template(access, template_id)
-    rows = tasks.list_tasks(access, template_id=template_id)
     return render(
         "projects/tasks/template.html",
         "projects/tasks/_list.html",
         access=access,
         template=template,
         survey=templates.survey_vars(template),
-        rows=rows,
-        polling=_any_active(rows),
         list_url=url_for("web.templates_show", project_id=project_id, template_id=template_id),
         show_template=False,
+        **_list_context(tasks.list_tasks(access, template_id=template_id)),
         **_helpers(),
     )
 
@@ -241,6 +244,8 @@ def _task_context(access: ProjectAccess, task: Task) -> dict:
         "run_variables": json.dumps(variables, indent=2, ensure_ascii=False) if variables else "",
         "variables_received": received,
         "user_name": _user_name(access, task),
+        "runner": task_runner(access, task.runner_id),
+        "waiting_reason": tasks.waiting_reasons([task]).get(task.id),
         "finished": task.status in FINISHED_STATUSES,
         "page_title": f"Task #{task.id}",
         **_helpers(),

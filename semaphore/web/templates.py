@@ -150,6 +150,7 @@ def _initial(template: Template) -> dict:
         "autorun": template.autorun,
         "vaults": _pretty(vaults),
         "survey_vars": _pretty(templates.survey_vars(template)),
+        "runner_tag": template.runner_tag or "",
     }
 
 
@@ -175,6 +176,7 @@ def _data(form: TemplateForm) -> dict:
         "autorun": form.autorun.data,
         "vaults": json_field(form.vaults.data, "vaults", []),
         "survey_vars": json_field(form.survey_vars.data, "survey_vars", []),
+        "runner_tag": form.runner_tag.data,
     }
 
 

@@ -123,3 +123,44 @@
     event.target.setAttribute("aria-invalid", "false");
   });
 })();
+
+// A "Copy" button (data-copy="<id>") copies the value of that input, or the text of that
+// element; where the clipboard is not offered (plain http), it selects the text to copy by hand.
+(function () {
+  "use strict";
+
+  function showCopied(button, text) {
+    var label = button.getAttribute("data-label") || button.textContent;
+    button.setAttribute("data-label", label);
+    button.textContent = text;
+    setTimeout(function () { button.textContent = label; }, 2000);
+  }
+
+  function selectText(source) {
+    if (source.select) {
+      source.select();
+      return;
+    }
+    var range = document.createRange();
+    range.selectNodeContents(source);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    var source = button && document.getElementById(button.getAttribute("data-copy"));
+    if (!source) { return; }
+    var text = source.tagName === "INPUT" || source.tagName === "TEXTAREA" ? source.value : source.textContent;
+    var byHand = function () {
+      selectText(source);
+      showCopied(button, "Press Ctrl+C");
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { showCopied(button, "Copied"); }, byHand);
+    } else {
+      byHand();
+    }
+  });
+})();

@@ -43,13 +43,13 @@ DELIBERATE: list[tuple[str, str]] = [
     ),
     (
         r"^(GET|POST) /project/\{\}/templates(/\{\})? 20[01]: field "
-        r"(allow_override_branch_in_task|last_task|tasks) added$",
+        r"(allow_override_branch_in_task|last_task|tasks|runner_tag) added$",
         "the original's template answers carry these (2.16); the contract predates them",
     ),
     (
         r"^(POST|PUT) /project/\{\}/templates(/\{\})? request: field "
-        r"allow_override_branch_in_task added$",
-        "the original's templates take allow_override_branch_in_task (2.16)",
+        r"(allow_override_branch_in_task|runner_tag) added$",
+        "the original's templates take allow_override_branch_in_task and runner_tag (2.16)",
     ),
     (
         r"^(GET|POST|PUT) /project/\{\}/schedules(/\{\})?( request| 20[01]): field "

@@ -17,6 +17,7 @@ from semaphore.models import (
     Project,
     ProjectUser,
     Repository,
+    Runner,
     Schedule,
     Template,
     TemplateVault,
@@ -58,7 +59,8 @@ def _one(model, **where):
 
 
 def _everything(project):
-    """One object of each kind in the project; returns their ids by kind."""
+    """One object of each kind that has list, form and delete pages in the project; returns
+    (id, name) by the kind's part of the URL."""
     key = factories.key(project=project, name="deploy-key")
     repo = factories.repository(project=project, name="site-repo", ssh_key_id=key.id)
     inventory = factories.inventory(project=project, name="prod-hosts")
@@ -73,6 +75,9 @@ def _everything(project):
         view_id=view.id,
     )
     schedule = factories.schedule(project=project, name="nightly", template_id=template.id)
+    runner = Runner(project_id=project.id, name="build-box")
+    db.session.add(runner)
+    db.session.commit()
     return {
         "keys": (key.id, "deploy-key"),
         "repositories": (repo.id, "site-repo"),
@@ -81,6 +86,7 @@ def _everything(project):
         "views": (view.id, "Deploys"),
         "templates": (template.id, "Deploy site"),
         "schedules": (schedule.id, "nightly"),
+        "runners": (runner.id, "build-box"),
     }
 
 
@@ -447,7 +453,6 @@ def test_schedules_create_edit_and_delete(as_owner, project):
 
 # --- who sees and may do what --------------------------------------------------------------------
 
-RESOURCES = ("keys", "repositories", "inventory", "environment", "templates", "views", "schedules")
 FORMS = {
     "keys": {"name": "x", "type": "none"},
     "views": {"title": "x"},
@@ -462,8 +467,7 @@ def test_read_only_members_see_no_buttons_and_are_refused(web, project, role):
     db.session.commit()
     web.log_in(member)
     base = f"/project/{project.id}"
-    for kind in RESOURCES:
-        object_id, name = objects[kind]
+    for kind, (object_id, name) in objects.items():
         page = _html(web.get(f"{base}/{kind}"))
         assert name in page, kind
         assert 'data-testid="new-' not in page and "hx-delete" not in page, kind
@@ -488,8 +492,8 @@ def test_read_only_members_see_no_buttons_and_are_refused(web, project, role):
 
 
 def test_non_members_get_404(web, project):
-    _everything(project)
+    objects = _everything(project)
     web.log_in(factories.user())
     base = f"/project/{project.id}"
-    for path in (*RESOURCES, "settings", "members", "activity", "keys/new"):
+    for path in (*objects, "settings", "members", "activity", "keys/new"):
         assert web.get(f"{base}/{path}").status_code == 404, path

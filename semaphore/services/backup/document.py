@@ -28,6 +28,7 @@ from semaphore.schemas.cron import parse_cron
 from semaphore.schemas.integrations import ExtractValueIn, MatcherIn
 from semaphore.schemas.inventories import file_path_problem
 from semaphore.schemas.repositories import RepositoryIn, is_local
+from semaphore.schemas.runners import TemplateRunnerTagIn
 from semaphore.schemas.views import ViewIn
 from semaphore.services import validation as v
 from semaphore.services.backup.export import (
@@ -133,6 +134,8 @@ def _value(data: Mapping[str, Any], spec: Field) -> Any:
         return v.integer(data, spec.name, default=spec.default, minimum=0)
     if spec.kind in ("json_object_text", "json_array_text"):
         return _json_text(data, spec)
+    if spec.kind == "runner_tag":
+        return parse(TemplateRunnerTagIn, {"runner_tag": data.get(spec.name)}).runner_tag
     if spec.kind == "object":
         # task_params, the one object a backup's items carry: as the API checks it.
         return checked_task_params({"task_params": data.get(spec.name)})

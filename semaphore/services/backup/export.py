@@ -52,8 +52,8 @@ class Field:
 
     kinds: str, bool, int, json_object_text (a string holding a JSON object), json_array_text
     (a string holding a JSON array of strings), object (task parameters, a JSON object stored
-    as text), survey (the survey variables, an array stored as text, which restore reads
-    through the templates' schema).
+    as text), runner_tag (checked as the API checks it), survey (the survey variables, an
+    array stored as text, which restore reads through the templates' schema).
     """
 
     name: str
@@ -119,6 +119,7 @@ TEMPLATE = (
     Field("survey_vars", "survey"),
     Field("suppress_success_alerts", "bool", default=False),
     Field("task_params", "object"),
+    Field("runner_tag", "runner_tag"),
 )
 VAULT = (
     Field("name"),

@@ -23,6 +23,7 @@ from semaphore.errors import NotFound, PermissionDenied, ValidationError
 from semaphore.extensions import db
 from semaphore.models import Runner, User
 from semaphore.models.base import utcnow
+from semaphore.queue import runners as runner_queue
 from semaphore.schemas.base import parse
 from semaphore.schemas.runners import RunnerActiveIn, RunnerIn
 from semaphore.security.tokens import digest, new_runner_token
@@ -89,6 +90,28 @@ def list_runners(owner: RunnerOwner) -> list[Runner]:
     )
     tagged = [runner for runner in db.session.scalars(_global_runners()) if runner.tags]
     return [*own, *tagged]
+
+
+@dataclass(frozen=True)
+class RunnerState:
+    """What a runner is doing now: online (active, and polled within runner_timeout) and
+    how many unfinished tasks it holds."""
+
+    online: bool
+    running: int
+
+
+def runner_states(rows: list[Runner]) -> dict[int, RunnerState]:
+    """Each runner's state, by id (two queries whatever their number)."""
+    since = runner_queue.online_since()
+    counts = runner_queue.running_counts([runner.id for runner in rows])
+    return {
+        runner.id: RunnerState(
+            bool(runner.active and runner.touched and runner.touched >= since),
+            counts.get(runner.id, 0),
+        )
+        for runner in rows
+    }
 
 
 def _changeable(owner: RunnerOwner, runner_id: int) -> Runner:

@@ -7,16 +7,22 @@ poll (services.runners.protocol.poll), never into a log.
 Built: `Username`, `IncomingVersion`, `task` (with its `secret` values), `template` (without
 `last_task`), `inventory`, `inventory_repository`, `repository`, and the `access_keys` they
 use (inventory key and become key, the inventory's and the template's repository keys, the
-template's vault keys). Not built yet (issue 18, step 3): `environment` (the original sends
-one Environment with its secrets; our templates merge several, so the shape is to be
-decided) and the original's newer `Alias`.
+template's vault keys), and `environment`: the original sends one Environment with its
+secrets; ours is the run's merged one (the template's environments, then the task's values),
+in that shape, with no id. Not built: the original's newer `Alias`.
+
+Ours, added: `spec`, the engine's whole TaskSpec (services.tasks.run_spec, the rule a worker
+runs by too), with its secrets, so that our runner runs exactly what a worker would.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 from semaphore.config import current_config
+from semaphore.engine.spec import EnvironmentSpec
 from semaphore.extensions import db
 from semaphore.models import AccessKey, Inventory, Repository, Task, Template, User
 from semaphore.models.task import incoming_version
@@ -26,6 +32,7 @@ from semaphore.schemas.tasks import TaskOut
 from semaphore.schemas.templates import TemplateOut
 from semaphore.security.crypto import unseal
 from semaphore.services import keys, templates
+from semaphore.services.tasks.run_spec import build_spec
 
 
 def job_data(task: Task, access_keys: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -54,6 +61,7 @@ def job_data(task: Task, access_keys: dict[str, dict[str, Any]]) -> dict[str, An
             if key is not None:
                 access_keys[str(key_id)] = _access_key(key)
 
+    spec = build_spec(task)
     return {
         "Username": username or "",
         "IncomingVersion": incoming_version(db.session, task),
@@ -64,6 +72,25 @@ def job_data(task: Task, access_keys: dict[str, dict[str, Any]]) -> dict[str, An
         if inventory_repository
         else None,
         "repository": RepositoryOut.dump(repository) if repository else None,
+        "environment": _environment(spec.environment, task.project_id),
+        "spec": dataclasses.asdict(spec),
+    }
+
+
+def _environment(environment: EnvironmentSpec | None, project_id: int) -> dict[str, Any]:
+    """The run's environment in the original's Environment shape (JSON texts, secrets)."""
+    environment = environment or EnvironmentSpec()
+    return {
+        "id": 0,
+        "name": "",
+        "project_id": project_id,
+        "password": None,
+        "json": json.dumps(dict(environment.json)),
+        "env": json.dumps(dict(environment.env)),
+        "secrets": [
+            {"id": 0, "name": secret.name, "type": secret.type, "secret": secret.value}
+            for secret in environment.secrets
+        ],
     }
 
 

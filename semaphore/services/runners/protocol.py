@@ -22,13 +22,21 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import redis
 from sqlalchemy import select, update
 
 from semaphore.config import current_config
-from semaphore.errors import NotAuthenticated, NotFound, ServiceUnavailable, ValidationError
+from semaphore.errors import (
+    NotAuthenticated,
+    NotFound,
+    SemaphoreError,
+    ServiceUnavailable,
+    ValidationError,
+)
 from semaphore.extensions import db
 from semaphore.models import FINISHED_STATUSES, Runner, Task, utcnow
 from semaphore.queue import dispatch as task_queue
+from semaphore.queue import runners as runner_queue
 from semaphore.schemas.base import parse
 from semaphore.schemas.runners import RunnerProgressIn, RunnerRegistrationIn
 from semaphore.security.tokens import digest, new_runner_token
@@ -61,6 +69,7 @@ def register(data: Mapping[str, Any]) -> tuple[Runner, str]:
         runner = Runner(
             webhook=body.webhook,
             max_parallel_tasks=body.max_parallel_tasks,
+            tags=body.tags,
             active=False,
             token_hash=digest(token),
         )
@@ -125,24 +134,42 @@ def authenticate(token: str | None) -> Runner:
     return runner
 
 
-def poll(runner: Runner) -> dict[str, Any]:
+def poll(
+    runner: Runner, on_status: Callable[[int, str], None] = lambda task_id, status: None
+) -> dict[str, Any]:
     """The runner's state: its new jobs (with the secrets they need) and its other
-    unfinished ones; marks the runner seen now.
-
-    Raises:
-        DecryptionError: a secret was sealed with another access_key_encryption.
-    """
+    unfinished ones; marks the runner seen now and first claims the waiting tasks it may run.
+    A new job that cannot be prepared (a secret sealed with another access_key_encryption)
+    ends `error` with a line saying why, and `on_status` is called for it after the commit;
+    the rest of the poll is answered."""
     runner.touched = utcnow()
     db.session.commit()
+    if runner.active:
+        _take_jobs(runner)
     assigned = db.session.scalars(
         select(Task)
         .where(Task.runner_id == runner.id, Task.status.in_(task_queue.ACTIVE_STATUSES))
         .order_by(Task.id)
     ).all()
     access_keys: dict[str, dict[str, Any]] = {}
-    new_jobs = [job_data(task, access_keys) for task in assigned if task.status == "starting"]
+    new_jobs, failed = [], []
+    for task in assigned:
+        if task.status != "starting":
+            continue
+        try:
+            new_jobs.append(job_data(task, access_keys))
+        except SemaphoreError as exc:
+            task_output.append_line(task.id, f"Error: the job could not be prepared: {exc}")
+            if tasks.change_status(task, "error"):
+                failed.append(task.id)
+    if failed:
+        db.session.commit()
+        for task_id in failed:
+            on_status(task_id, "error")
     current = [
-        {"id": task.id, "status": task.status} for task in assigned if task.status != "starting"
+        {"id": task.id, "status": task.status}
+        for task in assigned
+        if task.status not in ("starting", *FINISHED_STATUSES)
     ]
     return {
         "CurrentJobs": current,
@@ -151,6 +178,25 @@ def poll(runner: Runner) -> dict[str, Any]:
         "active": runner.active,
         "cleaning_requested": runner.cleaning_requested,
     }
+
+
+def _take_jobs(runner: Runner) -> None:
+    """Claim the waiting tasks this runner may run, as many as it has room for, oldest first,
+    under the same limits as a worker's claims."""
+    running = runner_queue.running_counts([runner.id]).get(runner.id, 0)
+    free = runner_queue.room(runner, running)
+    if free == 0:
+        return
+    try:
+        for task_id in runner_queue.candidates(runner):
+            if task_queue.claim(task_id, runner_id=runner.id):
+                free -= 1
+                if free == 0:
+                    break
+    except redis.RedisError as exc:
+        # The claims' locks live in Redis; the runner asks again in a second.
+        log.warning("runner %s: no jobs claimed (%s)", runner.id, exc)
+    db.session.expire(runner)
 
 
 def report(
@@ -183,8 +229,9 @@ def report(
             )
         if job.commit is not None:
             task.commit_hash, task.commit_message = job.commit.hash, job.commit.message
-        if job.status and tasks.change_status(task, job.status):
-            applied.append((task.id, job.status))
+        status = tasks.ending_status(task, job.status) if job.status else None
+        if status and tasks.change_status(task, status):
+            applied.append((task.id, status))
     db.session.commit()
     for task_id, status in applied:
         on_status(task_id, status)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -257,6 +257,14 @@ def search_output(
     return task_output.search_lines(task_id, query, max(after, 0), min(max(limit, 1), SEARCH_LIMIT))
 
 
+def ending_status(task: Task, status: str) -> str:
+    """The final status a run's outcome gives this task: a run that ends, however it ends,
+    after a stop was asked ends `stopped` (a worker's and a runner's jobs alike)."""
+    if status in FINISHED_STATUSES and task.status == "stopping":
+        return "stopped"
+    return status
+
+
 def change_status(task: Task, status: str, *, user: User | None = None) -> bool:
     """Apply a status change as the original's guard allows; True when applied.
 
@@ -292,6 +300,11 @@ def change_status(task: Task, status: str, *, user: User | None = None) -> bool:
         user=user,
     )
     return True
+
+
+def waiting_reasons(rows: Sequence[Task]) -> dict[int, str]:
+    """Why each waiting task among these cannot start yet (the queue's one rule)."""
+    return task_queue.waiting_reasons(rows)
 
 
 def stop_task(access: ProjectAccess, task_id: int, data: Mapping[str, Any]) -> Task:
