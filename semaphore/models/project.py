@@ -21,6 +21,8 @@ class Project(Base):
     alert: Mapped[bool] = mapped_column(Boolean, default=False)
     alert_chat: Mapped[str | None] = mapped_column(String(30))
     max_parallel_tasks: Mapped[int] = mapped_column(Integer, default=0)
+    # Ours: finished tasks older than this many days are deleted (None: the global setting).
+    task_retention_days: Mapped[int | None] = mapped_column(Integer)
     type: Mapped[str] = mapped_column(String(32), default="")
 
 

@@ -53,6 +53,9 @@ class Template(Base):
     # The tag a remote runner must carry to run this template's tasks (None: any runner when
     # use_remote_runner is on, else a worker). The original's `runner_tag`.
     runner_tag: Mapped[str | None] = mapped_column(String(64))
+    # Ours (AWX's job template timeout): a run longer than this many seconds is stopped and
+    # ends `error` (None or 0: only the global max_task_duration_sec applies).
+    max_task_duration_sec: Mapped[int | None] = mapped_column(Integer)
     # How many tasks this template has run (read-only in the API).
     tasks: Mapped[int] = mapped_column(Integer, default=0)
 

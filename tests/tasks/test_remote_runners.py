@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from semaphore.extensions import db
-from semaphore.models import Runner, Task
+from semaphore.models import Runner, Task, Template, User
+from semaphore.services import environments
+from semaphore.services.permissions import project_access
 from semaphore.services.tasks import output as task_output
 from tests import factories
 from tests.live.conftest import connect, receive_until
@@ -34,7 +36,16 @@ PLAYBOOK = """- hosts: all
     - debug:
         msg: "hello from ansible"
 """
+SECRETS_PLAYBOOK = """- hosts: all
+  gather_facts: false
+  tasks:
+    - debug:
+        msg: "survey {{ db_password }} env {{ lookup('env', 'DEPLOY_TOKEN') }}"
+"""
+SURVEY_SECRET = "survey-secret-4711"
+ENV_SECRET = "env-secret-0815"
 SCRIPTS = {
+    "secrets.yml": SECRETS_PLAYBOOK,
     "hello.sh": 'for i in 1 2 3 4 5; do echo "hello $i"; sleep 0.1; done\n',
     # A marker in the sleep's argument finds the job's process with pgrep.
     "slow.sh": 'echo "slow start"\nsleep 6001\necho "never"\n',
@@ -89,6 +100,7 @@ class World:
         self.repository = factories.repository(
             project=self.project, git_url=f"file://{repo}", git_branch="main"
         )
+        self.owner_id = owner.id
         self.admin = Api(self.address, factories.api_token(admin))
         self.owner = Api(self.address, factories.api_token(owner))
         self.owner_token = self.owner.token
@@ -297,3 +309,45 @@ def test_a_killed_runner_and_a_restarted_server(app, config, processes, tmp_path
     db.session.rollback()
     assert db.session.get(Task, running).status == "success"
     assert task_output.last_seq(running) >= 40
+
+
+def test_a_runners_secrets_come_only_through_its_job_and_are_masked(
+    app, config, processes, tmp_path
+):
+    world = World(processes, config, tmp_path, runner_timeout=30)
+    access = project_access(db.session.get(User, world.owner_id), world.project.id)
+    environment = environments.create_environment(
+        access,
+        {
+            "name": "prod",
+            "json": "{}",
+            "secrets": [
+                {"type": "env", "name": "DEPLOY_TOKEN", "secret": ENV_SECRET, "operation": "create"}
+            ],
+        },
+    )
+    template = world.template("secrets.yml", "vault", app="ansible")
+    row = db.session.get(Template, template)
+    row.environment_id = environment.id
+    row.survey_vars = [{"name": "db_password", "title": "Password", "type": "secret"}]
+    db.session.commit()
+    process, runner_id = world.runner("vault", "vault")
+    world.admin.call("POST", f"/runners/{runner_id}/active", {"active": True})
+    status, body = world.owner.call(
+        "POST",
+        f"/project/{world.project.id}/tasks",
+        {"template_id": template, "secret": json.dumps({"db_password": SURVEY_SECRET})},
+    )
+    assert status == 201, body
+    done = world.wait_for(body["id"], finished, 120, "finished")
+    lines = world.output(body["id"])
+    assert done["status"] == "success" and done["runner_id"] == runner_id, lines
+    assert any("survey ******** env ********" in line for line in lines), lines
+    assert not any(SURVEY_SECRET in line or ENV_SECRET in line for line in lines)
+    db.session.rollback()
+    assert db.session.get(Task, body["id"]).secret is None  # kept only for the run
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+    runner_log = b"".join(path.read_bytes() for path in tmp_path.glob("runner-vault-*.log"))
+    assert runner_log and SURVEY_SECRET.encode() not in runner_log
+    assert ENV_SECRET.encode() not in runner_log
