@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from semaphore.errors import ConfigError
 from semaphore.runner_tags import tag_problem
@@ -84,6 +85,10 @@ class Config:
     max_parallel_tasks: int = 10
     max_task_duration_sec: int = 0
     max_tasks_per_template: int = 0
+    # Ours: finished tasks whose end is older than this many days are deleted (0: kept), and a
+    # task's stored output ends after this many lines with one saying how many were dropped.
+    task_retention_days: int = 0
+    max_task_output_lines: int = 0
     password_login_disable: bool = False
     non_admin_can_create_project: bool = False
     use_remote_runner: bool = False
@@ -146,6 +151,9 @@ class Config:
     # The config file read at start ("" without one), which tasks must not see.
     config_file: str = ""
     runner: RunnerConfig = field(default_factory=RunnerConfig)
+    # `schedule.timezone`: the IANA zone cron fields are read in, unless a schedule names its
+    # own with a CRON_TZ= prefix.
+    schedule_timezone: str = "UTC"
 
     @property
     def web_root_path(self) -> str:
@@ -326,6 +334,19 @@ def _parse_runner_tags(key: str, value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tags))
 
 
+def _parse_timezone(key: str, value: Any) -> str:
+    """An IANA time zone name ("Europe/Berlin"); empty means UTC."""
+    name = _parse_str(key, value).strip() or "UTC"
+    try:
+        ZoneInfo(name)
+    # OSError: a directory of the zone database ("Europe") or too long a path.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ConfigError(
+            key, f"unknown time zone {name!r}: expected an IANA name such as Europe/Berlin or UTC"
+        ) from None
+    return name
+
+
 def _parse_ldap_mappings(key: str, value: Any) -> Mapping[str, str]:
     merged = {"dn": "dn", "mail": "mail", "uid": "uid", "cn": "cn"}
     merged.update({k: v for k, v in _parse_str_map(key, value).items() if v})
@@ -358,6 +379,8 @@ FIELD_SPECS: dict[str, tuple[str, Parser]] = {
     "max_parallel_tasks": ("SEMAPHORE_MAX_PARALLEL_TASKS", _parse_non_negative),
     "max_task_duration_sec": ("SEMAPHORE_MAX_TASK_DURATION_SEC", _parse_non_negative),
     "max_tasks_per_template": ("SEMAPHORE_MAX_TASKS_PER_TEMPLATE", _parse_non_negative),
+    "task_retention_days": ("SEMAPHORE_TASK_RETENTION_DAYS", _parse_non_negative),
+    "max_task_output_lines": ("SEMAPHORE_MAX_TASK_OUTPUT_LINES", _parse_non_negative),
     "password_login_disable": ("SEMAPHORE_PASSWORD_LOGIN_DISABLED", _parse_bool),
     "non_admin_can_create_project": ("SEMAPHORE_NON_ADMIN_CAN_CREATE_PROJECT", _parse_bool),
     "use_remote_runner": ("SEMAPHORE_USE_REMOTE_RUNNER", _parse_bool),
@@ -417,6 +440,10 @@ RUNNER_SPECS: dict[str, tuple[str, Parser]] = {
     "max_parallel_tasks": ("SEMAPHORE_RUNNER_MAX_PARALLEL_TASKS", _parse_non_negative),
     "one_off": ("SEMAPHORE_RUNNER_ONE_OFF", _parse_bool),
     "tags": ("SEMAPHORE_RUNNER_TAGS", _parse_runner_tags),
+}
+# schedule.<key> -> (environment variable, parser): the original's `schedule` object.
+SCHEDULE_SPECS: dict[str, tuple[str, Parser]] = {
+    "timezone": ("SEMAPHORE_SCHEDULE_TIMEZONE", _parse_timezone),
 }
 LDAP_MAPPING_ENV = {
     name: f"SEMAPHORE_LDAP_MAPPING_{name.upper()}" for name in ("dn", "mail", "uid", "cn")
@@ -495,6 +522,7 @@ def load_config(
     values["ldap_mappings"] = mappings
 
     values["runner"] = runner_config_from(file_values.get("runner"), environ)
+    values["schedule_timezone"] = schedule_timezone_from(file_values.get("schedule"), environ)
     data_dir = str(values.get("data_dir") or Config.data_dir)
     values["database_url"] = database_url_from(file_values, environ, data_dir)
     values["config_file"] = str(config_file.resolve()) if config_file else ""
@@ -511,11 +539,33 @@ def runner_config_from(block: Any, environ: Mapping[str, str]) -> RunnerConfig:
     Raises:
         ConfigError: a value is invalid; the message names `runner.<key>`.
     """
-    if block is None:
-        block = {}
-    if not isinstance(block, dict):
-        raise ConfigError("runner", "expected an object with token_file, webhook, tags, ...")
+    block = _file_object("runner", block, "token_file, webhook, tags, ...")
     return RunnerConfig(**_parse_keys(RUNNER_SPECS, block, environ, prefix="runner."))
+
+
+def schedule_timezone_from(block: Any, environ: Mapping[str, str]) -> str:
+    """`schedule.timezone` of the file, overridden by SEMAPHORE_SCHEDULE_TIMEZONE; UTC when
+    neither is set.
+
+    Raises:
+        ConfigError: not an IANA zone name; the message names `schedule.timezone`.
+    """
+    block = _file_object("schedule", block, "timezone")
+    values = _parse_keys(SCHEDULE_SPECS, block, environ, prefix="schedule.")
+    return values.get("timezone", Config.schedule_timezone)
+
+
+def _file_object(key: str, block: Any, keys: str) -> Mapping[str, Any]:
+    """A nested object of the file ({} when absent).
+
+    Raises:
+        ConfigError: it is not an object.
+    """
+    if block is None:
+        return {}
+    if not isinstance(block, dict):
+        raise ConfigError(key, f"expected an object with {keys}")
+    return block
 
 
 def _parse_keys(

@@ -78,6 +78,13 @@ def fix_backup_schema(spec: dict[str, Any]) -> None:
     inventory_type["enum"] = [*inventory_type["enum"], "terraform-workspace"]
 
 
+def add_survey_types(spec: dict[str, Any]) -> None:
+    """Survey variables take more types than the contract lists (README, "Where we deliberately
+    differ"): the original's later text and select, and our boolean."""
+    survey_type = spec["definitions"]["TemplateSurveyVar"]["properties"]["type"]
+    survey_type["enum"] = [*survey_type["enum"], "text", "select", "boolean"]
+
+
 @functools.cache
 def contract() -> dict[str, Any]:
     spec = yaml.safe_load(CONTRACT_PATH.read_text(encoding="utf-8"))
@@ -86,6 +93,7 @@ def contract() -> dict[str, Any]:
         for field in fields:
             properties.setdefault(field, {})["x-nullable"] = True
     fix_backup_schema(spec)
+    add_survey_types(spec)
     return _prepare(spec)
 
 

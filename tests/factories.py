@@ -20,6 +20,7 @@ from semaphore.models import (
     ProjectUser,
     Repository,
     Schedule,
+    Task,
     Template,
     User,
     View,
@@ -131,6 +132,13 @@ def template(*, project: Project | None = None, **fields: Any) -> Template:
     return _save(Template(project_id=owner.id, **fields))
 
 
+def task(*, of: Template | None = None, **fields: Any) -> Task:
+    """A task of a template (a new one unless `of`), `success` unless given."""
+    owner = of if of is not None else template()
+    fields.setdefault("status", "success")
+    return _save(Task(template_id=owner.id, project_id=owner.project_id, **fields))
+
+
 def schedule(*, project: Project | None = None, **fields: Any) -> Schedule:
     owner = _project_of({"project": project})
     if "template_id" not in fields:
@@ -150,3 +158,10 @@ def git_repository(directory: Path, files: dict[str, str], message: str = "initi
     subprocess.run([*git, "add", "."], check=True)
     subprocess.run([*git, "commit", "-q", "-m", message], check=True)
     return directory
+
+
+def script_template(project: Project, checkout: Path, script: str, **fields: Any) -> Template:
+    """A bash template running `script` from a local git repository (`git_repository`)."""
+    source = repository(project=project, git_url=f"file://{checkout}", git_branch="main")
+    fields.setdefault("inventory_id", None)
+    return template(project=project, app="bash", playbook=script, repository_id=source.id, **fields)

@@ -32,6 +32,7 @@ def process_env(config: Config, **extra: str) -> dict[str, str]:
         SEMAPHORE_COOKIE_ENCRYPTION=config.cookie_encryption,
         SEMAPHORE_ACCESS_KEY_ENCRYPTION=config.access_key_encryption,
         SEMAPHORE_MAX_PARALLEL_TASKS=str(config.max_parallel_tasks),
+        SEMAPHORE_MAX_TASK_DURATION_SEC=str(config.max_task_duration_sec),
         SEMAPHORE_LOG_LEVEL="WARNING",
         SEMAPHORE_TASK_SANDBOX=str(config.task_sandbox).lower(),
         SEMAPHORE_TASK_SANDBOX_PATHS=json.dumps(list(config.task_sandbox_paths)),
@@ -78,9 +79,9 @@ class Processes:
         self.started.append(process)
         return process
 
-    def worker(self) -> subprocess.Popen:
-        """A `semaphore worker`."""
-        return self._start("worker", ["worker"], process_env(self.config))
+    def worker(self, **extra: str) -> subprocess.Popen:
+        """A `semaphore worker`; `extra` are more environment variables."""
+        return self._start("worker", ["worker"], process_env(self.config, **extra))
 
     def web(self, workers: int = 1, threads: int = 16, **extra: str) -> str:
         """A `semaphore server` (gunicorn) on a free loopback port; returns host:port.
@@ -98,9 +99,9 @@ class Processes:
         wait_for_http(f"http://127.0.0.1:{port}/api/ping")
         return f"127.0.0.1:{port}"
 
-    def scheduler(self) -> subprocess.Popen:
-        """A `semaphore scheduler`."""
-        return self._start("scheduler", ["scheduler"], process_env(self.config))
+    def scheduler(self, **extra: str) -> subprocess.Popen:
+        """A `semaphore scheduler`; `extra` are more environment variables."""
+        return self._start("scheduler", ["scheduler"], process_env(self.config, **extra))
 
     def procfile(self, workers: int = 1, threads: int = 16) -> tuple[subprocess.Popen, str]:
         """The Procfile's three processes under honcho, as `make run` starts them; returns

@@ -9,6 +9,13 @@ Preparation follows the original (REFERENCE.md §3): "Preparing: N", the branch 
 template > repository), the checkout, the inventory's keys and file, the app's requirements,
 then the app. Every output line, Semaphore's own included, is masked before `on_line` sees it
 (the lines of one read at once, joined by "\n").
+
+A run longer than `spec.max_duration_sec` is stopped as `stop()` stops it, and ends `error`
+with a last line naming the limit (timeout_message). The clock starts with the run (its
+"Preparing" line): the checkout, the requirements and a wait for confirmation count, as AWX
+counts a whole job, since a run holds its worker the whole time. So that a wait for
+confirmation ends too, `confirm` must return once `runner.stopped`, whoever stopped the run.
+
 The ssh-agents, the inventory file and the task's private directory (secret files) are removed
 in a `finally`, whatever happens, and by the workspace's janitor if the process running this
 dies first (engine.workspace).
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,7 +58,14 @@ from semaphore.engine.process import (
 )
 from semaphore.engine.sandbox import RunPaths, Sandbox, find_bwrap
 from semaphore.engine.secrets import Masker
-from semaphore.engine.spec import Credential, EngineSettings, RepositorySpec, RunResult, TaskSpec
+from semaphore.engine.spec import (
+    TEMPLATE_LIMIT,
+    Credential,
+    EngineSettings,
+    RepositorySpec,
+    RunResult,
+    TaskSpec,
+)
 from semaphore.engine.sshagent import SshAgent
 from semaphore.engine.workspace import Workspace, sweep
 from semaphore.executables import find_executable
@@ -75,6 +90,14 @@ def check_local_repository(path: Path, roots: Sequence[str]) -> None:
             f"the local repository {path} is not under a directory of local_repository_roots "
             f"({where})"
         )
+
+
+def timeout_message(spec: TaskSpec) -> str:
+    """The last line of a run stopped for running longer than its limit, naming the setting."""
+    setting = "max_task_duration_sec"
+    if spec.max_duration_source == TEMPLATE_LIMIT:
+        setting = f"the template's {setting}"
+    return f"The task ran longer than {setting} ({spec.max_duration_sec} s) and was stopped."
 
 
 def build_masker(spec: TaskSpec) -> Masker:
@@ -118,6 +141,7 @@ class TaskRunner:
         self._on_commit = on_commit
         self._confirm = confirm
         self._process = ProcessRunner(self._line, self.settings.stop_grace_seconds)
+        self._timed_out = False
         self._agents: list[SshAgent] = []
         self._workspace = Workspace(self.settings.tmp_path, spec.task_id)
         self._bwrap: str | None = None
@@ -139,6 +163,20 @@ class TaskRunner:
         """The pid (and process group) of the command running now, if any."""
         return self._process.pid
 
+    def _time_out(self) -> None:
+        """The run's time is up: stop it as a stop does (unless a stop came first)."""
+        if not self.stopped:
+            self._timed_out = True
+            self._process.stop()
+
+    def _start_clock(self) -> threading.Timer | None:
+        if self.spec.max_duration_sec <= 0:
+            return None
+        timer = threading.Timer(self.spec.max_duration_sec, self._time_out)
+        timer.daemon = True
+        timer.start()
+        return timer
+
     def log(self, text: str) -> None:
         """A line of Semaphore's own in the task's output (masked like the rest)."""
         self._line(text, datetime.now(UTC))
@@ -152,6 +190,7 @@ class TaskRunner:
             Exception: only an engine bug (logged in the output first).
         """
         commit: tuple[str | None, str] = (None, "")
+        clock = self._start_clock()
         try:
             self.log(f"Preparing: {self.spec.task_id}")
             sweep(self.settings.tmp_path)  # what dead runs on this host left
@@ -166,10 +205,10 @@ class TaskRunner:
             app.run(ctx)
             return RunResult(SUCCESS, commit_hash=commit[0], commit_message=commit[1])
         except TaskStopped:
-            return RunResult(STOPPED, "stopped", commit[0], commit[1])
+            return self._stopped(commit)
         except (EngineError, OSError) as exc:
             if self.stopped:
-                return RunResult(STOPPED, "stopped", commit[0], commit[1])
+                return self._stopped(commit)
             message = str(exc)
             self.log(f"Running app failed: {message}")
             code = exc.exit_code if isinstance(exc, CommandFailed) else None
@@ -179,7 +218,17 @@ class TaskRunner:
             self.log(f"Running app failed: {type(exc).__name__}: {exc}")
             raise
         finally:
+            if clock is not None:
+                clock.cancel()
             self._cleanup()
+
+    def _stopped(self, commit: tuple[str | None, str]) -> RunResult:
+        """A stopped run's result: `error`, with its last line, when its time ran out."""
+        if self._timed_out:
+            message = timeout_message(self.spec)
+            self.log(message)
+            return RunResult(ERROR, message, commit[0], commit[1])
+        return RunResult(STOPPED, "stopped", commit[0], commit[1])
 
     def _step(self, failure: str, action: Callable[[], T]) -> T:
         """Run a preparation step; log the original's message for it when it fails."""

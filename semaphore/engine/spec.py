@@ -108,6 +108,22 @@ class TemplateSpec:
     auto_approve: bool = False
 
 
+TEMPLATE_LIMIT = "template"
+GLOBAL_LIMIT = "global"
+
+
+def duration_limit(template_sec: int | None, global_sec: int | None) -> tuple[int, str]:
+    """A run's wall-time limit: the smaller non-zero of the template's and the server's
+    max_task_duration_sec, with the setting it is (TEMPLATE_LIMIT or GLOBAL_LIMIT); (0, "")
+    when neither is set. On a tie the template's, the more specific setting, is named."""
+    limits = [
+        (sec, source)
+        for sec, source in ((template_sec, TEMPLATE_LIMIT), (global_sec, GLOBAL_LIMIT))
+        if sec
+    ]
+    return min(limits, key=lambda limit: limit[0]) if limits else (0, "")
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """One run of a template. Task fields keep the API's names; lists and objects are parsed."""
@@ -136,6 +152,10 @@ class TaskSpec:
     url: str | None = None  # <web_host>/project/<p>/history?t=<id>, None without web_host
     version: str | None = None  # a build task's target version
     incoming_version: str | None = None  # a deploy task's version, from its build task
+    # The run's wall-time limit in seconds (0: none) and the setting it comes from, which the
+    # line ending a run over it names: see duration_limit.
+    max_duration_sec: int = 0
+    max_duration_source: str = ""  # "" | template | global
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,9 @@ class OutputWriter:
         self._blocks: list[tuple[datetime, str]] = []
         self._lines = 0
         self._last_flush = 0.0
-        # The number the next batch starts at; lines are numbered from 1 per task.
-        self._next_seq = task_output.last_seq(task_id) + 1
+        # The number the next batch starts at; lines are numbered from 1 per task, the ones
+        # dropped past max_task_output_lines too (store_lines counts them from this alone).
+        self._next_seq = task_output.next_seq(task_id)
         self._project_id = db.session.scalar(select(Task.project_id).where(Task.id == task_id))
 
     def write(self, text: str, at: datetime | None = None) -> None:

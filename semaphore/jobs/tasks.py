@@ -73,6 +73,7 @@ class TaskJob:
         self.rejected = threading.Event()
         self.awaiting_confirmation = False
         self.stop_requested = threading.Event()
+        self.runner: TaskRunner | None = None
         self.result: RunResult | None = None
         self.crash: BaseException | None = None
 
@@ -86,7 +87,7 @@ class TaskJob:
             return
         # What the run receives, for the task page (secrets are not among these variables).
         task.run_variables = json.dumps(dict(spec.environment.json))
-        runner = TaskRunner(
+        runner = self.runner = TaskRunner(
             spec,
             EngineSettings.from_config(current_config(), apps=apps.app_settings()),
             on_line=self.output.write,
@@ -153,9 +154,9 @@ class TaskJob:
 
     def _wait_for_confirmation(self) -> bool:
         """Called by the engine's thread: block until confirmed (True), or rejected or stopped
-        (False)."""
+        (False), by a user or by the run's time limit (the engine stops itself then)."""
         while not self.confirmed.wait(STOP_POLL_SECONDS):
-            if self.stop_requested.is_set() or self.rejected.is_set():
+            if self.stop_requested.is_set() or self.rejected.is_set() or self.runner.stopped:
                 return False
         return True
 

@@ -24,6 +24,7 @@ SHUT_DOWN_LINE = "the runner was shut down"
 RESTARTED_LINE = "the runner restarted during the run: the run was lost"
 STOP_STATUSES = ("stopping", "stopped")
 REFUSED_STATUSES = ("rejected", *STOP_STATUSES)
+CONFIRM_POLL_SECONDS = 0.2
 
 
 class RemoteJob:
@@ -99,8 +100,11 @@ class RemoteJob:
             self._answered.set()
 
     def _wait_for_confirmation(self) -> bool:
-        """Called by the engine's thread: block until a poll shows the answer."""
-        self._answered.wait()
+        """Called by the engine's thread: block until a poll shows the answer, or the run's time
+        limit stops it (the engine stops itself then)."""
+        while not self._answered.wait(CONFIRM_POLL_SECONDS):
+            if self._runner.stopped:
+                return False
         return self._confirmed
 
     def _run(self) -> None:

@@ -2,8 +2,10 @@
 
 Every second (just after each whole second) it starts the schedules due since the previous
 tick (services.schedule_runner) and, in a thread of its own, recovers the task queue (lost
-wake-ups, tasks of dead workers). Repository checks (`git ls-remote`) run in check threads with
-a short timeout, so one silent git host delays neither other schedules nor recovery.
+wake-ups, tasks of dead workers); a third thread deletes the finished tasks the retention
+settings no longer keep, once a minute. Repository checks (`git ls-remote`) run in check
+threads with a short timeout, so one silent git host delays neither other schedules nor
+recovery.
 Any number of schedulers may run: each step is idempotent, and each
 schedule's fire time is claimed in Redis by one of them.
 """
@@ -27,6 +29,7 @@ from semaphore.models import AccessKey, Repository, utcnow
 from semaphore.scheduler.recovery import Recovery
 from semaphore.scheduler.runner import ScheduleRunner
 from semaphore.services import keys
+from semaphore.services.tasks import retention
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +47,16 @@ def run_scheduler(app: Flask, now: Callable[[], datetime] = utcnow) -> None:
         target=_recover_until, args=(app, stop, now), name="recovery", daemon=True
     )
     recovering.start()
+    retaining = threading.Thread(
+        target=_retain_until, args=(app, stop, now), name="retention", daemon=True
+    )
+    retaining.start()
     runner = ScheduleRunner(remote_head=repository_head)
     while not stop.wait(seconds_to_next_tick(now())):
         with app.app_context():
             start_schedules(runner, now())
     recovering.join(timeout=10)
+    retaining.join(timeout=10)
     app.logger.info("scheduler stopped")
 
 
@@ -59,6 +67,26 @@ def _recover_until(app: Flask, stop: threading.Event, now: Callable[[], datetime
         with app.app_context():
             recover(recovery)
             db.session.remove()
+
+
+def _retain_until(app: Flask, stop: threading.Event, now: Callable[[], datetime]) -> None:
+    """Task retention's own loop: a pass at start, then every retention.PASS_SECONDS."""
+    while True:
+        with app.app_context():
+            retain(now())
+            db.session.remove()
+        if stop.wait(retention.PASS_SECONDS):
+            return
+
+
+def retain(moment: datetime) -> int:
+    """One retention pass; its failure is logged, never raised (the next pass tries again)."""
+    try:
+        return retention.run_pass(moment)
+    except Exception:
+        log.exception("task retention failed")
+        db.session.rollback()
+        return 0
 
 
 def seconds_to_next_tick(moment: datetime) -> float:

@@ -125,7 +125,7 @@ class ScheduleRunner:
 
     `remote_head` answers `git ls-remote` for repository-bound schedules (the scheduler process
     passes the engine's); without it such schedules never fire. `zone` is the zone cron fields
-    are read in (by default the server's, as the original).
+    without CRON_TZ are read in (by default the `schedule.timezone` setting's).
     """
 
     def __init__(self, *, remote_head: RemoteHead | None = None, zone: tzinfo | None = None):

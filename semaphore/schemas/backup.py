@@ -12,13 +12,8 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from semaphore.schemas.base import MAX_NAME, InputModel, Text
-from semaphore.schemas.templates import (
-    SurveyVar,
-    VaultFields,
-    check_survey_names,
-    check_vault_names,
-    key_of_password_vault,
-)
+from semaphore.schemas.survey import SurveyVar, check_survey_names
+from semaphore.schemas.templates import VaultFields, check_vault_names, key_of_password_vault
 
 # The order a survey variable's fields are stored in (SurveyVar.stored's).
 SURVEY_VAR_ORDER = ("name", "title", "description", "type", "required", "values", "default_value")

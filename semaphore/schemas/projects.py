@@ -59,7 +59,8 @@ _ID = TypeAdapter(JsonInt)
 
 class ProjectUpdateIn(InputModel):
     """PUT /api/project/{id}. `id`, when given, must be the URL's (parse's context
-    `project_id`). An omitted `type` keeps the project's (the service tells them apart)."""
+    `project_id`). An omitted `type` or `task_retention_days` keeps the project's (the service
+    tells them apart); `task_retention_days` is ours (null: the global setting's)."""
 
     id: JsonInt | None = None
     name: Name
@@ -67,6 +68,7 @@ class ProjectUpdateIn(InputModel):
     alert_chat: AlertChat = ""
     max_parallel_tasks: NonNegativeInt = 0
     type: ProjectType = ""
+    task_retention_days: NonNegativeInt | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -94,6 +96,7 @@ class ProjectOut(OutputModel):
     alert_chat: str | None
     max_parallel_tasks: int
     type: str
+    task_retention_days: int | None
 
 
 ProjectList = list_of(ProjectOut)

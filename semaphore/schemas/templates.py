@@ -30,6 +30,7 @@ from semaphore.schemas.base import (
     JsonBool,
     JsonInt,
     Name,
+    NonNegativeInt,
     OutputModel,
     ShortText,
     Text,
@@ -38,11 +39,11 @@ from semaphore.schemas.base import (
 )
 from semaphore.schemas.json_text import parse_json_text
 from semaphore.schemas.runners import RunnerTag
+from semaphore.schemas.survey import SurveyVar, check_survey_names
 
 # pulumi is a constant of the original with no runner behind it, so it is refused.
 VALID_APPS = tuple(app for app in APPS if app != "pulumi")
 TERRAFORM_APPS = ("terraform", "tofu", "terragrunt")
-SURVEY_TYPES = ("", "int", "secret", "enum")
 VAULT_TYPES = ("password", "script")
 MAX_TEXT = 64 * 1024
 MAX_ENVIRONMENTS = 50
@@ -75,62 +76,6 @@ def _type_in(choices: tuple[str, ...], message: str) -> Any:
         return value
 
     return check
-
-
-# --- survey variables ---------------------------------------------------------------------------
-
-
-class SurveyValue(InputModel):
-    """One choice of an enum survey variable."""
-
-    name: Text(MAX_NAME, strip=False) = ""
-    value: Text(MAX_TEXT, strip=False) = ""
-
-
-class SurveyVar(InputModel):
-    """A variable the user is asked for when starting a task."""
-
-    type: Text(16) = ""
-    values: list[SurveyValue] = []
-    name: Name
-    title: ShortText = ""
-    description: Text(MAX_TEXT) = ""
-    required: JsonBool = False
-    default_value: Text(MAX_TEXT, strip=False) = ""
-
-    _type = field_validator("type")(
-        _type_in(SURVEY_TYPES, "type must be one of '', int, secret, enum")
-    )
-
-    @model_validator(mode="after")
-    def _enum_values(self) -> SurveyVar:
-        if self.type == "enum" and not self.values:
-            raise invalid("an enum needs at least one value", "values")
-        return self
-
-    def stored(self) -> dict[str, Any]:
-        """The variable as a template stores it (default_value only when there is one)."""
-        stored = {
-            "name": self.name,
-            "title": self.title,
-            "description": self.description,
-            "type": self.type,
-            "required": self.required,
-            "values": [{"name": item.name, "value": item.value} for item in self.values],
-        }
-        if self.default_value:
-            stored["default_value"] = self.default_value
-        return stored
-
-
-def check_survey_names(survey_vars: Sequence[SurveyVar]) -> None:
-    """Each variable's name once: a task's answers are keyed by it."""
-    for index, var in enumerate(survey_vars):
-        if any(other.name == var.name for other in survey_vars[:index]):
-            raise invalid(
-                f"survey_vars[{index}]: the name {var.name} is used twice",
-                f"survey_vars[{index}].name",
-            )
 
 
 # --- vaults -------------------------------------------------------------------------------------
@@ -236,6 +181,9 @@ class TemplateIn(InputModel):
     vaults: list[VaultIn] = []
     # The original's runner_tag (not in the 2.16 contract): "" or null means no tag.
     runner_tag: RunnerTag = None
+    # Ours (AWX has one): a run of the template longer than this many seconds is stopped and
+    # ends `error`; 0 or null means none (the global max_task_duration_sec may still apply).
+    max_task_duration_sec: NonNegativeInt | None = None
     # In the contract's TemplateRequest; the original ignores it, and so do we.
     limit: Annotated[Any, WithJsonSchema({"type": ["string", "null"]})] = None
 
@@ -348,6 +296,7 @@ class TemplateOut(OutputModel):
     vaults: list[TemplateVaultOut]
     task_params: dict[str, Any] | None
     runner_tag: str | None
+    max_task_duration_sec: int | None
     tasks: int
     # The task shape of api/tasks.py (a TaskOut of the tasks' schema once there is one).
     last_task: dict[str, Any] | None

@@ -78,7 +78,8 @@ def create_project(actor: User, data: Mapping[str, Any], *, defaults: bool = Tru
 
 
 def update_project(access: ProjectAccess, data: Mapping[str, Any]) -> Project:
-    """Change name, alert, alert_chat and max_parallel_tasks (owners and admins)."""
+    """Change name, alert, alert_chat, max_parallel_tasks, type and task_retention_days
+    (owners and admins)."""
     access.require(UPDATE_PROJECT)
     body = parse(ProjectUpdateIn, data, context={"project_id": access.project_id})
     project = access.project
@@ -89,6 +90,9 @@ def update_project(access: ProjectAccess, data: Mapping[str, Any]) -> Project:
     # A type given as null is "" (as before); only an absent one keeps the project's.
     if "type" in data:
         project.type = body.type
+    # Ours, so the original's clients never send it: absent keeps the project's.
+    if "task_retention_days" in data:
+        project.task_retention_days = body.task_retention_days
     events.record(access, "project", project.id, f"Project {project.name} updated")
     db.session.commit()
     return project

@@ -42,7 +42,7 @@ def info() -> dict[str, Any]:
         "web_host": config.web_host,
         "use_remote_runner": config.use_remote_runner,
         "git_client": "cmd_git",
-        "schedule_timezone": "UTC",
+        "schedule_timezone": config.schedule_timezone,
         "auth_methods": {
             "password": not config.password_login_disable,
             "ldap": config.ldap_enable,

@@ -45,8 +45,8 @@ from semaphore.services.references import (
     referrers,
     refuse_if_used,
 )
-from semaphore.services.tasks.output import delete_output
 from semaphore.services.tasks.params import validated_task_params
+from semaphore.services.tasks.retention import delete_tasks
 
 SORTS = {
     "name": Template.name,
@@ -364,6 +364,7 @@ def _template_values(
         "allow_override_branch_in_task": body.allow_override_branch_in_task,
         "suppress_success_alerts": body.suppress_success_alerts,
         "runner_tag": body.runner_tag,
+        "max_task_duration_sec": body.max_task_duration_sec,
     }
     return values, _vaults(access, body.vaults, template_id), environments
 
@@ -478,10 +479,7 @@ def delete_template(access: ProjectAccess, template_id: int) -> None:
     db.session.execute(
         update(Template).where(Template.inventory_id.in_(held)).values(inventory_id=None)
     )
-    tasks = select(Task.id).where(Task.template_id == template_id)
-    delete_output(tasks)
-    db.session.execute(update(Task).where(Task.build_task_id.in_(tasks)).values(build_task_id=None))
-    db.session.execute(delete(Task).where(Task.template_id == template_id))
+    delete_tasks(select(Task.id).where(Task.template_id == template_id))
     db.session.execute(delete(Schedule).where(Schedule.template_id == template_id))
     db.session.execute(delete(TemplateVault).where(TemplateVault.template_id == template_id))
     db.session.execute(

@@ -81,6 +81,11 @@ class ProjectSettingsForm(FlaskForm):
     max_parallel_tasks = StringField(
         "Max parallel tasks", description="0 runs any number of tasks at once."
     )
+    task_retention_days = StringField(
+        "Keep finished tasks (days)",
+        description="Finished tasks that ended longer ago are deleted with their output; "
+        "0 keeps them, empty uses the server's task_retention_days.",
+    )
 
 
 class MemberForm(FlaskForm):
@@ -236,12 +241,20 @@ class TemplateForm(FlaskForm):
     )
     survey_vars = TextAreaField(
         "Survey variables (JSON)",
-        description='e.g. [{"name": "version", "title": "Version", "type": ""}] (optional).',
+        description='e.g. [{"name": "version", "title": "Version", "type": "", "required": true, '
+        '"default_value": "1.0", "description": "Shown under the input"}] (optional). Types: "" '
+        "(a line), text (several lines), int, boolean, secret, enum (one of its values) and "
+        'select (several), the last two with "values": [{"name": "Shown", "value": "passed"}].',
         render_kw={"rows": 3, "class": "mono"},
     )
     runner_tag = StringField(
         "Runner tag",
         description="Only a remote runner carrying this tag runs the tasks (optional).",
+    )
+    max_task_duration_sec = StringField(
+        "Max duration (seconds)",
+        description="A longer run is stopped and fails; empty or 0 for no limit but the "
+        "server's max_task_duration_sec.",
     )
 
 
@@ -279,7 +292,11 @@ class ScheduleForm(FlaskForm):
     type = choice("Kind", SCHEDULE_TYPES, default="")
     cron_format = StringField(
         "Cron expression",
-        description="Five fields: minute hour day-of-month month day-of-week, e.g. */15 * * * *.",
+        description=(
+            "Five fields: minute hour day-of-month month day-of-week, e.g. */15 * * * *. They are "
+            "read in the server's schedule time zone (schedule.timezone, UTC by default) unless "
+            "prefixed with another: CRON_TZ=Europe/Berlin 0 9 * * *."
+        ),
         render_kw={"data-show-when": "type=", "class": "mono"},
     )
     run_at = StringField(

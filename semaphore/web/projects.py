@@ -9,6 +9,7 @@ from semaphore.errors import Conflict, PermissionDenied, ServiceUnavailable
 from semaphore.extensions import db
 from semaphore.services import events, notification_tests, projects, users
 from semaphore.services.permissions import ROLE_TITLES, ProjectAccess
+from semaphore.services.tasks import retention
 from semaphore.web.blueprint import web_blueprint
 from semaphore.web.forms import (
     MemberForm,
@@ -64,6 +65,7 @@ def project_home(project_id: int) -> Response:
 def project_settings(project_id: int) -> Response:
     access = project_scope(project_id)
     project = access.project
+    days = project.task_retention_days
     form = edit_form(
         ProjectSettingsForm,
         {
@@ -71,6 +73,8 @@ def project_settings(project_id: int) -> Response:
             "alert": project.alert,
             "alert_chat": project.alert_chat or "",
             "max_parallel_tasks": str(project.max_parallel_tasks),
+            # Empty (the server's setting) and 0 (keep all) differ here.
+            "task_retention_days": "" if days is None else str(days),
         },
     )
     done = submit_form(
@@ -79,8 +83,13 @@ def project_settings(project_id: int) -> Response:
         lambda saved: f"Project {saved.name} saved",
         url_for("web.project_settings", project_id=project_id),
     )
+    if done:
+        return done
+    storage = retention.task_storage(access)
     status = 422 if form.errors else 200
-    return done or render("projects/settings.html", access=access, form=form, status=status)
+    return render(
+        "projects/settings.html", access=access, form=form, storage=storage, status=status
+    )
 
 
 def _settings_data(form: ProjectSettingsForm) -> dict:
@@ -89,6 +98,7 @@ def _settings_data(form: ProjectSettingsForm) -> dict:
         "alert": form.alert.data,
         "alert_chat": form.alert_chat.data,
         "max_parallel_tasks": number(form.max_parallel_tasks.data, 0),
+        "task_retention_days": number(form.task_retention_days.data),
     }
 
 

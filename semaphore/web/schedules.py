@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from flask import Response, url_for
 from flask_login import login_required
@@ -11,7 +11,7 @@ from flask_login import login_required
 from semaphore.models import Schedule, isoformat, utcnow
 from semaphore.services import repositories, schedules, templates
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
-from semaphore.services.schedules.cron import next_fire
+from semaphore.services.schedules.cron import default_zone, next_fire, schedule_zone
 from semaphore.web.blueprint import web_blueprint
 from semaphore.web.forms import ScheduleForm
 from semaphore.web.htmx import render
@@ -32,11 +32,12 @@ def schedules_index(project_id: int) -> Response:
     access = project_scope(project_id)
     rows = schedules.list_schedules(access)
     now = utcnow()
+    zone = default_zone()
     return render(
         "projects/schedules/index.html",
         access=access,
         schedules=rows,
-        next_runs={schedule.id: next_run(schedule, now) for schedule, _ in rows},
+        next_runs={schedule.id: next_run(schedule, now, zone) for schedule, _ in rows},
     )
 
 
@@ -44,22 +45,38 @@ def schedules_index(project_id: int) -> Response:
 class NextRun:
     """When the scheduler next looks at a schedule, in words for people."""
 
-    at: datetime
+    at: datetime  # UTC
     relative: str
-    absolute: str
+    absolute: str  # in UTC
+    zone: str  # the zone of the schedule's cron fields
+    in_zone: str  # the time in that zone
     commit_check: bool  # bound to a repository: it runs then only if a new commit arrived
 
 
-def next_run(schedule: Schedule, now: datetime) -> NextRun | None:
-    """The schedule's next fire time, or None when it never fires (switched off, past, invalid)."""
+def next_run(schedule: Schedule, now: datetime, default: tzinfo = UTC) -> NextRun | None:
+    """The schedule's next fire time, or None when it never fires (switched off, past, invalid).
+
+    `default` is the zone of cron fields without CRON_TZ (the `schedule.timezone` setting).
+    """
     if not schedule.active and schedule.repository_id is None:
         return None
-    at = next_fire(schedule, now)
+    at = next_fire(schedule, now, zone=default)
     if at is None:
         return None
+    zone = schedule_zone(schedule, default)
     return NextRun(
-        at, relative_time(at - now), absolute_time(at, now), bool(schedule.repository_id)
+        at=at,
+        relative=relative_time(at - now),
+        absolute=absolute_time(at, now),
+        zone=zone_name(zone),
+        in_zone=absolute_time(at, now, zone),
+        commit_check=bool(schedule.repository_id),
     )
+
+
+def zone_name(zone: tzinfo) -> str:
+    """A zone as people name it: its IANA key ("Europe/Berlin"), else its name ("UTC")."""
+    return getattr(zone, "key", None) or str(zone)
 
 
 def relative_time(delta: timedelta) -> str:
@@ -78,10 +95,12 @@ def relative_time(delta: timedelta) -> str:
     return f"in {days} {unit} {hours} h" if hours and days < 7 else f"in {days} {unit}"
 
 
-def absolute_time(at: datetime, now: datetime) -> str:
-    """The UTC date and time as pages show them ("Mon 01 Jan 10:03 UTC"), the year if not now's."""
-    at = at.astimezone(UTC)
-    return at.strftime("%a %d %b %H:%M UTC" if at.year == now.year else "%a %d %b %Y %H:%M UTC")
+def absolute_time(at: datetime, now: datetime, zone: tzinfo = UTC) -> str:
+    """The date and time in `zone` as pages show them ("Mon 01 Jan 10:03 UTC",
+    "Mon 01 Jan 11:03 Europe/Berlin"), the year if not now's."""
+    at = at.astimezone(zone)
+    shown = at.strftime("%a %d %b %H:%M" if at.year == now.year else "%a %d %b %Y %H:%M")
+    return f"{shown} {zone_name(zone)}"
 
 
 @web_blueprint.route("/project/<int:project_id>/schedules/new", methods=["GET", "POST"])

@@ -1,7 +1,8 @@
 """The run dialog's form: built per template from its survey variables and allowed overrides.
 
-The form checks only what a user can fix on the spot (a required survey value, an integer, an
-enum choice), as Semaphore UI's dialog does; every other rule is the task service's.
+The form checks only what a user can fix on the spot, the survey answers, by the task service's
+own rule (schemas.survey) so that every refused answer shows at its field at once; every other
+rule is the task service's.
 """
 
 from __future__ import annotations
@@ -10,13 +11,22 @@ import json
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Field, PasswordField, StringField, TextAreaField
-from wtforms.validators import AnyOf, InputRequired, Optional, Regexp
+from wtforms import (
+    BooleanField,
+    Field,
+    PasswordField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import StopValidation
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from semaphore.models import Task, Template
+from semaphore.schemas.survey import BadAnswer, default_answer, survey_answer
 from semaphore.services import templates
 from semaphore.services.validation import parse_json_text
-from semaphore.web.forms import choice
+from semaphore.web.forms import choice, options
 
 ANSIBLE_APPS = ("ansible",)
 TERRAFORM_APPS = ("terraform", "tofu", "terragrunt")
@@ -49,24 +59,54 @@ def _flag_fields(app: str) -> dict[str, Field]:
     return {}
 
 
+class SurveyAnswer:
+    """The one rule for a survey answer, worded with the variable's title."""
+
+    def __init__(self, var: dict[str, Any], title: str) -> None:
+        self.var, self.title = var, title
+
+    def __call__(self, form: RunForm, field: Field) -> None:
+        try:
+            survey_answer(self.var, field.data)
+        except BadAnswer as exc:
+            raise StopValidation(f"{self.title} {exc}") from None
+
+
+def _check_list(field: Field, **attributes: Any) -> str:
+    # A select's values as a list of checkboxes (render_kw would reach each checkbox too).
+    return ListWidget(prefix_label=False)(field, **{"class": "check-list", **attributes})
+
+
 def survey_field(var: dict[str, Any]) -> Field:
-    """The input of one survey variable, with the dialog's light checks."""
+    """The input of one survey variable, checked by the one rule."""
     title = var.get("title") or var["name"]
     kind = var.get("type") or ""
-    checks: list = [InputRequired(f"{title} is required") if var.get("required") else Optional()]
     label = f"{title} *" if var.get("required") else title
-    options = {"description": var.get("description") or "", "validators": checks}
+    common = {
+        "description": var.get("description") or "",
+        "validators": [SurveyAnswer(var, title)],
+    }
+    pairs = [(value["value"], value["name"] or value["value"]) for value in var.get("values") or []]
     if kind == "int":
-        checks.append(Regexp(r"^-?\d+$", message=f"{title} must be an integer"))
-        return StringField(label, render_kw={"inputmode": "numeric"}, **options)
+        return StringField(label, render_kw={"inputmode": "numeric"}, **common)
     if kind == "enum":
-        values = var.get("values") or []
-        pairs = [(value["value"], value["name"] or value["value"]) for value in values]
-        checks.append(AnyOf([value for value, _ in pairs], f"Choose one of the values of {title}"))
-        return choice(label, [("", "Choose…"), *pairs], **options)
+        return choice(label, [("", "Choose…"), *pairs], **common)
+    if kind == "select":
+        return SelectMultipleField(
+            label,
+            choices=options(pairs),
+            validate_choice=False,
+            widget=_check_list,
+            option_widget=CheckboxInput(),
+            **common,
+        )
+    if kind == "boolean":
+        return BooleanField(label, **common)
+    if kind == "text":
+        return TextAreaField(label, render_kw={"rows": 3}, **common)
     if kind == "secret":
-        return PasswordField(label, render_kw={"autocomplete": "off"}, **options)
-    return StringField(label, **options)
+        return PasswordField(label, render_kw={"autocomplete": "off"}, **common)
+    return StringField(label, **common)
 
 
 def run_form_class(template: Template) -> type[RunForm]:
@@ -107,7 +147,8 @@ def _json_object(text: str | None) -> dict:
 
 def initial_values(template: Template, task: Task | None = None) -> dict[str, Any]:
     """What the dialog opens with: the template's default task parameters, or the values of
-    an earlier task being run again (its secret values are not kept, so they stay empty)."""
+    an earlier task being run again (its secret values are not kept, so they stay empty); a
+    survey variable given no value there opens with its default."""
     if task is not None:
         source = {
             "message": task.message,
@@ -128,10 +169,22 @@ def initial_values(template: Template, task: Task | None = None) -> dict[str, An
     }
     values.update({flag: bool(params.get(flag)) for flag in ANSIBLE_FLAGS + TERRAFORM_FLAGS})
     for index, var in enumerate(templates.survey_vars(template)):
-        value = environment.get(var["name"])
+        value = _initial_answer(var, environment.get(var["name"]))
         if var.get("type") != "secret" and value is not None:
-            values[f"{SURVEY_PREFIX}{index}"] = str(value)
+            values[f"{SURVEY_PREFIX}{index}"] = value
     return values
+
+
+def _initial_answer(var: dict[str, Any], given: Any) -> Any:
+    """A survey input's first value: the one given, else the default (None: neither is one
+    the rule accepts); a boolean's and a select's in their own shape, others as text."""
+    try:
+        value = default_answer(var) if given is None else survey_answer(var, given)
+    except BadAnswer:
+        return None
+    if value is None or var.get("type") in ("boolean", "select"):
+        return value
+    return str(value)
 
 
 def _survey_values(form: RunForm, template: Template) -> tuple[dict, dict]:
@@ -139,13 +192,12 @@ def _survey_values(form: RunForm, template: Template) -> tuple[dict, dict]:
     environment: dict[str, Any] = {}
     secret: dict[str, Any] = {}
     for index, var in enumerate(templates.survey_vars(template)):
+        # As typed: the task service gives each answer its type (an int's "3" becomes 3). A
+        # boolean and a select always have an answer (false, no value chosen).
         value = form[f"{SURVEY_PREFIX}{index}"].data
         if value is None or value == "":
             continue
-        kind = var.get("type") or ""
-        if kind == "int":
-            value = int(value)
-        (secret if kind == "secret" else environment)[var["name"]] = value
+        (secret if var.get("type") == "secret" else environment)[var["name"]] = value
     return environment, secret
 
 

@@ -18,6 +18,7 @@ from semaphore.extensions import db
 from semaphore.models import FINISHED_STATUSES, Task, Template, isoformat, utcnow
 from semaphore.services import projects, tasks, templates
 from semaphore.services.permissions import RUN_TASKS, ProjectAccess
+from semaphore.services.tasks import builds
 from semaphore.services.validation import parse_json_text
 from semaphore.web.blueprint import web_blueprint
 from semaphore.web.htmx import redirect_to, render
@@ -237,10 +238,13 @@ def _user_name(access: ProjectAccess, task: Task) -> str | None:
 def _task_context(access: ProjectAccess, task: Task) -> dict:
     template = templates.get_template(access, task.template_id)
     variables, received = tasks.run_variables(task)
+    incoming_version, deploy_tasks = builds.build_links(task)
     return {
         "access": access,
         "task": task,
         "template": template,
+        "incoming_version": incoming_version,
+        "deploy_tasks": deploy_tasks,
         "run_variables": json.dumps(variables, indent=2, ensure_ascii=False) if variables else "",
         "variables_received": received,
         "user_name": _user_name(access, task),

@@ -20,6 +20,7 @@ from semaphore.web.project_resources import (
     form_page,
     id_or_none,
     json_field,
+    number,
     project_scope,
     submit_form,
 )
@@ -151,6 +152,7 @@ def _initial(template: Template) -> dict:
         "vaults": _pretty(vaults),
         "survey_vars": _pretty(templates.survey_vars(template)),
         "runner_tag": template.runner_tag or "",
+        "max_task_duration_sec": str(template.max_task_duration_sec or ""),
     }
 
 
@@ -177,6 +179,7 @@ def _data(form: TemplateForm) -> dict:
         "vaults": json_field(form.vaults.data, "vaults", []),
         "survey_vars": json_field(form.survey_vars.data, "survey_vars", []),
         "runner_tag": form.runner_tag.data,
+        "max_task_duration_sec": number(form.max_task_duration_sec.data),
     }
 
 

@@ -164,3 +164,30 @@
     }
   });
 })();
+
+// Times in the viewer's own zone, which only the browser knows: an element with
+// data-local-time="<ISO 8601 time>" shows that time as "(your time: …)", and nothing when its
+// data-zone already is the viewer's zone. Without this script it keeps what the server wrote.
+(function () {
+  "use strict";
+
+  var FORMAT = {
+    weekday: "short", day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit",
+    hourCycle: "h23", timeZoneName: "short"
+  };
+
+  function showLocalTimes(root) {
+    var viewer = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var format = new Intl.DateTimeFormat(undefined, FORMAT);
+    root.querySelectorAll("[data-local-time]").forEach(function (element) {
+      var at = new Date(element.getAttribute("data-local-time"));
+      if (isNaN(at.getTime())) {
+        return;
+      }
+      var same = element.getAttribute("data-zone") === viewer;
+      element.textContent = same ? "" : "(your time: " + format.format(at) + ")";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { showLocalTimes(document); });
+  document.addEventListener("htmx:load", function (event) { showLocalTimes(event.target); });
+})();

@@ -52,6 +52,11 @@ DELIBERATE: list[tuple[str, str]] = [
         "the original's templates take allow_override_branch_in_task and runner_tag (2.16)",
     ),
     (
+        r"^(GET|POST|PUT) /project/\{\}/templates(/\{\})?( request| 20[01]): field "
+        r"max_task_duration_sec added$",
+        "a template's own timeout is ours, as AWX's (README, Timeouts)",
+    ),
+    (
         r"^(GET|POST|PUT) /project/\{\}/schedules(/\{\})?( request| 20[01]): field "
         r"repository_id added$",
         "the original's repository-bound schedules (run on a new commit) name their repository",
@@ -82,6 +87,11 @@ DELIBERATE: list[tuple[str, str]] = [
     (
         r"^POST /projects request: field (alert|alert_chat|max_parallel_tasks) missing$",
         "the original's AddProject takes only name and type (README); PUT sets the rest",
+    ),
+    (
+        r"^((GET|PUT) /project/\{\}|(GET|POST) /projects|POST /projects/restore)"
+        r"( request| 20[01]): field task_retention_days added$",
+        "a project's own task retention is ours (README, Task retention)",
     ),
     (
         r"^PUT /project/\{\} request: field demo missing$",

@@ -113,10 +113,27 @@ def test_owner_updates_the_project(app):
     )
 
 
+def test_the_project_api_reads_and_changes_its_task_retention_days(app):
+    project, client, _ = _owned_project(app)
+    path = f"/api/project/{project.id}"
+    assert client.get(path).get_json()["task_retention_days"] is None
+    assert client.put(path, json={"name": "p", "task_retention_days": 7}).status_code == 204
+    assert client.get(path).get_json()["task_retention_days"] == 7
+    # The original's clients never send it: the project keeps its own.
+    assert client.put(path, json={"name": "renamed"}).status_code == 204
+    assert client.get(path).get_json()["task_retention_days"] == 7
+    assert client.put(path, json={"name": "p", "task_retention_days": 0}).status_code == 204
+    assert client.get(path).get_json()["task_retention_days"] == 0
+    assert client.put(path, json={"name": "p", "task_retention_days": None}).status_code == 204
+    assert client.get(path).get_json()["task_retention_days"] is None
+
+
 @pytest.mark.parametrize(
     "body",
     [
         {"name": ""},
+        {"name": "x", "task_retention_days": -1},
+        {"name": "x", "task_retention_days": "a week"},
         {"name": "x", "alert": "yes"},
         {"name": "x", "max_parallel_tasks": -1},
         {"name": "x", "max_parallel_tasks": 1.5},

@@ -254,11 +254,12 @@ def test_next_run(cron, expected):
     assert schedule_times.next_run(schedule, AFTER, zone=UTC) == expected
 
 
-def test_next_run_reads_cron_in_the_given_zone():
+def test_next_run_reads_cron_in_the_given_zone(app):
     schedule = Schedule(cron_format="0 9 * * *", type="")
     berlin = schedule_times.next_run(schedule, AFTER, zone=ZoneInfo("Europe/Berlin"))
     assert berlin == datetime(2024, 1, 2, 8, tzinfo=UTC)
-    assert schedule_times.next_run(schedule, AFTER) is not None  # the server's own zone
+    # Without a zone given: schedule.timezone's, UTC by default.
+    assert schedule_times.next_run(schedule, AFTER) == datetime(2024, 1, 2, 9, tzinfo=UTC)
 
 
 def test_next_run_of_a_one_off_schedule():

@@ -183,7 +183,7 @@ def test_a_terraform_run_sends_its_switches_as_params(web, owner, project):
     [
         ({"survey_0": ""}, "survey_0", "Region is required"),
         ({"survey_1": "three"}, "survey_1", "Replicas must be an integer"),
-        ({"survey_2": "platinum"}, "survey_2", "Choose one of the values of Tier"),
+        ({"survey_2": "platinum"}, "survey_2", "Tier must be one of: gold, bronze"),
         ({"arguments": '{"not": "a list"}'}, "arguments", "arguments must be an array"),
         ({"arguments": "[oops"}, "arguments", "arguments must be valid JSON"),
     ],

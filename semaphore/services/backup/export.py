@@ -74,6 +74,7 @@ META = (
     Field("alert_chat", max_length=30),
     Field("max_parallel_tasks", "int", default=0),
     Field("type", max_length=32, default=""),
+    Field("task_retention_days", "int"),
 )
 KEY = (
     Field("name", required=True),
@@ -120,6 +121,7 @@ TEMPLATE = (
     Field("suppress_success_alerts", "bool", default=False),
     Field("task_params", "object"),
     Field("runner_tag", "runner_tag"),
+    Field("max_task_duration_sec", "int"),
 )
 VAULT = (
     Field("name"),

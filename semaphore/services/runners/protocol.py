@@ -223,7 +223,7 @@ def report(
         if job.log_records:
             task_output.store_lines(
                 task.id,
-                task_output.last_seq(task.id) + 1,
+                task_output.next_seq(task.id),
                 [(record.time, record.message) for record in job.log_records],
                 project_id=task.project_id,
             )

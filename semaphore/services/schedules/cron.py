@@ -1,6 +1,7 @@
-"""When schedules fire: cron fields without a zone are read in the server's local time, and
-`@every` counts from the schedule's last run (next_run) or from the Unix epoch (next_fire, the
-scheduler's). Parsing is schemas.cron's, the one parser.
+"""When schedules fire: cron fields are read in the schedule's own zone (a CRON_TZ= or TZ=
+prefix), else in the `schedule.timezone` setting's (UTC by default), never in the server's
+local one; `@every` counts from the schedule's last run (next_run) or from the Unix epoch
+(next_fire, the scheduler's). Parsing is schemas.cron's, the one parser.
 """
 
 from __future__ import annotations
@@ -11,22 +12,29 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from semaphore.config import current_config
 from semaphore.models import Schedule
 from semaphore.schemas.cron import parse_cron
 
 
-def _local_zone() -> tzinfo:
+def default_zone() -> ZoneInfo:
+    """The zone of cron fields without CRON_TZ: the `schedule.timezone` setting (checked when
+    the config was loaded)."""
+    return ZoneInfo(current_config().schedule_timezone)
+
+
+def schedule_zone(schedule: Schedule, default: tzinfo) -> tzinfo:
+    """The zone the schedule's cron fields are read in: its CRON_TZ=, else `default`."""
     try:
-        with open("/etc/localtime", "rb") as source:
-            return ZoneInfo.from_file(source)
-    except OSError:
-        return datetime.now().astimezone().tzinfo or UTC
+        return parse_cron(schedule.cron_format or "").zone or default
+    except ValueError:
+        return default
 
 
 def next_run(schedule: Schedule, after: datetime, *, zone: tzinfo | None = None) -> datetime | None:
     """When the schedule fires next, strictly after `after` (UTC), or None if never.
 
-    Cron fields without CRON_TZ are read in `zone`, by default the server's local time zone.
+    Cron fields without CRON_TZ are read in `zone`, by default the `schedule.timezone` setting.
     """
     if after.tzinfo is None:
         after = after.replace(tzinfo=UTC)
@@ -41,7 +49,7 @@ def next_run(schedule: Schedule, after: datetime, *, zone: tzinfo | None = None)
         return None
     if spec.every is not None:
         return after.replace(microsecond=0) + spec.every
-    local = after.astimezone(spec.zone or zone or _local_zone())
+    local = after.astimezone(spec.zone or zone or default_zone())
     try:
         found = croniter(spec.cron, local).get_next(datetime)
     except Exception:  # noqa: BLE001 - an impossible date (Feb 30) never fires

@@ -33,9 +33,12 @@ from semaphore.services import validation as v
 from semaphore.services.keys import seal_secret
 from semaphore.services.permissions import RUN_TASKS, ProjectAccess
 from semaphore.services.references import get_in_project, reference
+from semaphore.services.tasks import builds
 from semaphore.services.tasks import output as task_output
 from semaphore.services.tasks.output import OutputLine
 from semaphore.services.tasks.params import check_params
+from semaphore.services.tasks.retention import delete_tasks
+from semaphore.services.tasks.survey import fill_answers
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,7 @@ def create_task(access: ProjectAccess, data: Mapping[str, Any]) -> Task:
     )
     template = db.session.get(Template, template_id)
     body = parse(TaskIn, data)
+    environment, secret = fill_answers(template, body.environment, body.secret)
     task = Task(
         template_id=template_id,
         project_id=access.project_id,
@@ -71,14 +75,15 @@ def create_task(access: ProjectAccess, data: Mapping[str, Any]) -> Task:
         dry_run=body.dry_run,
         diff=body.diff,
         playbook=body.playbook,
-        environment=body.environment or "",
+        environment=environment,
         limit=body.limit,
         git_branch=body.git_branch or None,
         message=body.message,
         arguments=body.arguments,
         inventory_id=reference(data, "inventory_id", Inventory, access.project_id, "Inventory"),
+        build_task_id=reference(data, "build_task_id", Task, access.project_id, "Task"),
         params=body.params.values() if body.params is not None else None,
-        secret=seal_secret(body.secret) if body.secret else None,
+        secret=seal_secret(secret) if secret else None,
         user_id=access.user_id,
     )
     return _queue(task, template, access=access)
@@ -102,15 +107,18 @@ def start_automated_task(
     `git_branch` counts only where the template allows overriding the branch.
 
     Raises:
-        ValidationError: params the template's app does not take.
+        ValidationError: params the template's app does not take, survey values it refuses.
     """
     if params is not None:
         check_params(params)
+    given = json.dumps(dict(environment)) if environment else ""
+    environment_text, secret = fill_answers(template, given, None)
     task = Task(
         template_id=template.id,
         project_id=template.project_id,
         status="waiting",
-        environment=json.dumps(dict(environment)) if environment else "",
+        environment=environment_text,
+        secret=seal_secret(secret) if secret else None,
         params=dict(params) if params is not None else None,
         schedule_id=schedule_id,
         integration_id=integration_id,
@@ -129,6 +137,29 @@ def _queue(
     integration_id: int | None = None,
 ) -> Task:
     """Store the new task as `waiting`, with its event, and wake a worker."""
+    _add(task, template, access=access, integration_id=integration_id)
+    db.session.commit()
+    try:
+        # Woken at once when the limits let it start; otherwise when a task ends.
+        task_queue.dispatch_waiting()
+    except ServiceUnavailable as exc:
+        # The database is the truth: the task is stored `waiting`, and the scheduler's
+        # recovery sends its wake-up once Redis answers again. Answering an error here would
+        # make a client that retries start it twice.
+        log.warning("task %s stored; its wake-up waits for Redis: %s", task.id, exc)
+    return task
+
+
+def _add(
+    task: Task,
+    template: Template,
+    *,
+    access: ProjectAccess | None = None,
+    integration_id: int | None = None,
+) -> None:
+    """Add a new `waiting` task (a build's with its version) and its event to the session;
+    the caller commits, then wakes a worker."""
+    task.version = builds.build_version(template)
     db.session.add(task)
     db.session.flush()
     publish.task_changed(db.session(), task)
@@ -142,16 +173,6 @@ def _queue(
         project_id=task.project_id,
         integration_id=integration_id,
     )
-    db.session.commit()
-    try:
-        # Woken at once when the limits let it start; otherwise when a task ends.
-        task_queue.dispatch_waiting()
-    except ServiceUnavailable as exc:
-        # The database is the truth: the task is stored `waiting`, and the scheduler's
-        # recovery sends its wake-up once Redis answers again. Answering an error here would
-        # make a client that retries start it twice.
-        log.warning("task %s stored; its wake-up waits for Redis: %s", task.id, exc)
-    return task
 
 
 def list_tasks(
@@ -268,14 +289,19 @@ def ending_status(task: Task, status: str) -> str:
 def change_status(task: Task, status: str, *, user: User | None = None) -> bool:
     """Apply a status change as the original's guard allows; True when applied.
 
-    The caller commits. Finished states are final.
+    The caller commits. Finished states are final. A build task's `success` also adds a
+    `waiting` task of each of its autorun deploy templates, committed with the status (and
+    woken, as every waiting task, once the caller's worker or report dispatches).
     """
     if task.status == status or task.status in FINISHED_STATUSES:
         return False
     if (task.status, status) in IGNORED_TRANSITIONS:
         return False
-    task.status = status
     template = db.session.get(Template, task.template_id)
+    deploys = builds.autorun_deploys(template) if status == "success" else ()
+    if deploys and not builds.claim_success(task):
+        return False  # another process ended this build first, and started its deploys
+    task.status = status
     name = template.name if template else ""
     first_start = status == "running" and task.start is None
     if first_start:
@@ -299,7 +325,31 @@ def change_status(task: Task, status: str, *, user: User | None = None) -> bool:
         project_id=task.project_id,
         user=user,
     )
+    for deploy in deploys:
+        _add_deploy(task, deploy)
     return True
+
+
+def _add_deploy(build: Task, deploy: Template) -> None:
+    """A deploy task for a build that succeeded, with its survey's defaults (as scheduled and
+    integration runs get them). A deploy whose survey requires an answer with no default, or
+    whose defaults its survey refuses, is not started: the build's own status still stands."""
+    try:
+        environment, secret = fill_answers(deploy, "", None)
+    except ValidationError as exc:
+        log.warning("task %s: deploy template %s not started: %s", build.id, deploy.id, exc.message)
+        return
+    _add(
+        Task(
+            template_id=deploy.id,
+            project_id=deploy.project_id,
+            status="waiting",
+            build_task_id=build.id,
+            environment=environment,
+            secret=seal_secret(secret) if secret else None,
+        ),
+        deploy,
+    )
 
 
 def waiting_reasons(rows: Sequence[Task]) -> dict[int, str]:
@@ -400,7 +450,5 @@ def delete_task(access: ProjectAccess, task_id: int) -> None:
     task = get_task(access, task_id)
     if task.status not in FINISHED_STATUSES and task.status != "waiting":
         raise ValidationError("An active task cannot be deleted")
-    task_output.delete_output([task_id])
-    db.session.execute(update(Task).where(Task.build_task_id == task_id).values(build_task_id=None))
-    db.session.delete(task)
+    delete_tasks([task.id])
     db.session.commit()

@@ -3,7 +3,8 @@
 Writers give blocks of lines in order, each block the lines of one read joined by "\n" with
 the time they were read; nothing here handles a line on its own while writing. Readers page
 by line number (`seq`, from 1), so a million-line log is a few hundred rows and any window of
-it costs a few rows to read.
+it costs a few rows to read. Every writer (the workers' OutputWriter, the runners' reports)
+stores through `store_lines`, which keeps at most max_task_output_lines of a task's lines.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 
+from semaphore.config import current_config
 from semaphore.extensions import db
 from semaphore.models import Task, TaskOutputChunk, utcnow
 from semaphore.models.task import line_offsets, times_token
@@ -25,6 +27,9 @@ from semaphore.queue import publish
 # chunk whole to show a window of it. Blocks are never cut (that would cost a Python call per
 # line); one block is at most one read, engine.process.READ_SIZE bytes.
 CHUNK_LINES = 5000
+# The line that ends an output cut at max_task_output_lines (its count is read back by next_seq).
+DROPPED = "… {dropped} lines dropped (max_task_output_lines = {cap})"
+_DROPPED = re.compile(r"… (\d+) lines dropped \(max_task_output_lines = \d+\)")
 
 
 @dataclass(frozen=True)
@@ -96,24 +101,88 @@ def store_lines(
     first_seq: int,
     lines: Sequence[tuple[datetime, str]],
     project_id: int | None = None,
+    cap: int | None = None,
 ) -> int:
-    """Add blocks of lines (or single lines), each with its time, as chunk rows; returns how
-    many lines. The caller commits; followers hear of each chunk after the commit."""
+    """Add blocks of lines (or single lines), each with its time, as chunk rows numbered from
+    first_seq; returns how many lines were given. The caller commits; followers hear of each
+    chunk after the commit.
+
+    Past the output cap (`cap`, else max_task_output_lines) lines are numbered but not stored:
+    line cap+1 says how many were dropped, rewritten by each later call. A batch past the cap
+    costs that one-row UPDATE instead of its INSERT.
+    """
+    cap = current_config().max_task_output_lines if cap is None else cap
+    given = sum(block.count("\n") + 1 for _, block in lines) if cap else 0
+    if cap and first_seq + given - 1 > cap:
+        return _store_capped(task_id, first_seq, lines, project_id, cap, given)
     rows = chunk_rows(task_id, first_seq, lines)
+    _insert(task_id, rows, project_id)
+    return sum(row["line_count"] for row in rows)
+
+
+def _store_capped(
+    task_id: int,
+    first_seq: int,
+    lines: Sequence[tuple[datetime, str]],
+    project_id: int | None,
+    cap: int,
+    given: int,
+) -> int:
+    """store_lines for a batch that reaches past the cap."""
+    note = DROPPED.format(dropped=first_seq + given - 1 - cap, cap=cap)
+    if first_seq > cap + 1:
+        # The note is stored already: only its count changes (nothing new to announce). Only
+        # the note: a server restarted with a lower cap must not overwrite a task's lines.
+        db.session.execute(
+            update(TaskOutputChunk)
+            .where(
+                TaskOutputChunk.task_id == task_id,
+                TaskOutputChunk.first_seq == cap + 1,
+                TaskOutputChunk.output.like(DROPPED.format(dropped="%", cap=cap)),
+            )
+            .values(output=note)
+        )
+        return given
+    kept, dropped_at = _first_lines(lines, cap + 1 - first_seq)
+    # The note is a row of its own, so that later batches rewrite one short row.
+    rows = chunk_rows(task_id, first_seq, kept)
+    rows.append(chunk_row(task_id, cap + 1, [(dropped_at, note)]))
+    _insert(task_id, rows, project_id)
+    return given
+
+
+def _first_lines(
+    blocks: Sequence[tuple[datetime, str]], count: int
+) -> tuple[list[tuple[datetime, str]], datetime]:
+    """The first `count` lines of these blocks (the last block kept may be cut), and the time
+    of the first line left out."""
+    kept: list[tuple[datetime, str]] = []
+    for at, block in blocks:
+        lines = block.count("\n") + 1
+        if lines > count:
+            if count:
+                kept.append((at, "\n".join(block.split("\n", count)[:count])))
+            return kept, at
+        kept.append((at, block))
+        count -= lines
+    raise ValueError("no line is left out")
+
+
+def _insert(task_id: int, rows: list[dict], project_id: int | None) -> None:
     if not rows:
-        return 0
+        return
     db.session.execute(insert(TaskOutputChunk), rows)
     if project_id is None:
         project_id = db.session.scalar(select(Task.project_id).where(Task.id == task_id))
     for row in rows:
         publish.lines_stored(db.session(), project_id, row)
-    return sum(row["line_count"] for row in rows)
 
 
 def append_line(task_id: int, text: str, at: datetime | None = None) -> int:
-    """Add one line after the last stored one; returns its seq (the caller commits)."""
+    """Add one line after the last stored one; returns its seq (the caller commits). The
+    server's own lines (a lost worker, a failed notification) are stored past the cap too."""
     seq = last_seq(task_id) + 1
-    store_lines(task_id, seq, [(at or utcnow(), text)])
+    store_lines(task_id, seq, [(at or utcnow(), text)], cap=0)
     return seq
 
 
@@ -123,6 +192,22 @@ def last_seq(task_id: int) -> int:
         TaskOutputChunk.task_id == task_id
     )
     return db.session.scalar(query) or 0
+
+
+def next_seq(task_id: int) -> int:
+    """The number the task's next output line gets: after the last stored one, or past the
+    output cap, after the last dropped one (its count is read from the note at line cap+1)."""
+    last = last_seq(task_id)
+    cap = current_config().max_task_output_lines
+    if not cap or last <= cap:
+        return last + 1
+    note = db.session.scalar(
+        select(TaskOutputChunk.output).where(
+            TaskOutputChunk.task_id == task_id, TaskOutputChunk.first_seq == cap + 1
+        )
+    )
+    found = _DROPPED.fullmatch(note or "")
+    return cap + 1 + int(found.group(1)) if found else last + 1
 
 
 def _lines_of(chunk: TaskOutputChunk) -> Iterator[OutputLine]:

@@ -18,9 +18,11 @@ from semaphore.engine.spec import (
     TaskSpec,
     TemplateSpec,
     VaultSpec,
+    duration_limit,
 )
 from semaphore.extensions import db
 from semaphore.models import AccessKey, Inventory, Repository, Task, Template, User
+from semaphore.models.task import incoming_version
 from semaphore.security.crypto import unseal
 from semaphore.services import environments, keys, templates
 from semaphore.services.validation import parse_json_text
@@ -110,6 +112,9 @@ def build_spec(task: Task) -> TaskSpec:
         if task.secret
         else {}
     )
+    max_duration_sec, max_duration_source = duration_limit(
+        template.max_task_duration_sec, current_config().max_task_duration_sec
+    )
     return TaskSpec(
         task_id=task.id,
         project_id=task.project_id,
@@ -133,4 +138,7 @@ def build_spec(task: Task) -> TaskSpec:
         username=user.username if user else "",
         message=task.message or "",
         version=task.version,
+        incoming_version=incoming_version(db.session, task),
+        max_duration_sec=max_duration_sec,
+        max_duration_source=max_duration_source,
     )
