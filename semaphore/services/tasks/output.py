@@ -15,10 +15,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select
 
 from semaphore.config import current_config
 from semaphore.extensions import db
+from semaphore.metrics import definitions as metrics
 from semaphore.models import Task, TaskOutputChunk, utcnow
 from semaphore.models.task import line_offsets, times_token
 from semaphore.queue import publish
@@ -27,9 +28,16 @@ from semaphore.queue import publish
 # chunk whole to show a window of it. Blocks are never cut (that would cost a Python call per
 # line); one block is at most one read, engine.process.READ_SIZE bytes.
 CHUNK_LINES = 5000
-# The line that ends an output cut at max_task_output_lines (its count is read back by next_seq).
-DROPPED = "… {dropped} lines dropped (max_task_output_lines = {cap})"
-_DROPPED = re.compile(r"… (\d+) lines dropped \(max_task_output_lines = \d+\)")
+# The line that ends an output cut at max_task_output_lines: the first half of the cap is kept
+# from the start of the run, the second half from its end (where the error and the recap are),
+# and this line, last, says what was left out between them.
+DROPPED = (
+    "… {dropped} lines dropped between line {head} and line {tail} (max_task_output_lines = {cap})"
+)
+_DROPPED_LIKE = "… % lines dropped between line % and line % (max_task_output_lines = %)"
+_DROPPED = re.compile(
+    r"… \d+ lines dropped between line \d+ and line \d+ \(max_task_output_lines = \d+\)"
+)
 
 
 @dataclass(frozen=True)
@@ -107,14 +115,15 @@ def store_lines(
     first_seq; returns how many lines were given. The caller commits; followers hear of each
     chunk after the commit.
 
-    Past the output cap (`cap`, else max_task_output_lines) lines are numbered but not stored:
-    line cap+1 says how many were dropped, rewritten by each later call. A batch past the cap
-    costs that one-row UPDATE instead of its INSERT.
+    Past the output cap (`cap`, else max_task_output_lines) storage keeps the first half of
+    the cap and the last half of the lines so far, and one line after them saying how many
+    were dropped between the two; each later call moves that window on (see _store_capped).
     """
     cap = current_config().max_task_output_lines if cap is None else cap
     given = sum(block.count("\n") + 1 for _, block in lines) if cap else 0
     if cap and first_seq + given - 1 > cap:
-        return _store_capped(task_id, first_seq, lines, project_id, cap, given)
+        _store_capped(task_id, first_seq, lines, project_id, cap, first_seq + given - 1)
+        return given
     rows = chunk_rows(task_id, first_seq, lines)
     _insert(task_id, rows, project_id)
     return sum(row["line_count"] for row in rows)
@@ -126,46 +135,108 @@ def _store_capped(
     lines: Sequence[tuple[datetime, str]],
     project_id: int | None,
     cap: int,
-    given: int,
-) -> int:
-    """store_lines for a batch that reaches past the cap."""
-    note = DROPPED.format(dropped=first_seq + given - 1 - cap, cap=cap)
-    if first_seq > cap + 1:
-        # The note is stored already: only its count changes (nothing new to announce). Only
-        # the note: a server restarted with a lower cap must not overwrite a task's lines.
-        db.session.execute(
-            update(TaskOutputChunk)
-            .where(
-                TaskOutputChunk.task_id == task_id,
-                TaskOutputChunk.first_seq == cap + 1,
-                TaskOutputChunk.output.like(DROPPED.format(dropped="%", cap=cap)),
-            )
-            .values(output=note)
-        )
-        return given
-    kept, dropped_at = _first_lines(lines, cap + 1 - first_seq)
-    # The note is a row of its own, so that later batches rewrite one short row.
-    rows = chunk_rows(task_id, first_seq, kept)
-    rows.append(chunk_row(task_id, cap + 1, [(dropped_at, note)]))
+    end: int,
+) -> None:
+    """store_lines for a batch whose last line, `end`, is past the cap.
+
+    Lines keep their numbers: 1..head and end-tail+1..end are stored, then the note at end+1.
+    The batch's lines in the window are inserted (and announced: live followers see the run
+    as it goes); older tail lines that fall out of it are deleted (whole rows, and at most two
+    rows cut), and the note is moved after the new last line (not announced: the next batch's
+    first line takes its number).
+    """
+    head = cap - cap // 2
+    keep_from = max(end - cap // 2 + 1, head + 1)  # the first line of the tail window
+    dropped = keep_from - head - 1
+    kept = _lines_between(lines, first_seq, head, keep_from)
+    _delete_notes(task_id, head)
+    _drop_window(task_id, head, keep_from)
+    rows = [row for part_first, part in kept for row in chunk_rows(task_id, part_first, part)]
     _insert(task_id, rows, project_id)
-    return given
+    note = DROPPED.format(dropped=dropped, head=head, tail=keep_from, cap=cap)
+    last_at = lines[-1][0]
+    db.session.execute(insert(TaskOutputChunk), [chunk_row(task_id, end + 1, [(last_at, note)])])
 
 
-def _first_lines(
-    blocks: Sequence[tuple[datetime, str]], count: int
-) -> tuple[list[tuple[datetime, str]], datetime]:
-    """The first `count` lines of these blocks (the last block kept may be cut), and the time
-    of the first line left out."""
-    kept: list[tuple[datetime, str]] = []
+def _lines_between(
+    blocks: Sequence[tuple[datetime, str]], first_seq: int, head: int, keep_from: int
+) -> list[tuple[int, list[tuple[datetime, str]]]]:
+    """The parts of these blocks (numbered from first_seq) up to line `head` and from line
+    `keep_from` on, each as (its first seq, its blocks); a block is cut only where a part ends."""
+    parts: list[tuple[int, list[tuple[datetime, str]]]] = []
+    expected = 0  # the seq that continues the last part
+    seq = first_seq
     for at, block in blocks:
-        lines = block.count("\n") + 1
-        if lines > count:
-            if count:
-                kept.append((at, "\n".join(block.split("\n", count)[:count])))
-            return kept, at
-        kept.append((at, block))
-        count -= lines
-    raise ValueError("no line is left out")
+        last = seq + block.count("\n")
+        if last <= head or seq >= keep_from:
+            pieces = [(seq, block)]
+        else:
+            texts = block.split("\n")
+            pieces = []
+            if seq <= head:
+                pieces.append((seq, "\n".join(texts[: head - seq + 1])))
+            if last >= keep_from:
+                pieces.append((keep_from, "\n".join(texts[keep_from - seq :])))
+        for piece_first, text in pieces:
+            if parts and piece_first == expected:
+                parts[-1][1].append((at, text))
+            else:
+                parts.append((piece_first, [(at, text)]))
+            expected = piece_first + text.count("\n") + 1
+        seq = last + 1
+    return parts
+
+
+def _delete_notes(task_id: int, head: int) -> None:
+    db.session.execute(
+        delete(TaskOutputChunk).where(
+            TaskOutputChunk.task_id == task_id,
+            TaskOutputChunk.first_seq > head,
+            TaskOutputChunk.line_count == 1,
+            TaskOutputChunk.output.like(_DROPPED_LIKE),
+        )
+    )
+
+
+def _drop_window(task_id: int, head: int, keep_from: int) -> None:
+    """Delete the stored lines numbered head+1 .. keep_from-1: rows inside that window
+    whole, the (at most two) rows reaching across one of its ends rewritten without them."""
+    if keep_from <= head + 1:
+        return
+    last_of = TaskOutputChunk.first_seq + TaskOutputChunk.line_count - 1
+    in_task = TaskOutputChunk.task_id == task_id
+    across = list(
+        db.session.scalars(
+            select(TaskOutputChunk).where(
+                in_task,
+                TaskOutputChunk.first_seq < keep_from,
+                last_of > head,
+                (TaskOutputChunk.first_seq <= head) | (last_of >= keep_from),
+            )
+        )
+    )
+    new_rows: list[dict] = []
+    for chunk in across:
+        left = [
+            (line.time, line.output)
+            for line in _lines_of(chunk)
+            if line.seq <= head or line.seq >= keep_from
+        ]
+        before = max(head - chunk.first_seq + 1, 0)  # how many of `left` come before the window
+        if before:
+            new_rows.append(chunk_row(task_id, chunk.first_seq, left[:before]))
+        if len(left) > before:
+            new_rows.append(chunk_row(task_id, keep_from, left[before:]))
+        db.session.expunge(chunk)
+    inside = (TaskOutputChunk.first_seq > head) & (last_of < keep_from)
+    ids = [chunk.id for chunk in across]
+    db.session.execute(
+        delete(TaskOutputChunk)
+        .where(in_task, inside | TaskOutputChunk.id.in_(ids))
+        .execution_options(synchronize_session=False)
+    )
+    if new_rows:
+        db.session.execute(insert(TaskOutputChunk), new_rows)
 
 
 def _insert(task_id: int, rows: list[dict], project_id: int | None) -> None:
@@ -176,6 +247,11 @@ def _insert(task_id: int, rows: list[dict], project_id: int | None) -> None:
         project_id = db.session.scalar(select(Task.project_id).where(Task.id == task_id))
     for row in rows:
         publish.lines_stored(db.session(), project_id, row)
+    # Counted per batch, never per line (a batch is a few rows of up to CHUNK_LINES lines).
+    metrics.output_stored(
+        sum(row["line_count"] for row in rows),
+        sum(len(row["output"].encode("utf-8", "replace")) for row in rows),
+    )
 
 
 def append_line(task_id: int, text: str, at: datetime | None = None) -> int:
@@ -195,19 +271,20 @@ def last_seq(task_id: int) -> int:
 
 
 def next_seq(task_id: int) -> int:
-    """The number the task's next output line gets: after the last stored one, or past the
-    output cap, after the last dropped one (its count is read from the note at line cap+1)."""
-    last = last_seq(task_id)
-    cap = current_config().max_task_output_lines
-    if not cap or last <= cap:
-        return last + 1
-    note = db.session.scalar(
-        select(TaskOutputChunk.output).where(
-            TaskOutputChunk.task_id == task_id, TaskOutputChunk.first_seq == cap + 1
-        )
-    )
-    found = _DROPPED.fullmatch(note or "")
-    return cap + 1 + int(found.group(1)) if found else last + 1
+    """The number the task's next output line gets: after the last stored one, or, when the
+    output is past the cap and ends with its note, the note's (it moves after the next lines)."""
+    last = db.session.execute(
+        select(TaskOutputChunk.first_seq, TaskOutputChunk.line_count, TaskOutputChunk.output)
+        .where(TaskOutputChunk.task_id == task_id)
+        .order_by(TaskOutputChunk.first_seq.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return 1
+    first, count, text = last
+    if count == 1 and _DROPPED.fullmatch(text):
+        return first
+    return first + count
 
 
 def _lines_of(chunk: TaskOutputChunk) -> Iterator[OutputLine]:
@@ -301,15 +378,27 @@ def iter_text(task_id: int) -> Iterator[str]:
 
 def tail(task_id: int, limit: int) -> list[OutputLine]:
     """The last `limit` lines (where a big log's page opens)."""
-    return read_lines(task_id, max(last_seq(task_id) - limit, 0), limit)
+    return read_before(task_id, last_seq(task_id) + 1, limit)
 
 
 def read_before(task_id: int, before: int, limit: int) -> list[OutputLine]:
-    """Up to `limit` lines just before line `before` (for "load earlier")."""
-    if before <= 1:
+    """Up to `limit` stored lines just before line `before` (for "load earlier"), in order;
+    across the gap an output cap leaves, they come from before it."""
+    if before <= 1 or limit <= 0:
         return []
-    first = max(before - limit, 1)
-    return read_lines(task_id, first - 1, before - first)
+    query = (
+        select(TaskOutputChunk)
+        .where(TaskOutputChunk.task_id == task_id, TaskOutputChunk.first_seq < before)
+        .order_by(TaskOutputChunk.first_seq.desc())
+        .execution_options(yield_per=4)
+    )
+    found: list[OutputLine] = []
+    for chunk in db.session.scalars(query):
+        lines = [line for line in _lines_of(chunk) if line.seq < before]
+        found[:0] = lines[-(limit - len(found)) :]
+        if len(found) >= limit:
+            break
+    return found
 
 
 # What terminals act on but people do not read: CSI (colours, cursor), OSC (titles, links)
