@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+from semaphore.engine import sandbox
 from semaphore.engine.apps import get_app
 from semaphore.engine.apps.base import Command, RunContext
 from semaphore.engine.errors import CommandFailed, EngineError
@@ -56,7 +57,7 @@ from semaphore.engine.process import (
     ProcessRunner,
     TaskStopped,
 )
-from semaphore.engine.sandbox import RunPaths, Sandbox, find_bwrap
+from semaphore.engine.sandbox import Contained, RunPaths, Sandbox, find_bwrap
 from semaphore.engine.secrets import Masker
 from semaphore.engine.spec import (
     TEMPLATE_LIMIT,
@@ -90,6 +91,19 @@ def check_local_repository(path: Path, roots: Sequence[str]) -> None:
             f"the local repository {path} is not under a directory of local_repository_roots "
             f"({where})"
         )
+
+
+def warm_up(settings: EngineSettings) -> None:
+    """What every run of this process would compute first, done once (in a worker before it
+    forks its work-horses): the sandbox check and the system's mounts. Never raises: a
+    sandbox that cannot start is reported by the runs themselves."""
+    if not settings.sandbox:
+        return
+    try:
+        bwrap = find_bwrap(settings.server_env.get("PATH"))
+        sandbox.warm_up(bwrap, settings.hidden_paths, settings.tmp_path)
+    except (EngineError, OSError):
+        pass
 
 
 def timeout_message(spec: TaskSpec) -> str:
@@ -375,7 +389,10 @@ class TaskRunner:
         return Git(self._program("git"), env, self._run_git, self.log)
 
     def _run_git(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> int:
-        return self._process.run(argv, cwd=cwd, env=env)
+        # Unsandboxed (git needs the server's view of the checkout cache and the network),
+        # but in a pid namespace of its own when bubblewrap works, else under the supervisor.
+        confinement = Contained(self._bwrap) if self._bwrap else SUPERVISED
+        return self._process.run(argv, cwd=cwd, env=env, confinement=confinement)
 
     def _agent(self, credential: Credential) -> SshAgent:
         """An ssh-agent holding the key (one per key use, as the original)."""

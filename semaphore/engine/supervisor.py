@@ -19,10 +19,11 @@ engine's helpers need, cost twice Python's own start): about 10 ms.
         The engine runs git and ssh-agent this way, and every command when the sandbox is
         off (bubblewrap's own pid namespace does the same job for sandboxed commands).
 
-    supervisor.py janitor <parent pid> <record>
-        Waits for its parent to die (SIGHUP through PR_SET_PDEATHSIG), then removes what the
-        run record lists (engine.workspace writes it) and the record. SIGTERM ends it without
-        removing anything: the run cleaned up after itself.
+    supervisor.py janitor <record>
+        Removes what the run record lists (engine.workspace writes it) and the record. The
+        run's janitor, a shell waiting on a pipe that only the run's process holds open,
+        starts it when that pipe closes without the run's "done": the process died (see
+        engine.workspace). Python starts only then, not for every run.
 """
 
 from __future__ import annotations
@@ -277,29 +278,15 @@ def run(parent: int, argv: list[str]) -> None:
     _exit_like(1 << 8 if status is None else status)
 
 
-def janitor(parent: int, record: Path) -> None:
-    def clean(*_: object) -> None:
-        remove_recorded(record)
-        os._exit(0)
-
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    signal.signal(KILL_TREE, clean)
-    _prctl(PR_SET_PDEATHSIG, KILL_TREE)
-    if os.getppid() != parent:
-        clean()
-    while True:
-        signal.pause()
-
-
 def main(args: list[str]) -> None:
     if len(args) >= 4 and args[0] == "run" and args[2] == "--":
         run(int(args[1]), args[3:])
-    elif len(args) == 3 and args[0] == "janitor":
+    elif len(args) == 2 and args[0] == "janitor":
         from pathlib import Path
 
-        janitor(int(args[1]), Path(args[2]))
+        remove_recorded(Path(args[1]))
     else:
-        sys.exit("usage: supervisor.py run <parent pid> -- <argv...> | janitor <pid> <record>")
+        sys.exit("usage: supervisor.py run <parent pid> -- <argv...> | janitor <record>")
 
 
 if __name__ == "__main__":

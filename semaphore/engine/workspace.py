@@ -14,8 +14,9 @@ Removal in every outcome, a SIGKILLed work-horse included:
 * the run record names the process that owns the run (pid and start time, host) and every
   path the run created outside its directory. It lies beside the directory, not in it, so the
   sandboxed tool, which sees its directory, cannot rewrite it;
-* a janitor process (engine.supervisor) waits for the work-horse's death and then removes
-  what the record lists: a killed run's secrets are gone within milliseconds;
+* a janitor process (a shell, then engine.supervisor) waits for the work-horse's death (the
+  end of a pipe only the run's process holds) and then removes what the record lists: a
+  killed run's secrets are gone within milliseconds;
 * `sweep`, at `semaphore worker` start and before each run, removes what a run whose owner is
   dead left behind (the janitor killed too, the machine reset): records of this host whose
   process is gone, and task directories and inventories with no record, once a minute old.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -37,6 +39,8 @@ from semaphore.engine import supervisor
 # A unix socket path must fit in sockaddr_un.sun_path (108 bytes with its NUL); agent sockets
 # and ssh ControlPath sockets (dir + 41 characters) are kept well below it.
 MAX_SOCKET_DIR = 60
+# What a run tells its janitor when it has removed its files itself.
+JANITOR_DONE = "done"
 # A task directory or inventory without a record is left alone this long (being created).
 UNRECORDED_GRACE_SECONDS = 60.0
 
@@ -52,6 +56,7 @@ class Workspace:
         self._owned: list[Path] = []
         self._stubs: list[Path] = []
         self._janitor: subprocess.Popen[bytes] | None = None
+        self._janitor_pipe: int | None = None
 
     def __enter__(self) -> Workspace:
         return self.open()
@@ -65,16 +70,30 @@ class Workspace:
         # mkdtemp creates the directory 0700, so nothing in it is readable by other users.
         self._dir = Path(tempfile.mkdtemp(prefix=f"task_{self.task_id}_", dir=self.tmp_path))
         self._write_record()
-        self._janitor = subprocess.Popen(  # noqa: S603
-            [sys.executable or "/usr/bin/python3", "-I", "-S", supervisor.__file__]
-            + ["janitor", str(os.getpid()), str(self.record)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            close_fds=True,
-        )
+        self._start_janitor()
         return self
+
+    def _start_janitor(self) -> None:
+        """A shell reading a pipe whose writing end only this process holds (not inherited by
+        anything it starts): "done" from `cleanup`, or the end of the pipe when this process
+        dies however it dies, and then the supervisor's janitor removes what the record lists.
+        In a session of its own, so that a kill of the whole process group spares it. A shell
+        costs a millisecond where Python costs ten, and Python starts only after a death."""
+        clean = [sys.executable or "/usr/bin/python3", "-I", "-S", supervisor.__file__]
+        clean += ["janitor", str(self.record)]
+        script = f'read -r line; [ "$line" = {JANITOR_DONE} ] || exec {shlex.join(clean)}'
+        reading, self._janitor_pipe = os.pipe()
+        try:
+            self._janitor = subprocess.Popen(  # noqa: S603
+                ["/bin/sh", "-c", script],
+                stdin=reading,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
+            )
+        finally:
+            os.close(reading)
 
     @property
     def dir(self) -> Path:
@@ -151,8 +170,14 @@ class Workspace:
                 self.record.unlink(missing_ok=True)
             except OSError:
                 pass
+        if self._janitor_pipe is not None:
+            try:
+                os.write(self._janitor_pipe, JANITOR_DONE.encode() + b"\n")
+            except OSError:
+                pass  # the janitor is gone already
+            os.close(self._janitor_pipe)
+            self._janitor_pipe = None
         if self._janitor is not None:
-            self._janitor.terminate()
             try:
                 self._janitor.wait(timeout=5)
             except subprocess.TimeoutExpired:

@@ -18,6 +18,7 @@ import redis
 from semaphore import notifications
 from semaphore.config import current_config
 from semaphore.engine.runner import TaskRunner
+from semaphore.engine.runner import warm_up as engine_warm_up
 from semaphore.engine.spec import EngineSettings, RunResult
 from semaphore.extensions import db
 from semaphore.jobs import runtime
@@ -51,12 +52,14 @@ def run_task(task_id: int) -> None:
 def warm_up() -> None:
     """Send a job's first queries once, in the worker before it forks: each work-horse then
     starts with the mappers configured and the statements compiled (about 40 ms cold, a few
-    warm), which counts most in the claim, under its lock. Nothing matches id 0."""
+    warm), which counts most in the claim, under its lock. Nothing matches id 0. The engine's
+    sandbox check and system mounts too (a bwrap start and thousands of path checks a run)."""
     try:
         task_queue.warm_up()
         for model in (Task, Template, User, Repository, Inventory, AccessKey, Environment):
             db.session.get(model, 0)
         task_output.last_seq(0)
+        engine_warm_up(EngineSettings.from_config(current_config(), apps=apps.app_settings()))
     finally:
         db.session.rollback()
 

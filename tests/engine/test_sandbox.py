@@ -250,3 +250,32 @@ def test_without_bubblewrap_a_sandboxed_task_fails_with_a_clear_message(
     )
     assert "ran" not in run.lines
     assert leftovers(no_bwrap) == []
+
+
+def test_the_system_mounts_are_computed_once_and_the_same_as_computed_afresh(tmp_path) -> None:
+    # A worker computes them before it forks (jobs.tasks.warm_up); each run copies them.
+    hidden = [str(tmp_path / "data")]
+    (tmp_path / "data").mkdir()
+    run = sandbox.RunPaths(tmp_path / "tmp", tmp_path / "tmp" / "home_1")
+    box = sandbox.Sandbox("/usr/bin/bwrap", run, hidden=hidden)
+    sandbox._system_cache.clear()
+    first = box.arguments(["bash", "x.sh"], {"PATH": "/usr/bin:/bin"})
+    assert len(sandbox._system_cache) == 1
+    cached = next(iter(sandbox._system_cache.values()))
+    again = box.arguments(["bash", "x.sh"], {"PATH": "/usr/bin:/bin"})
+    assert again == first
+    # Each run gets a copy: what a run adds never reaches the next one.
+    assert next(iter(sandbox._system_cache.values())) is cached
+    assert len(cached.args) < len(first)
+    other = sandbox.Sandbox("/usr/bin/bwrap", run, hidden=[*hidden, "/etc/hosts"])
+    assert "/etc/hosts" not in other.arguments(["bash"], {"PATH": "/usr/bin"})
+
+
+def test_a_worker_warms_the_sandbox_before_it_forks(app) -> None:
+    from semaphore.jobs.tasks import warm_up
+
+    sandbox._system_cache.clear()
+    sandbox._checked.clear()
+    with app.app_context():
+        warm_up()
+    assert sandbox._checked and sandbox._system_cache
