@@ -28,6 +28,7 @@ def create_app(config=None, *, web: bool = True) -> Flask:
     from semaphore.extensions import db
     from semaphore.queue import changes
     from semaphore.queue import publish as live_publish
+    from semaphore.services import audit
 
     config = config or load_config()
     app = Flask(
@@ -48,6 +49,7 @@ def create_app(config=None, *, web: bool = True) -> Flask:
     db.init_app(app)
     live_publish.install()
     changes.install()
+    audit.install()
     broker.configure(config)
     if web:
         # The HTTP side in a module of its own: workers and the scheduler never load it.

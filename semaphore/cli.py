@@ -134,6 +134,10 @@ def setup(ctx: Context, login: str, email: str, name: str, password: str | None)
 @pass_context
 def server(ctx: Context) -> None:
     """Apply migrations, then serve the web UI, the API and the WebSocket."""
+    from semaphore import metrics
+
+    # The counts of processes no longer running are dropped (see semaphore/metrics).
+    metrics.remove_stale_files(_count_metrics(ctx))
     from semaphore.database import upgrade_in_child
     from semaphore.server.serve import serve
 
@@ -148,11 +152,23 @@ def server(ctx: Context) -> None:
 main.add_command(server, name="service")
 
 
+def _count_metrics(ctx: Context, forking_worker: bool = False) -> str:
+    """Count into this machine's metrics directory: first, before anything imports
+    prometheus_client. Returns the directory."""
+    from semaphore import metrics
+
+    try:
+        return metrics.use_directory(ctx.config().tmp_path, forking_worker=forking_worker)
+    except OSError as exc:
+        raise click.ClickException(f"cannot create the metrics directory: {exc}") from None
+
+
 @main.command()
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty")
 @pass_context
 def worker(ctx: Context, burst: bool) -> None:
     """Run an RQ worker that takes task runs from Redis."""
+    _count_metrics(ctx, forking_worker=True)
     from semaphore.jobs.worker import run_worker
 
     run_worker(ctx.app(web=False), burst=burst)
@@ -162,6 +178,7 @@ def worker(ctx: Context, burst: bool) -> None:
 @pass_context
 def scheduler(ctx: Context) -> None:
     """Run the scheduler loop."""
+    _count_metrics(ctx)
     from semaphore.scheduler import run_scheduler
 
     run_scheduler(ctx.app(web=False))

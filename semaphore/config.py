@@ -77,6 +77,9 @@ class Config:
     websocket_max_per_address: int = 50
     # Addresses or networks of reverse proxies whose X-Forwarded-For / X-Real-IP are believed.
     trusted_proxies: tuple[str, ...] = ()
+    # GET /metrics (Prometheus, ours): off until one of these is set; with both, both must hold.
+    metrics_token: str = field(default="", repr=False)
+    metrics_allowed_networks: tuple[str, ...] = ()
 
     cookie_hash: str = ""
     cookie_encryption: str = ""
@@ -89,6 +92,10 @@ class Config:
     # task's stored output ends after this many lines with one saying how many were dropped.
     task_retention_days: int = 0
     max_task_output_lines: int = 0
+    # Ours: the audit trail's events are also written as JSON lines to this file ("-": standard
+    # output; empty: not written), and deleted after this many days (0: kept).
+    audit_log_file: str = ""
+    audit_retention_days: int = 0
     password_login_disable: bool = False
     non_admin_can_create_project: bool = False
     use_remote_runner: bool = False
@@ -99,6 +106,8 @@ class Config:
     login_max_failures: int = 5
     login_lockout_sec: int = 300
     bcrypt_cost: int = 11
+    # Ours: the shortest password a user may set (the original accepts any length).
+    password_min_length: int = 8
 
     email_alert: bool = False
     email_sender: str = ""
@@ -373,6 +382,8 @@ FIELD_SPECS: dict[str, tuple[str, Parser]] = {
     "websocket_max_per_user": ("SEMAPHORE_WEBSOCKET_MAX_PER_USER", _parse_non_negative),
     "websocket_max_per_address": ("SEMAPHORE_WEBSOCKET_MAX_PER_ADDRESS", _parse_non_negative),
     "trusted_proxies": ("SEMAPHORE_TRUSTED_PROXIES", _parse_networks),
+    "metrics_token": ("SEMAPHORE_METRICS_TOKEN", _parse_str),
+    "metrics_allowed_networks": ("SEMAPHORE_METRICS_ALLOWED_NETWORKS", _parse_networks),
     "cookie_hash": ("SEMAPHORE_COOKIE_HASH", _parse_secret),
     "cookie_encryption": ("SEMAPHORE_COOKIE_ENCRYPTION", _parse_secret),
     "access_key_encryption": ("SEMAPHORE_ACCESS_KEY_ENCRYPTION", _parse_secret),
@@ -381,6 +392,8 @@ FIELD_SPECS: dict[str, tuple[str, Parser]] = {
     "max_tasks_per_template": ("SEMAPHORE_MAX_TASKS_PER_TEMPLATE", _parse_non_negative),
     "task_retention_days": ("SEMAPHORE_TASK_RETENTION_DAYS", _parse_non_negative),
     "max_task_output_lines": ("SEMAPHORE_MAX_TASK_OUTPUT_LINES", _parse_non_negative),
+    "audit_log_file": ("SEMAPHORE_AUDIT_LOG_FILE", _parse_str),
+    "audit_retention_days": ("SEMAPHORE_AUDIT_RETENTION_DAYS", _parse_non_negative),
     "password_login_disable": ("SEMAPHORE_PASSWORD_LOGIN_DISABLED", _parse_bool),
     "non_admin_can_create_project": ("SEMAPHORE_NON_ADMIN_CAN_CREATE_PROJECT", _parse_bool),
     "use_remote_runner": ("SEMAPHORE_USE_REMOTE_RUNNER", _parse_bool),
@@ -390,6 +403,7 @@ FIELD_SPECS: dict[str, tuple[str, Parser]] = {
     "login_max_failures": ("SEMAPHORE_LOGIN_MAX_FAILURES", _parse_positive),
     "login_lockout_sec": ("SEMAPHORE_LOGIN_LOCKOUT_SEC", _parse_positive),
     "bcrypt_cost": ("SEMAPHORE_BCRYPT_COST", _parse_bcrypt_cost),
+    "password_min_length": ("SEMAPHORE_PASSWORD_MIN_LENGTH", _parse_positive),
     "email_alert": ("SEMAPHORE_EMAIL_ALERT", _parse_bool),
     "email_sender": ("SEMAPHORE_EMAIL_SENDER", _parse_str),
     "email_host": ("SEMAPHORE_EMAIL_HOST", _parse_str),

@@ -12,6 +12,7 @@ def add_http_side(app: Flask, config: Config) -> None:
     """The HTTP side: extensions, identity, the API and the pages, error pages, middleware."""
     from semaphore import identity
     from semaphore.api import api_blueprint, openapi
+    from semaphore.api import metrics as metrics_routes
     from semaphore.api.runner_protocol import runner_protocol_blueprint
     from semaphore.security import cookies as session_cookies
     from semaphore.security import headers as security_headers
@@ -21,6 +22,8 @@ def add_http_side(app: Flask, config: Config) -> None:
 
     # Before any route is added: every <int:...> of every blueprint uses it.
     app.url_map.converters["int"] = IdConverter
+    # First: its timer starts before every other hook, and its count sees every answer.
+    metrics_routes.init_app(app)
     login_manager.init_app(app)
     csrf.init_app(app)
     sock.init_app(app)

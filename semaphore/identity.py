@@ -6,6 +6,7 @@ from flask import Flask, Request, current_app, request, session
 
 from semaphore.models import User
 from semaphore.security import csrf, proxies
+from semaphore.services import audit
 from semaphore.services.auth import login as auth
 from semaphore.web_extensions import login_manager
 
@@ -19,6 +20,8 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = None
     login_manager.login_view = "web.login"
     login_manager.login_message = None
+    # The audit trail records the caller's address without reading the request itself.
+    app.extensions[audit.ADDRESS_FINDER] = client_ip
 
 
 def _load_user(req: Request) -> User | None:

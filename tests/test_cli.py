@@ -43,12 +43,12 @@ def test_user_add_list_get(cli):
         "--email",
         "ann@example.com",
         "--password",
-        "pw1",
+        "pw1-secret",
         "--admin",
     )
     assert result.exit_code == 0, result.output
     user = db.session.query(User).filter_by(username="ann").one()
-    assert user.admin and check_password("pw1", user.password)
+    assert user.admin and check_password("pw1-secret", user.password)
     cli(
         "users",
         "add",
@@ -59,7 +59,7 @@ def test_user_add_list_get(cli):
         "--email",
         "bob@example.com",
         "--password",
-        "pw2",
+        "pw2-secret",
     )
     listed = cli("user", "list")
     assert listed.exit_code == 0 and listed.output.split() == ["ann", "bob"]
@@ -79,7 +79,7 @@ def test_user_add_duplicate_fails_with_a_message(cli, app):
         "--email",
         "x@example.com",
         "--password",
-        "pw",
+        "pw-secret",
     )
     assert result.exit_code == 1
     assert "already exists" in result.output
@@ -95,11 +95,11 @@ def test_user_change_by_login_and_email(cli, app):
         "--name",
         "Carl C",
         "--password",
-        "newpw",
+        "new-password",
         "--admin",
     )
     assert result.exit_code == 0, result.output
-    assert user.name == "Carl C" and user.admin and check_password("newpw", user.password)
+    assert user.name == "Carl C" and user.admin and check_password("new-password", user.password)
     result = cli("user", "change-by-email", "--email", "carl@example.com", "--name", "Carl D")
     assert result.exit_code == 0 and user.name == "Carl D" and user.admin
 

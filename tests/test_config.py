@@ -226,3 +226,14 @@ def test_task_sandbox_keys(tmp_path):
         with pytest.raises(ConfigError) as raised:
             load_config(str(path), environ={key: value})
         assert raised.value.key == key.removeprefix("SEMAPHORE_").lower()
+
+
+def test_password_min_length_default_file_and_environment(tmp_path):
+    environ = {"SEMAPHORE_DATA_DIR": str(tmp_path)}
+    assert load_config(environ=environ, use_file=False).password_min_length == 8
+    path = write_config(tmp_path, {"password_min_length": 12})
+    assert load_config(path, environ).password_min_length == 12
+    overridden = {**environ, "SEMAPHORE_PASSWORD_MIN_LENGTH": "10"}
+    assert load_config(path, overridden).password_min_length == 10
+    with pytest.raises(ConfigError, match="password_min_length"):
+        load_config(environ={**environ, "SEMAPHORE_PASSWORD_MIN_LENGTH": "0"}, use_file=False)

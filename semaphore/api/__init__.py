@@ -6,6 +6,7 @@ from __future__ import annotations
 from semaphore.api import (  # noqa: E402,F401
     account,
     apps,
+    audit,
     auth,
     backup,
     environments,
@@ -16,6 +17,7 @@ from semaphore.api import (  # noqa: E402,F401
     oidc,
     options,
     projects,
+    queue,
     repositories,
     runners,
     schedules,

@@ -29,6 +29,7 @@ import redis
 from semaphore import broker
 from semaphore.config import current_config
 from semaphore.errors import RateLimited, ServiceUnavailable
+from semaphore.metrics import definitions as metrics
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 60
@@ -116,6 +117,7 @@ class SocketLimits:
                 return
             lease.released = True
             self._leases.discard(lease)
+            metrics.WEBSOCKETS.dec()
             self._per_user[lease.user_id] -= 1
             self._per_address[lease.address] -= 1
             if self._per_user[lease.user_id] <= 0:
@@ -136,6 +138,7 @@ class SocketLimits:
 
     def _add(self, lease: Lease) -> None:
         self._leases.add(lease)
+        metrics.WEBSOCKETS.inc()
         self._per_user[lease.user_id] += 1
         self._per_address[lease.address] += 1
 

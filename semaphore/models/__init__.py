@@ -1,6 +1,7 @@
 """Every model, imported here so that metadata and Alembic see all tables."""
 
 from semaphore.models.access_key import KEY_TYPES, AccessKey
+from semaphore.models.audit import AUDIT_KINDS, AuditEvent
 from semaphore.models.base import Base, isoformat, utcnow
 from semaphore.models.environment import Environment
 from semaphore.models.event import Event
@@ -30,6 +31,7 @@ from semaphore.models.view import View
 
 __all__ = [
     "APPS",
+    "AUDIT_KINDS",
     "FINISHED_STATUSES",
     "INVENTORY_TYPES",
     "KEY_TYPES",
@@ -38,6 +40,7 @@ __all__ = [
     "TEMPLATE_TYPES",
     "APIToken",
     "AccessKey",
+    "AuditEvent",
     "Base",
     "Environment",
     "Event",

@@ -25,6 +25,7 @@ from sqlalchemy import or_, select
 
 from semaphore.config import Config, current_config
 from semaphore.extensions import db
+from semaphore.metrics import definitions as metrics
 from semaphore.models import Project, ProjectUser, Task, Template, User
 from semaphore.notifications import dingtalk, gotify, rocketchat, slack, teams, telegram
 from semaphore.notifications import email as email_channel
@@ -37,6 +38,10 @@ log = logging.getLogger(__name__)
 CHAT_CHANNELS = (telegram, slack, rocketchat, teams, dingtalk, gotify)
 CHAT_STATUSES = ("success", "error", "waiting_confirmation")
 EMAIL_STATUSES = ("error",)
+# A channel's label in the metrics: "slack", "teams", "email"... (not its display name).
+CHANNEL_LABELS = {
+    channel.NAME: channel.__name__.rsplit(".", 1)[-1] for channel in (*CHAT_CHANNELS, email_channel)
+}
 NO_RECIPIENT = "no project member or administrator has alerts on"
 # Project members read the activity log: what a server answered may quote an address or a URL.
 _ADDRESS = re.compile(r"\S+@\S+")
@@ -89,7 +94,7 @@ def send_task_notifications(task_id: int, status: str) -> list[Outcome]:
         for channel in CHAT_CHANNELS:
             if channel.enabled(config, message):
                 outcomes.append(_send_chat(channel, config, message))
-    return outcomes
+    return _counted(outcomes)
 
 
 def send_test_notifications(project_id: int, user_id: int | None) -> list[Outcome] | None:
@@ -110,6 +115,14 @@ def send_test_notifications(project_id: int, user_id: int | None) -> list[Outcom
     for channel in CHAT_CHANNELS:
         if channel.enabled(config, message):
             outcomes.append(_send_chat(channel, config, message))
+    return _counted(outcomes)
+
+
+def _counted(outcomes: list[Outcome]) -> list[Outcome]:
+    """The outcomes, each counted in the metrics by channel (its module's name) and outcome."""
+    for outcome in outcomes:
+        label = CHANNEL_LABELS.get(outcome.channel, "other")
+        metrics.notification_sent(label, outcome.error is None)
     return outcomes
 
 

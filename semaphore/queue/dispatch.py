@@ -126,12 +126,12 @@ class _Room:
         """Why a task of this template and project cannot start now, or None: the limits'
         one statement, for the claim and for dispatch."""
         if self.limit and self.total >= self.limit:
-            return "the global max_parallel_tasks limit is reached"
+            return f"the global limit (max_parallel_tasks={self.limit}) is reached"
         if template_id in self.templates:
             return "another task of this template is running"
         project_limit = self.project_limits.get(project_id)
         if project_limit and self.by_project.get(project_id, 0) >= project_limit:
-            return "the project's max_parallel_tasks limit is reached"
+            return f"the project's limit (max_parallel_tasks={project_limit}) is reached"
         return None
 
     def take(self, template_id: int, project_id: int) -> bool:

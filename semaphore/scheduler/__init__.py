@@ -3,7 +3,8 @@
 Every second (just after each whole second) it starts the schedules due since the previous
 tick (services.schedule_runner) and, in a thread of its own, recovers the task queue (lost
 wake-ups, tasks of dead workers); a third thread deletes the finished tasks the retention
-settings no longer keep, once a minute. Repository checks (`git ls-remote`) run in check
+settings no longer keep (and the audit events older than audit_retention_days), once a
+minute. Repository checks (`git ls-remote`) run in check
 threads with a short timeout, so one silent git host delays neither other schedules nor
 recovery.
 Any number of schedulers may run: each step is idempotent, and each
@@ -26,9 +27,10 @@ from semaphore.engine.ls_remote import remote_head
 from semaphore.engine.spec import Credential, EngineSettings, RepositorySpec
 from semaphore.extensions import db
 from semaphore.models import AccessKey, Repository, utcnow
+from semaphore.queue import heartbeats
 from semaphore.scheduler.recovery import Recovery
 from semaphore.scheduler.runner import ScheduleRunner
-from semaphore.services import keys
+from semaphore.services import audit, keys
 from semaphore.services.tasks import retention
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ def _retain_until(app: Flask, stop: threading.Event, now: Callable[[], datetime]
     while True:
         with app.app_context():
             retain(now())
+            retain_audit(now())
             db.session.remove()
         if stop.wait(retention.PASS_SECONDS):
             return
@@ -81,10 +84,19 @@ def _retain_until(app: Flask, stop: threading.Event, now: Callable[[], datetime]
 
 def retain(moment: datetime) -> int:
     """One retention pass; its failure is logged, never raised (the next pass tries again)."""
+    return _logged_pass("task retention", retention.run_pass, moment)
+
+
+def retain_audit(moment: datetime) -> int:
+    """One pass of the audit trail's retention (audit_retention_days); logged, never raised."""
+    return _logged_pass("audit retention", audit.delete_expired, moment)
+
+
+def _logged_pass(name: str, run: Callable[[datetime], int], moment: datetime) -> int:
     try:
-        return retention.run_pass(moment)
+        return run(moment)
     except Exception:
-        log.exception("task retention failed")
+        log.exception("%s failed", name)
         db.session.rollback()
         return 0
 
@@ -107,11 +119,14 @@ def recover(recovery: Recovery) -> None:
 def start_schedules(runner: ScheduleRunner, moment: datetime) -> list[int]:
     """Start the schedules due at this moment; a failure is logged, never raised."""
     try:
-        return runner.tick(moment)
+        started = runner.tick(moment)
     except Exception:
         log.exception("schedule evaluation failed")
         db.session.rollback()
         return []
+    # Only a tick that went through counts as a sign of life (GET /metrics).
+    heartbeats.scheduler_ticked()
+    return started
 
 
 def tick(recovery: Recovery, runner: ScheduleRunner, moment: datetime) -> list[int]:

@@ -31,8 +31,11 @@ from semaphore.schemas.base import (
 )
 
 MAX_VALUE = 1000  # Option.value is String(1000)
-# The original's allowlist (api/user_options.go): the UI language and the unpinned menu items.
-USER_OPTION_KEYS = ("lang", "nav.unpinnedItems")
+# The original's allowlist (api/user_options.go): the UI language and the unpinned menu items;
+# ours adds the pages' colour scheme (the original keeps its theme in the browser only).
+USER_OPTION_KEYS = ("lang", "nav.unpinnedItems", "color_scheme")
+# color_scheme's values, JSON strings as every user option: "auto" follows the OS.
+COLOR_SCHEMES = ("auto", "light", "dark")
 
 
 OptionValue = Annotated[str, StringConstraints(max_length=MAX_VALUE), BeforeValidator(json_string)]
@@ -67,7 +70,16 @@ class UserOptionIn(OptionIn):
     def _known_key(self) -> UserOptionIn:
         if self.key not in USER_OPTION_KEYS:
             raise invalid("Unknown user option key", "key")
+        if self.key == "color_scheme" and _json_or_none(self.value) not in COLOR_SCHEMES:
+            raise invalid('color_scheme must be "auto", "light" or "dark" (a JSON string)', "value")
         return self
+
+
+def _json_or_none(text: str | None) -> Any:
+    try:
+        return json.loads(text or "")
+    except ValueError:
+        return None
 
 
 class OptionOut(OutputModel):

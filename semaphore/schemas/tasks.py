@@ -310,3 +310,50 @@ class OutputSearchQuery(OutputQuery):
     """GET …/tasks/{id}/output/search: lines containing `q` (any case, colours ignored)."""
 
     q: str = ""
+
+
+class ActiveTaskOut(OutputModel):
+    """A task of the global queue (GET /api/tasks, admins): the original's fields (task_id,
+    project_id, username, runner_id, status, location "queue" or "running", runner_name,
+    project_name), null where it leaves them out, and ours after them."""
+
+    task_id: int
+    project_id: int
+    username: str | None
+    runner_id: int | None
+    status: str
+    location: str
+    runner_name: str | None
+    project_name: str
+    template_id: int
+    template_name: str
+    app: str
+    created: Timestamp
+    start: Timestamp | None
+    waiting_reason: str | None
+
+    @classmethod
+    def of(cls, row: Any) -> dict[str, Any]:
+        """An ActiveTask (services.tasks.active) as the API shows it."""
+        task = row.task
+        return cls.dump(
+            {
+                "task_id": task.id,
+                "project_id": task.project_id,
+                "username": row.username,
+                "runner_id": task.runner_id,
+                "status": task.status,
+                "location": row.location,
+                "runner_name": row.runner_name,
+                "project_name": row.project_name,
+                "template_id": task.template_id,
+                "template_name": row.template_name,
+                "app": row.app,
+                "created": task.created,
+                "start": task.start,
+                "waiting_reason": row.waiting_reason,
+            }
+        )
+
+
+ActiveTaskList = list_of(ActiveTaskOut)

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from semaphore import broker, memory
+from semaphore import broker, memory, metrics
 from semaphore.config import Config
 from semaphore.extensions import db
 from semaphore.server.buffering import RequestLimits
@@ -77,8 +77,14 @@ def gunicorn_options(config: Config) -> dict[str, Any]:
         # gunicorn 27's shared default control socket breaks a second instance on one machine.
         "control_socket_disable": True,
         "accesslog": "-",
+        # A web process that ended: its live gauges (open WebSockets) stop counting.
+        "child_exit": _child_exit,
         "loglevel": config.log_level.lower(),
     }
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    metrics.mark_process_dead(worker.pid)
 
 
 def serve(app: Flask, config: Config) -> None:

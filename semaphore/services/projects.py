@@ -29,7 +29,7 @@ from semaphore.models import (
 from semaphore.schemas.base import parse
 from semaphore.schemas.listing import Page
 from semaphore.schemas.projects import MemberIn, MemberRoleIn, ProjectIn, ProjectUpdateIn
-from semaphore.services import events, listing
+from semaphore.services import audit, events, listing
 from semaphore.services.permissions import (
     MANAGE_USERS,
     UPDATE_PROJECT,
@@ -167,6 +167,7 @@ def add_member(access: ProjectAccess, data: Mapping[str, Any]) -> ProjectUser:
     member = ProjectUser(project_id=access.project_id, user_id=user_id, role=role)
     db.session.add(member)
     events.record(access, "user", user_id, f"User {user.username} added to the project as {role}")
+    _audit_member(access, "member_added", user, {"role": role})
     db.session.commit()
     return member
 
@@ -195,9 +196,10 @@ def change_member_role(access: ProjectAccess, user_id: int, data: Mapping[str, A
         raise ValidationError("You cannot change your own role", "role")
     if member.role == "owner" and role != "owner" and _owners(access.project_id) == 1:
         raise ValidationError("A project needs at least one owner", "role")
-    member.role = role
+    previous, member.role = member.role, role
     user = db.session.get(User, user_id)
     events.record(access, "user", user_id, f"User {user.username} is now {role}")
+    _audit_member(access, "member_role_changed", user, {"role": role, "previous_role": previous})
     db.session.commit()
 
 
@@ -210,6 +212,7 @@ def remove_member(access: ProjectAccess, user_id: int) -> None:
     user = db.session.get(User, user_id)
     db.session.delete(member)
     events.record(access, "user", user_id, f"User {user.username} removed from the project")
+    _audit_member(access, "member_removed", user, {"role": member.role})
     db.session.commit()
 
 
@@ -222,4 +225,9 @@ def leave_project(access: ProjectAccess) -> None:
         raise ValidationError("Owners cannot leave their project")
     db.session.delete(member)
     events.record(access, "user", access.user_id, f"User {access.user.username} left the project")
+    _audit_member(access, "member_removed", access.user, {"role": member.role, "left": True})
     db.session.commit()
+
+
+def _audit_member(access: ProjectAccess, kind: str, user: User, details: dict) -> None:
+    audit.record(kind, access.user, target=user, project_id=access.project_id, details=details)

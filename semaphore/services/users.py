@@ -18,7 +18,7 @@ from semaphore.schemas.base import parse
 from semaphore.schemas.listing import Page
 from semaphore.schemas.users import UserIn, UserPasswordIn, UserUpdateIn
 from semaphore.security.passwords import hash_password
-from semaphore.services import listing, options
+from semaphore.services import audit, listing, options
 
 
 def _is_admin(actor: User | None) -> bool:
@@ -58,6 +58,19 @@ def find_user(login_or_email: str) -> User | None:
     )
 
 
+def check_password_length(password: str) -> None:
+    """The one rule for a new password's length (create, update, password change; API, pages
+    and CLI): at least `password_min_length` characters (8 unless configured).
+
+    Raises:
+        ValidationError: the password is shorter, on the field "password".
+    """
+    minimum = current_config().password_min_length
+    if len(password) < minimum:
+        message = f"The password must be at least {minimum} characters long"
+        raise ValidationError(message, "password")
+
+
 def _check_unique(username: str, email: str, exclude_id: int | None = None) -> None:
     for field, column, value in (
         ("username", User.username, username),
@@ -80,6 +93,8 @@ def create_user(actor: User | None, data: Mapping[str, Any]) -> User:
     if not _is_admin(actor):
         raise PermissionDenied("Only administrators can create users")
     body = parse(UserIn, data)
+    if body.password:
+        check_password_length(body.password)
     _check_unique(body.username, body.email)
     user = User(
         username=body.username,
@@ -93,6 +108,9 @@ def create_user(actor: User | None, data: Mapping[str, Any]) -> User:
         else "",
     )
     db.session.add(user)
+    if user.admin:
+        db.session.flush()  # the event names the new user by id
+        audit.record("admin_granted", actor, target=user)
     db.session.commit()
     return user
 
@@ -120,9 +138,12 @@ def update_user(
         raise PermissionDenied("You cannot change your own administrator flag")
     if user.external and (username != user.username or password):
         raise ValidationError("The username and password of an external user cannot be changed")
+    if password:
+        check_password_length(password)
     if user.admin and not admin:
         _keep_one_admin(user)
     _check_unique(username, email, exclude_id=user.id)
+    admin_changed = admin != user.admin
     user.username, user.name, user.email, user.admin, user.alert = (
         username,
         name,
@@ -132,6 +153,7 @@ def update_user(
     )
     if password:
         user.password = hash_password(password, current_config().bcrypt_cost)
+    _audit_changes(actor, user, admin_changed, bool(password))
     db.session.commit()
     if password:
         _sign_out_elsewhere(user, keep_session_id)
@@ -153,9 +175,18 @@ def set_password(
     if user.external:
         raise ValidationError("The password of an external user cannot be changed")
     body = parse(UserPasswordIn, data)
+    check_password_length(body.password)
     user.password = hash_password(body.password, current_config().bcrypt_cost)
+    audit.record("password_changed", actor, target=user)
     db.session.commit()
     _sign_out_elsewhere(user, keep_session_id)
+
+
+def _audit_changes(actor: User | None, user: User, admin_changed: bool, password: bool) -> None:
+    if admin_changed:
+        audit.record("admin_granted" if user.admin else "admin_revoked", actor, target=user)
+    if password:
+        audit.record("password_changed", actor, target=user)
 
 
 def _sign_out_elsewhere(user: User, keep_session_id: int | None) -> None:

@@ -13,6 +13,8 @@ def register_web(app: Flask) -> None:
     """Attach the pages, their template globals and their error pages to the app."""
     from semaphore.web import (  # noqa: F401
         account,
+        active_tasks,
+        audit,
         auth,
         dashboard,
         environments,
@@ -40,4 +42,15 @@ def _layout_context() -> dict:
     from semaphore.services import projects
 
     sidebar_projects = projects.list_projects(current_user) if current_user.is_authenticated else []
-    return {"sidebar_projects": sidebar_projects, "csrf_token_value": generate_csrf}
+    return {
+        "sidebar_projects": sidebar_projects,
+        "csrf_token_value": generate_csrf,
+        "color_scheme": _color_scheme,
+    }
+
+
+def _color_scheme() -> str:
+    # Called by base.html only, so a partial costs no query; signed out pages follow the OS.
+    from semaphore.services import options
+
+    return options.color_scheme(current_user) if current_user.is_authenticated else "auto"

@@ -10,17 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Response, flash, url_for
+from flask import Response, flash, request, url_for
 from flask_login import current_user, login_required
 
 from semaphore.errors import Conflict, NotAuthenticated, NotFound, ValidationError
 from semaphore.identity import current_session_id
-from semaphore.services import users
+from semaphore.security.redirects import same_site_path
+from semaphore.services import options, users
 from semaphore.services.auth import login as auth
 from semaphore.services.auth import two_factor
 from semaphore.web.blueprint import web_blueprint
 from semaphore.web.forms import PasscodeForm, TokenForm
-from semaphore.web.htmx import redirect_to, render
+from semaphore.web.htmx import is_htmx, redirect_to, render
 
 FORM_ERRORS = (ValidationError, NotAuthenticated, NotFound, Conflict)
 T = TypeVar("T")
@@ -52,16 +53,23 @@ def account() -> Response:
 @login_required
 def account_2fa_begin() -> Response:
     try:
-        enrolment = two_factor.begin_enrolment(current_user)
+        # Kept pending by the service: the confirm page (GET) shows it, so a reload works.
+        two_factor.begin_enrolment(current_user)
     except Conflict as exc:
         flash(exc.message, "error")
         return redirect_to(url_for("web.account"))
-    return _page(enrolment=enrolment, qr_svg=two_factor.qr_svg(enrolment.url))
+    return redirect_to(url_for("web.account_2fa_confirm"))
 
 
-@web_blueprint.post("/account/2fa/confirm")
+@web_blueprint.route("/account/2fa/confirm", methods=["GET", "POST"])
 @login_required
 def account_2fa_confirm() -> Response:
+    if request.method == "GET":
+        # The pending enrolment's QR code and code form, until it is confirmed.
+        pending = _pending_or_none()
+        if pending is None:
+            return redirect_to(url_for("web.account"))
+        return _page(enrolment=pending, qr_svg=two_factor.qr_svg(pending.url))
     form, done, codes = _with_posted_code(
         lambda code: two_factor.confirm_enrolment(current_user, code)
     )
@@ -147,6 +155,17 @@ def account_token_revoke(token_id: str) -> Response:
     auth.expire_token(current_user, token_id)
     flash("API token revoked", "success")
     return redirect_to(url_for("web.account"))
+
+
+@web_blueprint.post("/account/color-scheme")
+@login_required
+def account_color_scheme() -> Response:
+    # The user menu's switch: the page's script has already recoloured it, so htmx gets no
+    # content; without script the form posts and returns to the page it was on.
+    options.set_color_scheme(current_user, request.form.get("color_scheme", ""))
+    if is_htmx():
+        return Response(status=204)
+    return redirect_to(same_site_path(request.form.get("next")) or url_for("web.account"))
 
 
 def _pending_or_none() -> two_factor.Enrolment | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response, render_template
+from flask import Response, current_app, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import RoutingException
 
 from semaphore.errors import SemaphoreError
 from semaphore.extensions import db
@@ -37,6 +38,10 @@ def handle_semaphore_error(exc: SemaphoreError) -> Response:
 
 
 def handle_http_error(exc: HTTPException) -> Response:
+    if isinstance(exc, MethodNotAllowed) and request.method in ("GET", "HEAD"):
+        page = page_of_action(request.path)
+        if page is not None:
+            return redirect(request.script_root + page, code=303)
     if isinstance(exc, CSRFError):
         return error_page(
             400,
@@ -44,3 +49,32 @@ def handle_http_error(exc: HTTPException) -> Response:
             "Go back, reload the page and try again.",
         )
     return error_page(exc.code or 500, exc.description or exc.name)
+
+
+def page_of_action(path: str) -> str | None:
+    """The page a POST-only (or DELETE-only) page URL belongs to: its nearest ancestor path
+    that answers GET, e.g. /account/tokens -> /account, /project/1/tasks/5/stop ->
+    /project/1/tasks/5. None when the path is not one of the pages' actions.
+
+    A page shown as the answer to a POST keeps the POST's URL in the address bar (an hx-boost
+    form pushes it); reloading it asks with GET, which this turns into the page instead of
+    "405 · Not allowed".
+    """
+    adapter = current_app.url_map.bind("localhost")
+    if not any(_web_endpoint(adapter, path, method) for method in ("POST", "DELETE")):
+        return None
+    parts = path.rstrip("/").split("/")
+    while len(parts) > 1:
+        parts.pop()
+        candidate = "/".join(parts) or "/"
+        if _web_endpoint(adapter, candidate, "GET"):
+            return candidate
+    return None
+
+
+def _web_endpoint(adapter, path: str, method: str) -> bool:
+    try:
+        endpoint, _ = adapter.match(path, method=method)
+    except (HTTPException, RoutingException):
+        return False
+    return str(endpoint).startswith("web.")

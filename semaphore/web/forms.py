@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     EmailField,
@@ -85,6 +86,14 @@ class ProjectSettingsForm(FlaskForm):
         "Keep finished tasks (days)",
         description="Finished tasks that ended longer ago are deleted with their output; "
         "0 keeps them, empty uses the server's task_retention_days.",
+    )
+
+
+class RestoreForm(FlaskForm):
+    file = FileField(
+        "Backup file",
+        description="A backup downloaded from this page (JSON).",
+        render_kw={"accept": ".json,application/json"},
     )
 
 
@@ -324,9 +333,22 @@ def attach_error(form: FlaskForm, exc: SemaphoreError) -> None:
             if field is not None and hasattr(field, "errors"):
                 break
     if field is not None and hasattr(field, "errors"):
-        field.errors = [*list(field.errors or []), exc.message]
+        field.errors = [*list(field.errors or []), labelled(exc, field)]
     else:
         form.form_errors.append(exc.message)
+
+
+def labelled(exc: SemaphoreError, field) -> str:
+    """The service's message in the form's words: a message that starts with the API's name of
+    this very field ("inventory_id is required", "ssh.private_key is not a valid private key")
+    starts with the field's label instead ("Inventory is required"). A message about a part of
+    a field ("vaults[0].name …") keeps its path, which the label could not say."""
+    message, name = exc.message, exc.field or ""
+    direct = name.replace(".", "_") == field.name
+    if not (direct and message.startswith(name + " ")):
+        return message
+    label = re.sub(r"\s*\([^)]*\)$", "", field.label.text) or field.label.text
+    return label + message[len(name) :]
 
 
 class PasscodeForm(FlaskForm):

@@ -110,8 +110,8 @@ def _data(form: InventoryForm) -> dict:
 
 def _page(access: ProjectAccess, form: InventoryForm, inventory) -> Response:
     project_keys = keys.list_keys(access)
-    form.ssh_key_id.choices = choices(project_keys, lambda key: key.name, "None")
-    form.become_key_id.choices = choices(project_keys, lambda key: key.name, "None")
+    form.ssh_key_id.choices = choices(project_keys, lambda key: key.name, "No key")
+    form.become_key_id.choices = choices(project_keys, lambda key: key.name, "No key")
     form.repository_id.choices = choices(
         repositories.list_repositories(access), lambda repo: repo.name, "The template's repository"
     )

@@ -16,6 +16,7 @@ from flask_login import login_required
 from semaphore.services import dashboard
 from semaphore.services.dashboard import BUCKETS, DayRuns
 from semaphore.services.permissions import ProjectAccess
+from semaphore.services.tasks import origins as task_origins
 from semaphore.web.blueprint import web_blueprint
 from semaphore.web.htmx import is_htmx, render
 from semaphore.web.project_resources import project_scope
@@ -61,9 +62,11 @@ def project_dashboard_chart(project_id: int) -> Response:
 
 
 def _tasks_context(access: ProjectAccess) -> dict:
+    active, recent = dashboard.active_tasks(access), dashboard.recent_tasks(access)
     return {
-        "active": dashboard.active_tasks(access),
-        "recent": dashboard.recent_tasks(access),
+        "active": active,
+        "recent": recent,
+        "origins": task_origins.origins(task for task, _, _ in [*active, *recent]),
         "status_titles": STATUS_TITLES,
         "duration": duration,
     }

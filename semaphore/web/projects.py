@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from flask import Response, flash, redirect, url_for
 from flask_login import current_user, login_required
 
 from semaphore.errors import Conflict, PermissionDenied, ServiceUnavailable
 from semaphore.extensions import db
-from semaphore.services import events, notification_tests, projects, users
+from semaphore.models import Project
+from semaphore.services import backup, events, notification_tests, projects, users
 from semaphore.services.permissions import ROLE_TITLES, ProjectAccess
 from semaphore.services.tasks import retention
 from semaphore.web.blueprint import web_blueprint
@@ -16,6 +20,7 @@ from semaphore.web.forms import (
     MemberRoleForm,
     ProjectForm,
     ProjectSettingsForm,
+    RestoreForm,
     options,
 )
 from semaphore.web.htmx import redirect_to, render
@@ -23,6 +28,7 @@ from semaphore.web.project_resources import (
     FORM_ERRORS,
     delete_and_return,
     edit_form,
+    has_errors,
     id_or_none,
     number,
     project_nav,
@@ -64,32 +70,71 @@ def project_home(project_id: int) -> Response:
 @login_required
 def project_settings(project_id: int) -> Response:
     access = project_scope(project_id)
-    project = access.project
-    days = project.task_retention_days
-    form = edit_form(
-        ProjectSettingsForm,
-        {
-            "name": project.name,
-            "alert": project.alert,
-            "alert_chat": project.alert_chat or "",
-            "max_parallel_tasks": str(project.max_parallel_tasks),
-            # Empty (the server's setting) and 0 (keep all) differ here.
-            "task_retention_days": "" if days is None else str(days),
-        },
-    )
+    form = edit_form(ProjectSettingsForm, _settings_values(access.project))
     done = submit_form(
         form,
         lambda: projects.update_project(access, _settings_data(form)),
         lambda saved: f"Project {saved.name} saved",
         url_for("web.project_settings", project_id=project_id),
     )
-    if done:
-        return done
+    return done or _settings_page(access, form, RestoreForm(formdata=None))
+
+
+def _settings_page(
+    access: ProjectAccess, form: ProjectSettingsForm, restore_form: RestoreForm
+) -> Response:
     storage = retention.task_storage(access)
-    status = 422 if form.errors else 200
+    status = 422 if has_errors(form) or has_errors(restore_form) else 200
     return render(
-        "projects/settings.html", access=access, form=form, storage=storage, status=status
+        "projects/settings.html",
+        access=access,
+        form=form,
+        restore_form=restore_form,
+        storage=storage,
+        status=status,
     )
+
+
+@web_blueprint.get("/project/<int:project_id>/settings/backup")
+@login_required
+def project_backup(project_id: int) -> Response:
+    """The backup as a file to save; the same document as GET /api/project/{id}/backup."""
+    access = project_scope(project_id)
+    body = json.dumps(backup.export_project(access), indent=2, ensure_ascii=False)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", access.project.name).strip("-") or "project"
+    response = Response(body, mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}-backup.json"'
+    return response
+
+
+@web_blueprint.post("/project/<int:project_id>/settings/restore")
+@login_required
+def project_restore(project_id: int) -> Response:
+    """A new project from an uploaded backup (as POST /api/projects/restore); a bad file is
+    refused at the file field of this project's settings page."""
+    access = project_scope(project_id)
+    restore_form = RestoreForm()
+    upload = restore_form.file.data
+    done = submit_form(
+        restore_form,
+        lambda: backup.restore_project_file(current_user, upload.read() if upload else b""),
+        lambda project: f"Project {project.name} restored from the backup",
+        lambda project: url_for("web.project_home", project_id=project.id),
+    )
+    settings = ProjectSettingsForm(formdata=None, data=_settings_values(access.project))
+    return done or _settings_page(access, settings, restore_form)
+
+
+def _settings_values(project: Project) -> dict:
+    days = project.task_retention_days
+    return {
+        "name": project.name,
+        "alert": project.alert,
+        "alert_chat": project.alert_chat or "",
+        "max_parallel_tasks": str(project.max_parallel_tasks),
+        # Empty (the server's setting) and 0 (keep all) differ here.
+        "task_retention_days": "" if days is None else str(days),
+    }
 
 
 def _settings_data(form: ProjectSettingsForm) -> dict:

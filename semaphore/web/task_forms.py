@@ -20,7 +20,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import StopValidation
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, PasswordInput
 
 from semaphore.models import Task, Template
 from semaphore.schemas.survey import BadAnswer, default_answer, survey_answer
@@ -105,7 +105,14 @@ def survey_field(var: dict[str, Any]) -> Field:
     if kind == "text":
         return TextAreaField(label, render_kw={"rows": 3}, **common)
     if kind == "secret":
-        return PasswordField(label, render_kw={"autocomplete": "off"}, **common)
+        # Typed again after a refused submit would be a chore and a source of typos; the value
+        # goes back only in the answer to the user's own POST (the dialog starts empty).
+        return PasswordField(
+            label,
+            widget=PasswordInput(hide_value=False),
+            render_kw={"autocomplete": "off"},
+            **common,
+        )
     return StringField(label, **common)
 
 

@@ -19,6 +19,7 @@ from semaphore.models import FINISHED_STATUSES, Task, Template, isoformat, utcno
 from semaphore.services import projects, tasks, templates
 from semaphore.services.permissions import RUN_TASKS, ProjectAccess
 from semaphore.services.tasks import builds
+from semaphore.services.tasks import origins as task_origins
 from semaphore.services.validation import parse_json_text
 from semaphore.web.blueprint import web_blueprint
 from semaphore.web.htmx import redirect_to, render
@@ -99,8 +100,12 @@ def duration(task: Task, now: datetime | None = None) -> str:
     """How long the task ran (or has been running), as "1h 02m", "3m 05s" or "12s"."""
     if task.start is None:
         return "—"
-    seconds = int(((task.end or now or utcnow()) - task.start) / timedelta(seconds=1))
-    seconds = max(seconds, 0)
+    return elapsed(task.start, task.end or now or utcnow())
+
+
+def elapsed(since: datetime, until: datetime) -> str:
+    """The time between two moments, as "1h 02m", "3m 05s" or "12s"."""
+    seconds = max(int((until - since) / timedelta(seconds=1)), 0)
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
     if hours:
@@ -115,6 +120,7 @@ def _list_context(rows: list) -> dict:
     call for the whole page)."""
     return {
         "rows": rows,
+        "origins": task_origins.origins(task for task, _, _ in rows),
         "polling": any(task.status not in FINISHED_STATUSES for task, _, _ in rows),
         "waiting_reasons": tasks.waiting_reasons([task for task, _, _ in rows]),
     }
@@ -248,6 +254,7 @@ def _task_context(access: ProjectAccess, task: Task) -> dict:
         "run_variables": json.dumps(variables, indent=2, ensure_ascii=False) if variables else "",
         "variables_received": received,
         "user_name": _user_name(access, task),
+        "origins": task_origins.origins([task]),
         "runner": task_runner(access, task.runner_id),
         "waiting_reason": tasks.waiting_reasons([task]).get(task.id),
         "finished": task.status in FINISHED_STATUSES,

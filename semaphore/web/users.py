@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, flash, url_for
 from flask_login import current_user, login_required
 
+from semaphore.config import current_config
 from semaphore.errors import ValidationError
 from semaphore.identity import current_session_id
 from semaphore.services import users
@@ -94,4 +95,11 @@ def _submitted() -> bool:
 def _form_page(form: UserForm, user) -> Response:
     status = 422 if form.errors or form.form_errors else 200
     totp_on = user is not None and two_factor.is_enabled(user)
-    return render("users/form.html", form=form, user=user, status=status, totp_on=totp_on)
+    return render(
+        "users/form.html",
+        form=form,
+        user=user,
+        status=status,
+        totp_on=totp_on,
+        password_min_length=current_config().password_min_length,
+    )

@@ -12,10 +12,18 @@
     });
   });
 
-  // Flash messages fade after a few seconds.
+  // Flash messages fade after a few seconds, then leave: a faded one (and then its empty
+  // list) would keep its place as an empty band above the page.
   function fadeFlashes(root) {
     root.querySelectorAll(".flash-success").forEach(function (flash) {
       setTimeout(function () { flash.classList.add("fade"); }, 4000);
+      flash.addEventListener("transitionend", function () {
+        var list = flash.parentElement;
+        flash.remove();
+        if (list && list.classList.contains("flashes") && !list.querySelector(".flash")) {
+          list.remove();
+        }
+      });
     });
   }
   document.addEventListener("DOMContentLoaded", function () { fadeFlashes(document); });
@@ -190,4 +198,169 @@
   }
   document.addEventListener("DOMContentLoaded", function () { showLocalTimes(document); });
   document.addEventListener("htmx:load", function (event) { showLocalTimes(event.target); });
+})();
+
+// The shell below 960 px: the menu button slides the sidebar in over the page. Listeners sit
+// on the document, so they keep working after hx-boost swaps the body (which closes the menu,
+// as the new body is rendered closed).
+(function () {
+  "use strict";
+
+  function setOpen(shell, open) {
+    shell.classList.toggle("nav-open", open);
+    shell.querySelectorAll("[data-nav-toggle]").forEach(function (button) {
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+    if (open) {
+      var first = shell.querySelector(".sidebar a");
+      if (first) { first.focus(); }
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var shell = document.querySelector("[data-shell]");
+    if (!shell) { return; }
+    if (event.target.closest("[data-nav-toggle]")) {
+      setOpen(shell, !shell.classList.contains("nav-open"));
+    } else if (event.target.closest("[data-nav-close]")) {
+      setOpen(shell, false);
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var shell = document.querySelector("[data-shell].nav-open");
+    if (event.key === "Escape" && shell) {
+      setOpen(shell, false);
+      var button = shell.querySelector("[data-nav-toggle]");
+      if (button) { button.focus(); }
+    }
+  });
+})();
+
+// The colour scheme is an attribute of <html>, which boosted navigation never swaps: a swapped
+// body brings the scheme it was rendered with (data-color-scheme), e.g. after signing in. The
+// theme switch in the user menu recolours at once, while htmx stores the choice.
+(function () {
+  "use strict";
+
+  function apply(scheme) {
+    document.documentElement.setAttribute("data-theme", scheme);
+    var meta = document.querySelector("meta[name=color-scheme]");
+    if (meta) { meta.setAttribute("content", scheme === "auto" ? "light dark" : scheme); }
+  }
+
+  document.addEventListener("htmx:load", function () {
+    var rendered = document.querySelector("body > [data-color-scheme]");
+    if (rendered) { apply(rendered.getAttribute("data-color-scheme")); }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("[data-theme-form]");
+    var chosen = event.submitter && event.submitter.value;
+    if (!form || !chosen) { return; }
+    apply(chosen);
+    var shell = document.querySelector("body > [data-color-scheme]");
+    if (shell) { shell.setAttribute("data-color-scheme", chosen); }
+    form.querySelectorAll("button[name=color_scheme]").forEach(function (button) {
+      button.setAttribute("aria-pressed", button === event.submitter ? "true" : "false");
+    });
+  });
+})();
+
+// Tables on a phone become stacked rows (app.css): each cell gets its column's heading as
+// data-label, which the stylesheet shows beside the value. Cells the server labelled keep theirs.
+(function () {
+  "use strict";
+
+  function labelTable(table) {
+    var heads = table.tHead && table.tHead.rows[0];
+    if (!heads) { return; }
+    var titles = [];
+    Array.prototype.forEach.call(heads.cells, function (th) {
+      for (var i = 0; i < th.colSpan; i++) { titles.push(th.textContent.trim()); }
+    });
+    Array.prototype.forEach.call(table.tBodies, function (body) {
+      Array.prototype.forEach.call(body.rows, function (row) {
+        var column = 0;
+        Array.prototype.forEach.call(row.cells, function (cell) {
+          var title = titles[column];
+          if (cell.colSpan === 1 && title && !cell.hasAttribute("data-label")) {
+            cell.setAttribute("data-label", title);
+          }
+          column += cell.colSpan;
+        });
+      });
+    });
+  }
+
+  function labelTables() {
+    document.querySelectorAll("table.table").forEach(labelTable);
+  }
+  document.addEventListener("DOMContentLoaded", labelTables);
+  // A swapped row or table is labelled too; its table's headings may lie outside the swap.
+  document.addEventListener("htmx:load", labelTables);
+})();
+
+// Confirmations: an element's hx-confirm question is asked in a styled <dialog> (forms.css)
+// instead of the browser's confirm(). Cancel, Escape or a click beside it keep everything as
+// it was; the confirm button sends the request. Its label is the clicked button's own
+// ("Delete", "Remove", "Reject").
+(function () {
+  "use strict";
+
+  function confirmDialog() {
+    var dialog = document.getElementById("confirm-dialog");
+    if (dialog) { return dialog; }
+    dialog = document.createElement("dialog");
+    dialog.id = "confirm-dialog";
+    dialog.className = "modal confirm-dialog";
+    dialog.setAttribute("data-testid", "confirm-dialog");
+    dialog.setAttribute("aria-labelledby", "confirm-question");
+    var form = document.createElement("form");
+    form.method = "dialog";
+    var question = document.createElement("p");
+    question.id = "confirm-question";
+    question.className = "confirm-question";
+    question.setAttribute("data-testid", "confirm-question");
+    var actions = document.createElement("div");
+    actions.className = "form-actions";
+    [["cancel", "Cancel", ""], ["ok", "Confirm", "danger"]].forEach(function (spec) {
+      var button = document.createElement("button");
+      button.value = spec[0];
+      button.textContent = spec[1];
+      button.className = spec[2];
+      button.setAttribute("data-testid", "confirm-" + spec[0]);
+      actions.appendChild(button);
+    });
+    form.appendChild(question);
+    form.appendChild(actions);
+    dialog.appendChild(form);
+    dialog.addEventListener("click", function (event) {
+      if (event.target === dialog) { dialog.close("cancel"); }
+    });
+    document.body.appendChild(dialog);
+    return dialog;
+  }
+
+  function labelOf(element) {
+    var button = element.matches("button") ? element : element.querySelector("button[type=submit], button:not([type])");
+    var text = button ? button.textContent.trim() : "";
+    return text || "Confirm";
+  }
+
+  document.addEventListener("htmx:confirm", function (event) {
+    var question = event.detail.question;
+    if (!question) { return; }
+    event.preventDefault();
+    var dialog = confirmDialog();
+    dialog.querySelector("[data-testid=confirm-question]").textContent = question;
+    dialog.querySelector("[data-testid=confirm-ok]").textContent = labelOf(event.detail.elt);
+    dialog.returnValue = "";
+    dialog.addEventListener("close", function answered() {
+      dialog.removeEventListener("close", answered);
+      if (dialog.returnValue === "ok") { event.detail.issueRequest(true); }
+    });
+    dialog.showModal();
+    dialog.querySelector("[data-testid=confirm-cancel]").focus();
+  });
 })();

@@ -42,6 +42,8 @@
     return rest + "s";
   }
 
+  var WAITING_REFRESH_TICKS = 3;  // seconds between looks at a waiting task's reason
+
   function TaskLog(root) {
     this.root = root;
     this.pane = root.querySelector("[data-log-pane]");
@@ -259,6 +261,12 @@
 
   TaskLog.prototype.tick = function () {
     if (!this.alive()) { this.stop(); return; }
+    // Why a waiting task waits changes with other tasks (a limit frees up, a runner comes
+    // online), not with its own status: the details are asked for again every few seconds.
+    this.ticks = (this.ticks || 0) + 1;
+    if (this.status === "waiting" && this.ticks % WAITING_REFRESH_TICKS === 0) {
+      this.refreshState();
+    }
     var duration = document.querySelector("[data-task-duration]");
     var start = duration && Date.parse(duration.getAttribute("data-start"));
     if (!start || duration.getAttribute("data-end")) { return; }

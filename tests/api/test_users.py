@@ -108,7 +108,12 @@ def test_create_user_with_bad_fields_is_400(admin_api, change):
 @pytest.mark.parametrize("field", ["username", "email"])
 def test_duplicate_username_or_email_is_400(admin_api, field):
     assert admin_api.post("/api/users", json=NEW_USER).status_code == 201
-    other = {"username": "other", "name": "Other", "email": "other@example.com", "password": "pw"}
+    other = {
+        "username": "other",
+        "name": "Other",
+        "email": "other@example.com",
+        "password": "pw-secret",
+    }
     other[field] = NEW_USER[field].upper()
     response = admin_api.post("/api/users", json=other)
     assert response.status_code == 400
@@ -215,10 +220,13 @@ def test_update_with_bad_fields_is_400(admin_api, body, app):
 def test_set_password(user_api, api):
     me = user_api.user
     assert (
-        user_api.post(f"/api/users/{me.id}/password", json={"password": "n3w"}).status_code == 204
+        user_api.post(f"/api/users/{me.id}/password", json={"password": "n3w-password"}).status_code
+        == 204
     )
     assert (
-        api.post("/api/auth/login", json={"auth": me.username, "password": "n3w"}).status_code
+        api.post(
+            "/api/auth/login", json={"auth": me.username, "password": "n3w-password"}
+        ).status_code
         == 204
     )
 
@@ -226,10 +234,13 @@ def test_set_password(user_api, api):
 def test_admin_sets_someone_elses_password(admin_api, app):
     user = factories.user()
     assert (
-        admin_api.post(f"/api/users/{user.id}/password", json={"password": "x1"}).status_code == 204
+        admin_api.post(
+            f"/api/users/{user.id}/password", json={"password": "x1-password"}
+        ).status_code
+        == 204
     )
     db.session.expire_all()
-    assert check_password("x1", user.password)
+    assert check_password("x1-password", user.password)
 
 
 @pytest.mark.parametrize("body", [{}, {"password": ""}, {"password": 123}])

@@ -65,7 +65,7 @@ def test_owner_sets_up_a_github_webhook_and_reads_its_deliveries(
     expect(form.get_by_test_id("field-body_data_type")).to_be_hidden()
     form.get_by_test_id("field-key").fill("X-GitHub-Event")
     form.get_by_test_id("add-matcher").click()
-    expect(page.get_by_test_id("error-value")).to_contain_text("value is required")
+    expect(page.get_by_test_id("error-value")).to_contain_text("Value is required")
     form = page.get_by_test_id("matcher-form")
     form.get_by_test_id("field-value").fill("push")
     form.get_by_test_id("add-matcher").click()

@@ -64,8 +64,8 @@ def test_admin_removes_a_user_after_confirming(app, live_server, page):
     page.get_by_test_id("login-submit").click()
     expect(page.get_by_test_id("user-menu")).to_be_visible()
     page.goto(f"{live_server}/users")
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_test_id("delete-user-leaver").click()
+    page.get_by_test_id("confirm-ok").click()  # the styled confirm dialog
     expect(page.get_by_test_id("user-row-leaver")).to_have_count(0)
     expect(page.get_by_test_id("flash")).to_contain_text("User leaver removed")
     assert db.session.query(User).filter_by(username="leaver").first() is None

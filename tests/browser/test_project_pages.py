@@ -17,7 +17,8 @@ def log_in(page: Page, live_server: str, username: str) -> None:
     page.get_by_test_id("field-auth").fill(username)
     page.get_by_test_id("field-password").fill(factories.DEFAULT_PASSWORD)
     page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("user-menu")).to_be_visible()
+    # Attached, not visible: on a phone the user menu is in the closed off-canvas menu.
+    expect(page.get_by_test_id("user-menu")).to_be_attached()
 
 
 def test_admin_creates_a_project_from_the_dashboard(app, live_server, page, screenshot):
@@ -25,7 +26,7 @@ def test_admin_creates_a_project_from_the_dashboard(app, live_server, page, scre
     log_in(page, live_server, "root")
     page.get_by_test_id("new-project").click()
     page.get_by_test_id("save").click()
-    expect(page.get_by_test_id("error-name")).to_contain_text("name is required")
+    expect(page.get_by_test_id("error-name")).to_contain_text("Name is required")
     page.get_by_test_id("field-name").fill("Apollo")
     screenshot("project-new")
     page.get_by_test_id("save").click()
@@ -67,7 +68,7 @@ def test_owner_fills_a_project_through_its_pages(app, live_server, page, screens
     page.get_by_test_id("field-git_url").fill("https://example.com/site.git")
     page.get_by_test_id("field-ssh_key_id").select_option(label="deploy")
     page.get_by_test_id("save").click()
-    expect(page.get_by_test_id("error-git_branch")).to_contain_text("git_branch is required")
+    expect(page.get_by_test_id("error-git_branch")).to_contain_text("Branch is required")
     screenshot("repository-form-error")
     page.get_by_test_id("field-git_branch").fill("main")
     page.get_by_test_id("save").click()
@@ -147,8 +148,8 @@ def test_owner_fills_a_project_through_its_pages(app, live_server, page, screens
 
     # Delete the key: it is in use, so it stays and the page says why.
     page.get_by_test_id("nav-keys").click()
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_test_id("delete-key-deploy").click()
+    page.get_by_test_id("confirm-ok").click()  # the styled confirm dialog
     expect(page.get_by_test_id("flash")).to_contain_text("still used by")
     screenshot("key in use")
     assert db.session.query(AccessKey).filter_by(name="deploy").count() == 1
@@ -158,8 +159,8 @@ def test_owner_fills_a_project_through_its_pages(app, live_server, page, screens
 
     # Delete the template after confirming.
     page.get_by_test_id("nav-templates").click()
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_test_id("delete-template-Deploy site").click()
+    page.get_by_test_id("confirm-ok").click()  # the styled confirm dialog
     expect(page.get_by_test_id("flash")).to_contain_text("Template Deploy site removed")
     expect(page.get_by_test_id("template-row-Deploy site")).to_have_count(0)
     assert db.session.query(Template).count() == 0

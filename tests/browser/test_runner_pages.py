@@ -117,8 +117,8 @@ def test_the_switch_and_delete_work_in_the_browser(app, live_server, page):
     db.session.expire_all()
     assert db.session.scalars(db.select(Runner.active).filter_by(name="spare")).one() is True
 
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_test_id("delete-runner-spare").click()
+    page.get_by_test_id("confirm-ok").click()  # the styled confirm dialog
     expect(page.get_by_test_id("flash")).to_contain_text("Runner spare removed")
     expect(page.get_by_test_id("runner-row-spare")).to_have_count(0)
 

@@ -47,7 +47,8 @@ def log_in(page: Page, live_server: str, username: str) -> None:
     page.get_by_test_id("field-auth").fill(username)
     page.get_by_test_id("field-password").fill(factories.DEFAULT_PASSWORD)
     page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("user-menu")).to_be_visible()
+    # Attached, not visible: on a phone the user menu is in the closed off-canvas menu.
+    expect(page.get_by_test_id("user-menu")).to_be_attached()
 
 
 def _bash_template(project, script_repo: Path, name: str, script: str, **fields):

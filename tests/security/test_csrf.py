@@ -77,7 +77,11 @@ CROSS_ORIGIN = [
 WRITES = [
     ("POST", "/api/projects", {"name": "Cross"}),
     ("POST", "/api/user/tokens", None),
-    ("POST", "/api/users", {"username": "m", "name": "M", "email": "m@x.io", "password": "pw"}),
+    (
+        "POST",
+        "/api/users",
+        {"username": "m", "name": "M", "email": "m@x.io", "password": "pw-secret"},
+    ),
     ("POST", "/api/auth/logout", None),
     ("POST", "/api/user/2fa/totp", None),
     ("DELETE", "/api/user/sessions", None),

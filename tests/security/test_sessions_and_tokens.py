@@ -67,7 +67,10 @@ def test_a_new_password_signs_out_every_other_session(app):
     user = factories.user()
     other = signed_in_client(app, user)
     here = signed_in_client(app, user)
-    assert here.post(f"/api/users/{user.id}/password", json={"password": "n3w"}).status_code == 204
+    assert (
+        here.post(f"/api/users/{user.id}/password", json={"password": "n3w-password"}).status_code
+        == 204
+    )
     assert other.get("/api/user").status_code == 401
     assert here.get("/api/user").status_code == 200
 
@@ -75,7 +78,7 @@ def test_a_new_password_signs_out_every_other_session(app):
 def test_an_admin_setting_a_password_signs_the_user_out_everywhere(app, admin_api):
     user = factories.user()
     client = signed_in_client(app, user)
-    changed = admin_api.post(f"/api/users/{user.id}/password", json={"password": "reset-pw"})
+    changed = admin_api.post(f"/api/users/{user.id}/password", json={"password": "reset-password"})
     assert changed.status_code == 204
     assert client.get("/api/user").status_code == 401
 

@@ -86,7 +86,7 @@ def test_admin_adds_a_user(web, app):
             "name": "New Person",
             "username": "newbie",
             "email": "new@example.com",
-            "password": "pw-123",
+            "password": "pw-12345",
             "alert": "y",
         },
     )
@@ -101,14 +101,15 @@ def test_user_form_shows_errors_next_to_the_field(web, app):
     web.log_in(factories.user(admin=True))
     factories.user(username="taken")
     response = web.submit(
-        "/users/new", {"name": "X", "username": "taken", "email": "x@example.com", "password": "p"}
+        "/users/new",
+        {"name": "X", "username": "taken", "email": "x@example.com", "password": "password-1"},
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'data-testid="error-username"' in html
     assert "already exists" in html
     response = web.submit(
-        "/users/new", {"name": "X", "username": "ok", "email": "bad", "password": "p"}
+        "/users/new", {"name": "X", "username": "ok", "email": "bad", "password": "password-1"}
     )
     assert response.status_code == 422 and 'data-testid="error-email"' in response.get_data(
         as_text=True

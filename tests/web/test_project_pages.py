@@ -149,7 +149,7 @@ def test_owner_changes_settings_and_sees_errors_at_the_field(as_owner, project):
     bad = as_owner.submit(path, {"name": "Apollo", "max_parallel_tasks": "-2"})
     assert bad.status_code == 422
     assert 'data-testid="error-max_parallel_tasks"' in _html(bad)
-    assert "max_parallel_tasks must be at least 0" in _html(bad)
+    assert "Max parallel tasks must be at least 0" in _html(bad)
     response = as_owner.submit(
         path,
         {"name": "Apollo 11", "alert": "y", "alert_chat": "-100123", "max_parallel_tasks": "3"},
@@ -285,7 +285,7 @@ def test_repositories_create_edit_and_delete(as_owner, project):
     fields = {"name": "app", "git_url": "https://example.com/app.git", "ssh_key_id": str(key.id)}
     bad = as_owner.submit(f"{base}/new", {**fields, "git_branch": ""})
     assert bad.status_code == 422
-    assert 'data-testid="error-git_branch"' in _html(bad) and "git_branch is required" in _html(bad)
+    assert 'data-testid="error-git_branch"' in _html(bad) and "Branch is required" in _html(bad)
     assert _one(Repository, name="app") is None
 
     assert as_owner.submit(f"{base}/new", {**fields, "git_branch": "main"}).status_code == 303

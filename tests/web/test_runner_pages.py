@@ -133,10 +133,10 @@ def _shown_token(page: str) -> str:
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("webhook", "ftp://nope", "webhook must be an http or https URL"),
-        ("max_parallel_tasks", "-1", "max_parallel_tasks must be at least 0"),
-        ("max_parallel_tasks", "many", "max_parallel_tasks must be an integer"),
-        ("tags", "ok " + "a" * 65, "tags must hold tags of at most 64 characters"),
+        ("webhook", "ftp://nope", "Webhook must be an http or https URL"),
+        ("max_parallel_tasks", "-1", "Max parallel tasks must be at least 0"),
+        ("max_parallel_tasks", "many", "Max parallel tasks must be an integer"),
+        ("tags", "ok " + "a" * 65, "Tags must hold tags of at most 64 characters"),
     ],
 )
 def test_the_services_message_comes_back_at_its_field(as_admin, field, value, message):
@@ -402,7 +402,7 @@ def test_the_template_form_saves_a_runner_tag_by_the_apis_rule(web, owner, proje
     refused = web.submit(edit, _template_fields(template, runner_tag="two words"))
     assert refused.status_code == 422
     assert (
-        'data-testid="error-runner_tag">runner_tag must hold tags without spaces or commas<'
+        'data-testid="error-runner_tag">Runner tag must hold tags without spaces or commas<'
         in _html(refused)
     )
     db.session.expire_all()

@@ -4,6 +4,7 @@ output, and the stop / confirm / reject / re-run / delete buttons with the roles
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -184,8 +185,8 @@ def test_a_terraform_run_sends_its_switches_as_params(web, owner, project):
         ({"survey_0": ""}, "survey_0", "Region is required"),
         ({"survey_1": "three"}, "survey_1", "Replicas must be an integer"),
         ({"survey_2": "platinum"}, "survey_2", "Tier must be one of: gold, bronze"),
-        ({"arguments": '{"not": "a list"}'}, "arguments", "arguments must be an array"),
-        ({"arguments": "[oops"}, "arguments", "arguments must be valid JSON"),
+        ({"arguments": '{"not": "a list"}'}, "arguments", "Arguments must be an array"),
+        ({"arguments": "[oops"}, "arguments", "Arguments must be valid JSON"),
     ],
 )
 def test_bad_input_is_shown_in_the_form(web, owner, project, template, fields, field, message):
@@ -196,7 +197,8 @@ def test_bad_input_is_shown_in_the_form(web, owner, project, template, fields, f
     html = _html(response)
     assert html.lstrip().startswith("<form") and f'data-testid="error-{field}"' in html
     assert message in html
-    assert SECRET not in html
+    # The typed secret stays in its password input, and nowhere else.
+    assert html.count(SECRET) == 1 and re.search(rf'type="password" value="{SECRET}"', html)
     assert _tasks() == []
     full = web.submit(path, _run_fields(**fields))
     assert full.status_code == 422 and message in _html(full) and "<html" in _html(full)

@@ -21,9 +21,9 @@ def _stored(template_id: int) -> int | None:
 @pytest.mark.parametrize(
     "value,message",
     [
-        ("-1", "max_task_duration_sec must be at least 0"),
-        ("x", "max_task_duration_sec must be an integer"),
-        ("1.5", "max_task_duration_sec must be an integer"),
+        ("-1", "Max duration must be at least 0"),
+        ("x", "Max duration must be an integer"),
+        ("1.5", "Max duration must be an integer"),
     ],
 )
 def test_a_bad_limit_is_shown_at_its_field(web, owner, project, value, message):

@@ -14,11 +14,13 @@ from semaphore import broker
 from semaphore.config import current_config
 from semaphore.errors import NotAuthenticated, NotFound, RateLimited, ValidationError
 from semaphore.extensions import db
+from semaphore.metrics import definitions as metrics
 from semaphore.models import APIToken, Session, User, utcnow
 from semaphore.schemas.base import parse
 from semaphore.schemas.users import TokenIn
 from semaphore.security.passwords import check_password
 from semaphore.security.tokens import digest, new_api_token
+from semaphore.services import audit
 from semaphore.services.auth import two_factor
 from semaphore.services.users import find_user
 
@@ -71,6 +73,7 @@ def _check_not_locked(login: str, ip: str) -> None:
         retry_after = address_ttl
     else:
         return
+    metrics.login_failed("locked")
     raise RateLimited(
         "Too many failed logins; try again later", retry_after=max(int(retry_after), 1)
     )
@@ -117,9 +120,16 @@ def authenticate(login: str, password: str, ip: str) -> User:
     if not isinstance(password, str) or not password:
         raise ValidationError("password is required", "password")
     login = login.strip()
-    _check_not_locked_if_possible(login, ip)
+    method = "ldap" if current_config().ldap_enable else "password"
+    try:
+        _check_not_locked_if_possible(login, ip)
+    except RateLimited:
+        _audit_failure(login, ip, method, "locked")
+        raise
     user = _verify_password(login, password)
     if user is None:
+        metrics.login_failed("password")
+        _audit_failure(login, ip, method, "bad_password")
         try:
             _record_failure(login, ip)
         except redis.RedisError:
@@ -130,6 +140,17 @@ def authenticate(login: str, password: str, ip: str) -> User:
     except redis.RedisError:
         pass
     return user
+
+
+def _audit_failure(login: str, ip: str, method: str, reason: str) -> None:
+    # The login tried is kept as text: it may name no user at all.
+    audit.commit_alone(
+        "login_failed",
+        None,
+        actor_login=login,
+        address=ip,
+        details={"method": method, "reason": reason},
+    )
 
 
 def _verify_password(login: str, password: str) -> User | None:
@@ -163,6 +184,10 @@ def start_session(user: User, ip: str, user_agent: str, via: str = "password") -
     verified = not (via == "password" and two_factor.is_enabled(user))
     session = Session(user_id=user.id, ip=ip[:64], user_agent=user_agent[:512], verified=verified)
     db.session.add(session)
+    if verified:
+        # A login waiting for its second factor is recorded once the code is accepted.
+        method = "ldap" if via == "password" and user.external else via
+        audit.record("login", user, address=ip, details={"method": method})
     db.session.commit()
     return session
 
@@ -215,22 +240,33 @@ def verify_session(session_id: int | None, passcode: object, ip: str) -> None:
         NotAuthenticated: no session waiting, or a wrong or reused code.
         RateLimited: too many recent failures for this user or address.
     """
-    _finish_second_factor(session_id, ip, lambda user: two_factor.check_passcode(user, passcode))
+    _finish_second_factor(
+        session_id, ip, "totp", lambda user: two_factor.check_passcode(user, passcode)
+    )
 
 
 def recover_session(session_id: int | None, recovery_code: object, ip: str) -> None:
     """Finish a password login with one of the user's single-use recovery codes."""
     _finish_second_factor(
-        session_id, ip, lambda user: two_factor.use_recovery_code(user, recovery_code)
+        session_id,
+        ip,
+        "recovery_code",
+        lambda user: two_factor.use_recovery_code(user, recovery_code),
     )
 
 
-def _finish_second_factor(session_id: int | None, ip: str, check) -> None:
+def _finish_second_factor(session_id: int | None, ip: str, method: str, check) -> None:
     row, user = _pending_session(session_id)
     if row.verified:
         return
-    _check_not_locked_if_possible(user.username, ip)
+    try:
+        _check_not_locked_if_possible(user.username, ip)
+    except RateLimited:
+        _audit_failure(user.username, ip, method, "locked")
+        raise
     if not check(user):
+        metrics.login_failed("second_factor")
+        _audit_failure(user.username, ip, method, "bad_code")
         try:
             _record_failure(user.username, ip)
         except redis.RedisError:
@@ -238,6 +274,7 @@ def _finish_second_factor(session_id: int | None, ip: str, check) -> None:
         raise NotAuthenticated(two_factor.BAD_CODE)
     row.verified = True
     row.last_active = utcnow()
+    audit.record("login", user, address=ip, details={"method": f"password+{method}"})
     db.session.commit()
 
 
@@ -246,6 +283,8 @@ def end_session(session_id: int) -> None:
     row = db.session.get(Session, session_id)
     if row is not None and not row.expired:
         row.expired = True
+        if row.verified:
+            audit.record("logout", db.session.get(User, row.user_id))
         db.session.commit()
 
 
@@ -295,8 +334,14 @@ def create_token(actor: User, data: object = None) -> tuple[APIToken, str]:
         expires=expires,
     )
     db.session.add(token)
+    audit.record("token_created", actor, details=_token_details(token))
     db.session.commit()
     return token, raw
+
+
+def _token_details(token: APIToken) -> dict:
+    # The token's name and expiry only: its handle is the start of the secret itself.
+    return {"name": token.name, "expires": token.expires.isoformat() if token.expires else None}
 
 
 def _token_expiry(body: TokenIn) -> datetime | None:
@@ -335,7 +380,9 @@ def expire_token(actor: User, token_id: str) -> None:
     token = db.session.scalar(select(APIToken).where(column == value, APIToken.user_id == actor.id))
     if token is None:
         raise NotFound("API token not found")
-    token.expired = True
+    if not token.expired:
+        token.expired = True
+        audit.record("token_revoked", actor, details=_token_details(token))
     db.session.commit()
 
 

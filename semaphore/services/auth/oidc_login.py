@@ -34,6 +34,7 @@ from semaphore.config import current_config
 from semaphore.errors import NotAuthenticated, ServiceUnavailable
 from semaphore.extensions import db
 from semaphore.models import User
+from semaphore.services import audit
 from semaphore.services.auth.oidc_provider import (
     UNREACHABLE,
     Provider,
@@ -147,6 +148,22 @@ def finish_login(provider_id: str, pending: PendingLogin | None, params: Mapping
         ServiceUnavailable: the provider cannot be reached or is misconfigured.
     """
     provider = get_provider(provider_id)
+    try:
+        return _finish_login(provider, pending, params)
+    except NotAuthenticated as exc:
+        # Who it was is unknown until the claims are read: the reason says what went wrong.
+        audit.commit_alone(
+            "login_failed",
+            None,
+            actor_login="",
+            details={"method": "oidc", "provider": provider.id, "reason": exc.message},
+        )
+        raise
+
+
+def _finish_login(
+    provider: Provider, pending: PendingLogin | None, params: Mapping[str, str]
+) -> User:
     error = params.get("error")
     if error:
         log.info(

@@ -21,6 +21,7 @@ from semaphore.errors import Conflict, NotAuthenticated, NotFound, ValidationErr
 from semaphore.extensions import db
 from semaphore.models import RecoveryCode, User, UserTotp, utcnow
 from semaphore.security.crypto import seal, unseal
+from semaphore.services import audit
 from semaphore.services.users import require_admin
 
 ISSUER = "Semaphore"
@@ -125,6 +126,7 @@ def confirm_enrolment(user: User, passcode: object) -> list[str]:
         raise NotAuthenticated(BAD_CODE)
     row.confirmed = True
     codes = _replace_recovery_codes(user)
+    audit.record("2fa_enabled", user, target=user)
     db.session.commit()
     return codes
 
@@ -187,8 +189,11 @@ def disable(user: User, passcode: object) -> None:
     if _totp_row(user) is None:
         raise NotFound("Two-factor authentication is not enabled")
     proof = _code(passcode, "passcode")
-    if is_enabled(user) and not (check_passcode(user, proof) or use_recovery_code(user, proof)):
+    enabled = is_enabled(user)
+    if enabled and not (check_passcode(user, proof) or use_recovery_code(user, proof)):
         raise NotAuthenticated(BAD_CODE)
+    if enabled:  # dropping an enrolment never confirmed turns nothing off
+        audit.record("2fa_disabled", user, target=user)
     _remove(user)
 
 
@@ -203,6 +208,7 @@ def reset(actor: User, user_id: int) -> None:
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound("User not found")
+    audit.record("2fa_reset", actor, target=user)
     _remove(user)
 
 

@@ -10,6 +10,6 @@ export.py writes a backup; document.py reads and checks one; restore.py writes i
 
 from semaphore.services.backup.document import parse_backup
 from semaphore.services.backup.export import export_project
-from semaphore.services.backup.restore import restore_project
+from semaphore.services.backup.restore import restore_project, restore_project_file
 
-__all__ = ["export_project", "parse_backup", "restore_project"]
+__all__ = ["export_project", "parse_backup", "restore_project", "restore_project_file"]

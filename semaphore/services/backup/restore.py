@@ -3,12 +3,14 @@ document has been checked (document.py), so a bad backup leaves nothing behind."
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
 
+from semaphore.errors import ValidationError
 from semaphore.extensions import db
 from semaphore.models import (
     AccessKey,
@@ -177,3 +179,29 @@ def restore_project(actor: User, document: Any) -> Project:
     events.record(access, "project", project.id, f"Project {project.name} restored from a backup")
     db.session.commit()
     return project
+
+
+def restore_project_file(actor: User, raw: bytes) -> Project:
+    """restore_project() from an uploaded backup file (the project settings page's Restore).
+
+    Raises:
+        ValidationError: no file, not UTF-8 JSON, or not a backup; the message says which,
+            on the field "file", and nothing is written.
+    """
+    if not raw.strip():
+        raise ValidationError("Choose a backup file (.json) to restore", "file")
+    try:
+        document = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ValidationError("The file is not a backup: it is not text (UTF-8)", "file") from None
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            f"The file is not a backup: it is not JSON ({exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno})",
+            "file",
+        ) from None
+    try:
+        return restore_project(actor, document)
+    except ValidationError as exc:
+        db.session.rollback()
+        raise ValidationError(f"The file is not a valid backup: {exc.message}", "file") from None

@@ -40,7 +40,7 @@ from semaphore.queue import runners as runner_queue
 from semaphore.schemas.base import parse
 from semaphore.schemas.runners import RunnerProgressIn, RunnerRegistrationIn
 from semaphore.security.tokens import digest, new_runner_token
-from semaphore.services import events, tasks
+from semaphore.services import audit, events, tasks
 from semaphore.services.runners.jobs import job_data
 from semaphore.services.tasks import output as task_output
 
@@ -63,7 +63,9 @@ def register(data: Mapping[str, Any]) -> tuple[Runner, str]:
     given = body.registration_token
     token = new_runner_token()
     runner = _claim_registration(given, token) if given else None
+    via = "runner_token"
     if runner is None:
+        via = "global_token"
         if not _is_global_registration_token(given):
             raise ValidationError(INVALID_REGISTRATION)
         runner = Runner(
@@ -82,6 +84,15 @@ def register(data: Mapping[str, Any]) -> tuple[Runner, str]:
         f"Runner {runner.name or runner.id} registered",
         object_name=runner.name,
         project_id=runner.project_id,
+    )
+    audit.record(
+        "runner_registered",
+        None,
+        target_type="runner",
+        target_id=runner.id,
+        target_name=runner.name or None,
+        project_id=runner.project_id,
+        details={"registration": via},
     )
     db.session.commit()
     return runner, token

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from semaphore.errors import PermissionDenied, ServiceUnavailable, ValidationError
 from semaphore.extensions import db
+from semaphore.metrics import definitions as metrics
 from semaphore.models import (
     FINISHED_STATUSES,
     Inventory,
@@ -304,11 +305,14 @@ def change_status(task: Task, status: str, *, user: User | None = None) -> bool:
     task.status = status
     name = template.name if template else ""
     first_start = status == "running" and task.start is None
+    app = template.app if template else ""
     if first_start:
         task.start = utcnow()
+        metrics.task_started(app, task.created, task.start)
     elif status in FINISHED_STATUSES:
         task.end = utcnow()
         task.secret = None  # the run's secret values are not kept once it is over
+        metrics.task_finished(app, status, task.start, task.end)
     publish.task_changed(db.session(), task)
     if first_start:
         description = f"Task ID {task.id} ({name}) is running"
