@@ -6,6 +6,7 @@ A leaf module: services enqueue through it without importing jobs or the engine.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import redis
@@ -60,6 +61,35 @@ def connection() -> redis.Redis:
                 )
             client = _state["client"]
     return client
+
+
+# A quick look, kept a little while: pages listing waiting tasks ask on every request.
+HEALTH_TIMEOUT_SECONDS = 0.25
+HEALTH_KEPT_SECONDS = 2.0
+_health: dict[str, tuple[float, bool]] = {}
+
+
+def reachable() -> bool:
+    """Whether Redis answers a ping within a quarter of a second (the answer is kept for two
+    seconds per URL, so a down Redis costs a request that long at most that often)."""
+    url = redis_url()
+    now = time.monotonic()
+    kept = _health.get(url)
+    if kept is not None and now - kept[0] < HEALTH_KEPT_SECONDS:
+        return kept[1]
+    client = redis.Redis.from_url(
+        url,
+        socket_connect_timeout=HEALTH_TIMEOUT_SECONDS,
+        socket_timeout=HEALTH_TIMEOUT_SECONDS,
+    )
+    try:
+        answered = bool(client.ping())
+    except redis.RedisError:
+        answered = False
+    finally:
+        client.close()
+    _health[url] = (now, answered)
+    return answered
 
 
 def queue(name: str = QUEUE_TASKS) -> Queue:

@@ -159,10 +159,24 @@ def blocked_reason(task: Task) -> str | None:
     return _reasons([task]).get(task.id)
 
 
+# Why a task that waits for nothing else has not started: the workers and the claims need Redis.
+REDIS_DOWN = "the task queue (Redis) is unreachable; the task starts once it answers again"
+AWAITING_CONFIRMATION = "waiting for someone to confirm or reject its plan"
+
+
 def waiting_reasons(tasks: Sequence[Task]) -> dict[int, str]:
     """Why each of these tasks that is waiting cannot start now (those that can are left
-    out); a few queries whatever their number."""
-    return _reasons([task for task in tasks if task.status == "waiting"])
+    out), and that a task waiting for confirmation waits for it; a few queries whatever
+    their number, and a ping of Redis when some could start."""
+    waiting = [task for task in tasks if task.status == "waiting"]
+    reasons = _reasons(waiting)
+    free = [task for task in waiting if task.id not in reasons]
+    if free and not broker.reachable():
+        reasons.update(dict.fromkeys((task.id for task in free), REDIS_DOWN))
+    for task in tasks:
+        if task.status == "waiting_confirmation":
+            reasons[task.id] = AWAITING_CONFIRMATION
+    return reasons
 
 
 def _reasons(tasks: Sequence[Task]) -> dict[int, str]:

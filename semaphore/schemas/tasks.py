@@ -206,7 +206,8 @@ class TaskOut(OutputModel):
     tpl_app: str
     user_name: str | None
     # Ours: the remote runner the task was handed to, and why a waiting task waits (a
-    # parallel limit, no runner with its tag...), null when it is about to start or not waiting.
+    # parallel limit, no runner with its tag, Redis unreachable; a confirmation), null when it
+    # is about to start or not waiting.
     runner_id: int | None
     waiting_reason: str | None = None
 
