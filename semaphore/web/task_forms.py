@@ -8,12 +8,14 @@ rule is the task service's.
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     Field,
+    HiddenField,
     PasswordField,
     SelectMultipleField,
     StringField,
@@ -39,6 +41,8 @@ class RunForm(FlaskForm):
     """The fields every template has; `run_form_class` adds the rest."""
 
     message = StringField("Message", description="Shown in the task list (optional).")
+    # This dialog's id: sent twice (a double click), it runs once (services.tasks.submissions).
+    submission = HiddenField()
 
 
 def _flag_fields(app: str) -> dict[str, Field]:
@@ -155,10 +159,10 @@ def _json_object(text: str | None) -> dict:
 def initial_values(template: Template, task: Task | None = None) -> dict[str, Any]:
     """What the dialog opens with: the template's default task parameters, or the values of
     an earlier task being run again (its secret values are not kept, so they stay empty); a
-    survey variable given no value there opens with its default."""
+    survey variable given no value there opens with its default; and a new submission id."""
     if task is not None:
+        # Not its message: the old run's outcome ("exit status 2") may be in it.
         source = {
-            "message": task.message,
             "git_branch": task.git_branch,
             "arguments": task.arguments,
             "environment": task.environment,
@@ -174,6 +178,7 @@ def initial_values(template: Template, task: Task | None = None) -> dict[str, An
     values: dict[str, Any] = {
         name: source.get(name) or "" for name in ("message", "git_branch", "arguments")
     }
+    values["submission"] = uuid.uuid4().hex
     values.update({flag: bool(params.get(flag)) for flag in ANSIBLE_FLAGS + TERRAFORM_FLAGS})
     for index, var in enumerate(templates.survey_vars(template)):
         value = _initial_answer(var, environment.get(var["name"]))
@@ -228,27 +233,19 @@ def task_data(form: RunForm, template: Template) -> dict[str, Any]:
     return data
 
 
-def rerun_data(task: Task) -> dict[str, Any]:
-    """A finished task's parameters as a new task's body (secret values are not kept)."""
-    data: dict[str, Any] = {
-        "template_id": task.template_id,
-        "debug": task.debug,
-        "dry_run": task.dry_run,
-        "diff": task.diff,
-        "playbook": task.playbook or "",
-        "environment": task.environment or "",
-        "limit": task.limit or "",
-        "git_branch": task.git_branch or "",
-        "message": task.message or "",
-        "arguments": task.arguments or "",
-        "inventory_id": task.inventory_id,
-    }
-    params = task.params if isinstance(task.params, dict) else None
-    if params is not None:
-        data["params"] = params
+def run_data(form: RunForm, template: Template, earlier: Task | None) -> dict[str, Any]:
+    """The dialog as the API's POST body; for a re-run (`earlier`), with what the dialog has
+    no field for yet kept from the earlier task: its extra variables beyond the survey's, its
+    limit, inventory and playbook."""
+    data = task_data(form, template)
+    if earlier is None:
+        return data
+    asked = {var["name"] for var in templates.survey_vars(template)}
+    kept = {k: v for k, v in _json_object(earlier.environment).items() if k not in asked}
+    environment = {**kept, **_json_object(data.get("environment"))}
+    if environment:
+        data["environment"] = json.dumps(environment)
+    carried = {"limit": earlier.limit, "inventory_id": earlier.inventory_id}
+    carried["playbook"] = earlier.playbook
+    data.update({name: value for name, value in carried.items() if value not in (None, "")})
     return data
-
-
-def has_secret_survey(template: Template) -> bool:
-    """True when the template asks for secret values, which a re-run cannot repeat."""
-    return any(var.get("type") == "secret" for var in templates.survey_vars(template))

@@ -18,7 +18,7 @@ from semaphore.extensions import db
 from semaphore.models import FINISHED_STATUSES, Task, Template, isoformat, utcnow
 from semaphore.services import projects, tasks, templates
 from semaphore.services.permissions import RUN_TASKS, ProjectAccess
-from semaphore.services.tasks import builds
+from semaphore.services.tasks import builds, submissions
 from semaphore.services.tasks import origins as task_origins
 from semaphore.services.validation import parse_json_text
 from semaphore.web.blueprint import web_blueprint
@@ -35,12 +35,10 @@ from semaphore.web.runners import task_runner
 from semaphore.web.task_forms import (
     RunForm,
     flag_fields,
-    has_secret_survey,
     initial_values,
-    rerun_data,
+    run_data,
     run_form_class,
     survey_fields,
-    task_data,
 )
 from semaphore.web.task_output import output_context
 from semaphore.web.templates import APP_TITLES
@@ -177,11 +175,17 @@ def templates_run(project_id: int, template_id: int) -> Response:
     form = edit_form(run_form_class(template), initial_values(template, earlier))
     done = submit_form(
         form,
-        lambda: tasks.create_task(access, task_data(form, template)),
-        lambda task: f"Task #{task.id} of {template.name} queued",
-        lambda task: _task_url(project_id, task.id),
+        lambda: submissions.create_once(
+            access, run_data(form, template, earlier), form.submission.data
+        ),
+        lambda created: (
+            f"Task #{created[0].id} of {template.name} queued"
+            if created[1]
+            else f"Task #{created[0].id} was queued by this dialog already"
+        ),
+        lambda created: _task_url(project_id, created[0].id),
     )
-    return done or _run_page(access, template, form)
+    return done or _run_page(access, template, form, earlier)
 
 
 def _earlier_task(access: ProjectAccess, template: Template) -> Task | None:
@@ -193,7 +197,9 @@ def _earlier_task(access: ProjectAccess, template: Template) -> Task | None:
     return task if task.template_id == template.id else None
 
 
-def _run_page(access: ProjectAccess, template: Template, form: RunForm) -> Response:
+def _run_page(
+    access: ProjectAccess, template: Template, form: RunForm, earlier: Task | None = None
+) -> Response:
     # The dialog's first load is the whole <dialog>; a refused submit swaps only the form.
     partial = "projects/tasks/_run_form.html"
     if request.method == "GET":
@@ -210,6 +216,7 @@ def _run_page(access: ProjectAccess, template: Template, form: RunForm) -> Respo
         template=template,
         page_title=f"Run {template.name}",
         form_url=form_url,
+        earlier=earlier,
         survey=survey_fields(form),
         flags=flag_fields(form),
         cancel_url=url_for(
@@ -342,30 +349,6 @@ def tasks_reject(project_id: int, task_id: int) -> Response:
         lambda: tasks.stop_task(access, task_id, {"force": True}),
         lambda task: f"Task #{task.id} rejected",
     )
-
-
-@web_blueprint.post("/project/<int:project_id>/tasks/<int:task_id>/rerun")
-@login_required
-def tasks_rerun(project_id: int, task_id: int) -> Response:
-    access = project_scope(project_id)
-    access.require(RUN_TASKS)
-    task = tasks.get_task(access, task_id)
-    template = templates.get_template(access, task.template_id)
-    if has_secret_survey(template):
-        # Secret values are not kept: the dialog asks for them again.
-        return redirect_to(
-            url_for(
-                "web.templates_run", project_id=project_id, template_id=template.id, task=task_id
-            )
-        )
-    try:
-        new_task = tasks.create_task(access, rerun_data(task))
-    except FORM_ERRORS as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect_to(_task_url(project_id, task_id))
-    flash(f"Task #{new_task.id} of {template.name} queued", "success")
-    return redirect_to(_task_url(project_id, new_task.id))
 
 
 @web_blueprint.delete("/project/<int:project_id>/tasks/<int:task_id>")

@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 from rq import SimpleWorker
+from sqlalchemy import func, select
 
 from semaphore import broker
+from semaphore.extensions import db
 from semaphore.jobs import runtime
 from semaphore.jobs.tasks import run_task
+from semaphore.models import Task
 from semaphore.services import tasks
 from semaphore.services.permissions import project_access
 from tests import factories
@@ -130,9 +133,12 @@ def test_owner_runs_a_bash_template_from_the_run_dialog(
     expect(page.get_by_test_id("task-stop")).to_have_count(0)
     screenshot("task-page")
 
-    # Run it again from its page, then look at the history.
+    # Run it again from its page (the dialog opens filled from it), then look at the history.
     first_url = page.url
     page.get_by_test_id("task-rerun").click()
+    expect(page.get_by_test_id("run-again-of")).to_contain_text("Add the scripts")
+    screenshot("rerun-dialog")
+    page.get_by_test_id("run-submit").click()
     expect(page).not_to_have_url(first_url)
     expect(page).to_have_url(re.compile(rf"/project/{project.id}/tasks/\d+$"))
     expect(page.get_by_test_id("flash")).to_contain_text("queued")
@@ -145,7 +151,9 @@ def test_owner_runs_a_bash_template_from_the_run_dialog(
     expect(rows).to_have_count(2)
     expect(rows.first).to_contain_text("Say hello")
     expect(rows.first).to_contain_text("Success")
-    expect(rows.first).to_contain_text("first run")
+    # The message is the first run's own: a re-run does not repeat it.
+    expect(rows.last).to_contain_text("first run")
+    expect(rows.first).not_to_contain_text("first run")
     screenshot("task-history")
     page.get_by_test_id("nav-templates").click()
     page.get_by_test_id("template-link-Say hello").click()
@@ -205,3 +213,17 @@ def test_the_run_dialog_of_an_ansible_template_and_its_cancel(app, live_server, 
     page.wait_for_timeout(500)  # Cancel only closes the dialog: no navigation follows
     expect(page).to_have_url(re.compile(r"/templates$"))
     assert page.get_by_test_id("templates-table").is_visible()
+
+
+def test_a_double_click_on_run_queues_one_task(app, live_server, page, script_repo):
+    owner = factories.user(name="Olive Owner")
+    project = factories.project(name="Apollo", members={owner: "owner"})
+    template = _bash_template(project, script_repo, "Say hello", "hello.sh")
+    log_in(page, live_server, owner.username)
+    page.goto(f"{live_server}/project/{project.id}/templates/{template.id}")
+    page.get_by_test_id("run-template-Say hello").click()
+    expect(page.get_by_test_id("run-dialog")).to_be_visible()
+    page.get_by_test_id("run-submit").dblclick()
+    expect(page).to_have_url(re.compile(rf"/project/{project.id}/tasks/\d+$"))
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Task)) == 1

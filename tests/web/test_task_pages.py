@@ -15,7 +15,7 @@ from semaphore.jobs.task_output import OutputWriter
 from semaphore.models import ProjectUser, Task, utcnow
 from semaphore.services.keys import seal_secret
 from tests import factories
-from tests.web.helpers import Browser, csrf_token
+from tests.web.helpers import Browser, csrf_token, form_values
 
 HTMX = {"HX-Request": "true"}
 SURVEY = [
@@ -216,29 +216,38 @@ def test_with_the_queue_down_a_run_is_stored_waiting_once(web, owner, project, t
     assert response.headers["HX-Redirect"] == f"/project/{project.id}/tasks/{task.id}"
     plain = factories.template(project=project, name="Plain")
     done = _task(project, plain, "success")
-    rerun = _post(web, f"/project/{project.id}/tasks/{done.id}/rerun", follow_redirects=True)
-    assert rerun.status_code == 200
+    dialog = f"/project/{project.id}/templates/{plain.id}/run?task={done.id}"
+    rerun = web.post(dialog, data=form_values(_html(web.get(dialog, headers=HTMX))))
+    assert rerun.status_code == 303
     assert [t.status for t in _tasks()] == ["waiting", "success", "waiting"]
 
 
-def test_rerun_of_a_task_with_secret_survey_opens_the_dialog_filled(web, owner, project, template):
+def test_rerun_opens_the_dialog_filled_from_the_task(web, owner, project, template):
     task = _task(
         project,
         template,
-        "success",
+        "error",
         environment=json.dumps({"region": "ap-south", "tier": "bronze"}),
-        message="nightly",
+        message="exit status 2",
+        commit_hash="0123456789abcdef",
+        commit_message="Fix the deploy",
         secret=seal_secret(json.dumps({"api_token": SECRET})),
     )
     web.log_in(owner)
-    response = _post(web, f"/project/{project.id}/tasks/{task.id}/rerun")
-    assert response.status_code == 303
-    target = response.headers["Location"]
-    assert target == f"/project/{project.id}/templates/{template.id}/run?task={task.id}"
+    button = re.search(
+        r'<a[^>]*data-testid="task-rerun"[^>]*>',
+        _html(web.get(f"/project/{project.id}/tasks/{task.id}")),
+    )
+    target = f"/project/{project.id}/templates/{template.id}/run?task={task.id}"
+    assert (
+        button and f'href="{target}"' in button.group(0) and f'hx-get="{target}"' in button.group(0)
+    )
     page = _html(web.get(target))
-    assert 'value="ap-south"' in page and 'value="nightly"' in page
+    assert 'value="ap-south"' in page
     assert '<option selected value="bronze">' in page
-    assert SECRET not in page
+    # Not the old run's outcome, nor its secret; its commit is named.
+    assert "exit status 2" not in page and SECRET not in page
+    assert 'data-testid="run-again-of"' in page and "01234567" in page and "Fix the deploy" in page
     assert len(_tasks()) == 1
 
 
@@ -359,19 +368,23 @@ def test_rerun_creates_a_task_with_the_same_parameters(web, owner, project):
         project,
         template,
         "error",
-        message="again",
+        message="exit status 2",
         environment='{"a": 1}',
         arguments='["-v"]',
         diff=True,
         limit="db",
     )
     web.log_in(owner)
-    response = _post(web, f"/project/{project.id}/tasks/{task.id}/rerun")
+    # The dialog as it opens, sent unchanged.
+    dialog = f"/project/{project.id}/templates/{template.id}/run?task={task.id}"
+    fields = form_values(_html(web.get(dialog, headers=HTMX)))
+    assert fields["diff"] == "y" and fields["arguments"] == '["-v"]'
+    response = web.post(dialog, data=fields)
     first, new = _tasks()
     assert response.headers["Location"] == f"/project/{project.id}/tasks/{new.id}"
     assert new.status == "waiting" and new.user_id == owner.id
     assert (new.message, new.environment, new.arguments, new.limit, new.diff) == (
-        "again",
+        "",
         '{"a": 1}',
         '["-v"]',
         "db",
@@ -412,8 +425,8 @@ def test_buttons_follow_the_role(web, project, template, role):
     stop = _post(web, f"{base}/tasks/{running.id}/stop")
     assert stop.status_code == (303 if runs else 403)
     assert _status(running.id) == ("stopping" if runs else "running")
-    rerun = _post(web, f"{base}/tasks/{done.id}/rerun")
-    assert rerun.status_code == (303 if runs else 403)
+    rerun = web.get(f"{base}/templates/{template.id}/run?task={done.id}")
+    assert rerun.status_code == (200 if runs else 403)
     confirm = _post(web, f"{base}/tasks/{running.id}/confirm")
     assert confirm.status_code == (303 if runs else 403)
     run = _post(web, f"{base}/templates/{template.id}/run", _run_fields())
@@ -437,7 +450,7 @@ def test_non_members_get_404(web, project, template):
     ):
         assert web.get(path).status_code == 404, path
     assert _post(web, f"{base}/tasks/{task.id}/stop").status_code == 404
-    assert _post(web, f"{base}/tasks/{task.id}/rerun").status_code == 404
+    assert web.get(f"{base}/templates/{template.id}/run?task={task.id}").status_code == 404
 
 
 def test_a_task_of_another_project_is_not_found(web, owner, project, template):
