@@ -97,6 +97,4 @@ def form_values(html: str) -> MultiDict:
     parser.feed(html)
     values = parser.values
     # A textarea's first newline belongs to the markup, not the value.
-    return MultiDict(
-        [(name, re.sub(r"^\r?\n", "", value)) for name, value in values]
-    )
+    return MultiDict([(name, re.sub(r"^\r?\n", "", value)) for name, value in values])
