@@ -168,6 +168,12 @@ def build_world(actor, k: int) -> dict[str, int | str]:
             )
             db.session.add(tasks[-1])
             db.session.flush()
+    # Both worlds hold active tasks started by a schedule and by an integration: the global
+    # queue (/tasks, /api/tasks) names them, and would otherwise ask for their names in one.
+    for origin in ({"schedule_id": schedules[0].id}, {"integration_id": integrations[0].id}):
+        db.session.add(
+            Task(project_id=pid, template_id=templates[0].id, status="waiting", **origin)
+        )
     for task in tasks[:k]:  # the first k tasks wrote k chunks of 3 lines each
         db.session.add_all(
             TaskOutputChunk(

@@ -149,7 +149,7 @@ def test_dark_pages_are_dark_and_readable(app, live_server, browser, world, size
     for name, url in pages.items():
         page.goto(url)
         page.wait_for_function(
-            "[...document.querySelectorAll('link[rel=stylesheet]')].every(link => link.sheet)"
+            "() => [...document.querySelectorAll('link[rel=stylesheet]')].every(link => link.sheet)"
         )
         if name == "task":
             expect(page.get_by_test_id("task-output")).to_contain_text("underlined cyan")

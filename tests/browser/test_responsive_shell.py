@@ -81,7 +81,7 @@ def overflow(page: Page) -> str | None:
     """What sticks out past the viewport's right edge, or None when the page fits."""
     # A page's own stylesheet sits in its body and may load a moment after the content.
     page.wait_for_function(
-        "[...document.querySelectorAll('link[rel=stylesheet]')].every(link => link.sheet)"
+        "() => [...document.querySelectorAll('link[rel=stylesheet]')].every(link => link.sheet)"
     )
     return page.evaluate(
         """() => {

@@ -52,8 +52,9 @@ def _seed() -> tuple[int, int]:
 def _fits_the_width(page: Page) -> None:
     # A page's own stylesheet sits in its body; after an hx-boost swap it loads a moment
     # after the content shows, and until then a long command is laid out unstyled.
+    # A function: Playwright polls an expression string with eval, which the CSP forbids.
     page.wait_for_function(
-        "[...document.querySelectorAll('link[rel=stylesheet]')].every(link => link.sheet)"
+        "() => [...document.querySelectorAll('link[rel=stylesheet]')].every(link => link.sheet)"
     )
     width = page.viewport_size["width"]
     assert page.evaluate("document.documentElement.scrollWidth") <= width

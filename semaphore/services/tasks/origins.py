@@ -36,5 +36,5 @@ def origins(tasks: Iterable[Task]) -> Origins:
         schedules = {id_: name or f"#{id_}" for id_, name in db.session.execute(query)}
     if integration_ids:
         query = select(Integration.id, Integration.name).where(Integration.id.in_(integration_ids))
-        integrations = dict(db.session.execute(query).tuples().all())
+        integrations = {id_: name for id_, name in db.session.execute(query)}
     return Origins(schedules, integrations)
