@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 from semaphore.extensions import db
 from semaphore.models import AccessKey, Integration, Project, Template, User
 from tests import factories
+from tests.browser.test_task_pages import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -42,14 +43,6 @@ def both_sizes(page: Page):
 
     page.set_viewport_size({"width": 1280, "height": 800})
     return take
-
-
-def log_in(page: Page, live_server: str, username: str) -> None:
-    page.goto(f"{live_server}/auth/login")
-    page.get_by_test_id("field-auth").fill(username)
-    page.get_by_test_id("field-password").fill(factories.DEFAULT_PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("user-menu")).to_be_attached()
 
 
 @pytest.fixture

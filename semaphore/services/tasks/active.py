@@ -78,10 +78,12 @@ def stop_active(actor: User, task_id: int) -> None:
         NotFound: no such task.
     """
     _require_admin(actor)
-    project_id = db.session.scalar(select(Task.project_id).where(Task.id == task_id))
-    if project_id is None:
+    found = db.session.execute(
+        select(Task.project_id, Task.status).where(Task.id == task_id)
+    ).first()
+    if found is None:
         raise NotFound("Task not found")
-    status = db.session.scalar(select(Task.status).where(Task.id == task_id))
+    project_id, status = found
     if status in SHOWN_STATUSES:
         tasks.stop_task(project_access(actor, project_id), task_id, {"force": False})
 
