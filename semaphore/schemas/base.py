@@ -232,12 +232,17 @@ def parse(model: type[Model], data: Any, *, context: Mapping[str, Any] | None = 
     """The body (or form, or backup item) validated by `model`.
 
     Raises:
-        ValidationError: the first problem, with our text and the field's path.
+        ValidationError: the first problem, with our text and the field's path; its
+            `problems` list every one (a form shows them all).
     """
     if not isinstance(data, Mapping):
         raise ValidationError("Request body must be a JSON object")
     try:
         return model.model_validate(_without_nulls(data), context=context)
     except PydanticValidationError as exc:
-        message, path = _describe(exc.errors(include_url=False)[0])
-        raise ValidationError(message, path or None) from None
+        problems: list[tuple[str, str | None]] = []
+        for error in exc.errors(include_url=False):
+            message, path = _describe(error)
+            if (message, path or None) not in problems:
+                problems.append((message, path or None))
+        raise ValidationError.of(problems) from None

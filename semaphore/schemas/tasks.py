@@ -41,6 +41,19 @@ Playbook = Text(1024)
 HostLimit = Text(4096)
 Branch = Text(255)
 Message = Text(MAX_MESSAGE)
+
+
+def _commit_hash(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise invalid("must be a string")
+    value = value.strip()
+    if value and not (4 <= len(value) <= 64 and all(c in "0123456789abcdefABCDEF" for c in value)):
+        raise invalid("must be a commit hash (4 to 64 hexadecimal digits)")
+    return value
+
+
+# A commit to check out instead of the branch's head (a re-run pinned to what ran before).
+CommitHash = Annotated[str, BeforeValidator(_commit_hash)]
 # A text kept exactly as given (no trimming), as the original stores TaskPrams' texts.
 RawText = Annotated[str, BeforeValidator(json_string)]
 
@@ -158,6 +171,7 @@ class TaskIn(InputModel):
     inventory_id: JsonInt | None = None
     params: RunParams | None = None
     build_task_id: JsonInt | None = None
+    commit_hash: CommitHash = ""
 
 
 def stored_object(value: object) -> dict[str, Any] | None:

@@ -11,11 +11,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Select, func, select
 
 from semaphore.extensions import db
-from semaphore.models import FINISHED_STATUSES, TASK_STATUSES, Task, Template, User, utcnow
+from semaphore.models import FINISHED_STATUSES, Task, Template, User, utcnow
+from semaphore.schemas.listing import Page
+from semaphore.services import listing
 from semaphore.services.permissions import ProjectAccess
+from semaphore.services.tasks.history import ACTIVE_STATUSES
 
-ACTIVE_STATUSES = tuple(status for status in TASK_STATUSES if status not in FINISHED_STATUSES)
-ACTIVE_LIMIT = 50
+# The dashboard shows this many active tasks, and "+N more" linking to the history for the rest.
+ACTIVE_LIMIT = 10
 RECENT_LIMIT = 10
 # The chart's stacks, bottom to top; a status not named in STATUS_BUCKETS counts as "other".
 BUCKETS = ("success", "failed", "stopped", "other")
@@ -63,15 +66,15 @@ def _rows(access: ProjectAccess) -> Select:
     )
 
 
-def active_tasks(access: ProjectAccess, limit: int = ACTIVE_LIMIT) -> list[TaskRow]:
-    """The project's tasks that have not finished, newest first, with template and user name."""
+def active_tasks(access: ProjectAccess, limit: int = ACTIVE_LIMIT) -> listing.Rows[TaskRow]:
+    """The project's newest `limit` tasks that have not finished, with template and user name;
+    `total` says how many there are in all."""
     query = (
         _rows(access)
         .where(Task.status.in_(ACTIVE_STATUSES))
         .order_by(Task.created.desc(), Task.id.desc())
-        .limit(limit)
     )
-    return [tuple(row) for row in db.session.execute(query)]
+    return listing.rows(query, Page(number=1, size=limit), scalars=False)
 
 
 def recent_tasks(access: ProjectAccess, limit: int = RECENT_LIMIT) -> list[TaskRow]:

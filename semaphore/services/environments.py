@@ -89,6 +89,23 @@ def _fields(body: EnvironmentIn) -> dict[str, Any]:
     }
 
 
+# The variables' texts a form may check before saving, with the names messages give them.
+VARIABLE_FIELDS = {"json": "Extra variables", "env": "Environment variables"}
+
+
+def check_variables(access: ProjectAccess, field: str, text: str | None) -> None:
+    """Check the `json` or `env` text by the rules of a save, saving nothing (a form's check
+    as the user types; managers, owners, admins).
+
+    Raises:
+        ValidationError: what a save would refuse, at `field`.
+    """
+    access.require(MANAGE_RESOURCES)
+    if field not in VARIABLE_FIELDS:
+        raise ValidationError("field must be json or env", "field")
+    _json_object(text or "", field, VARIABLE_FIELDS[field])
+
+
 def _secret_keys(environment_id: int) -> dict[int, AccessKey]:
     query = select(AccessKey).where(AccessKey.environment_id == environment_id)
     return {key.id: key for key in db.session.scalars(query.order_by(AccessKey.id))}

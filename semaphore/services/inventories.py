@@ -17,6 +17,7 @@ from semaphore.models import Inventory, Repository, Template
 from semaphore.schemas.base import parse
 from semaphore.schemas.inventories import InventoryIn
 from semaphore.schemas.listing import Page
+from semaphore.schemas.templates import TERRAFORM_APPS
 from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
@@ -58,6 +59,20 @@ def list_inventories(
     query = select(Inventory).where(Inventory.project_id == access.project_id)
     query = listing.sorted_query(query, SORTS, sort, order, "name", Inventory.id)
     return listing.rows(query, page)
+
+
+# The inventory types each kind of app reads: ansible hosts, or a Terraform workspace.
+WORKSPACE_TYPES = ("terraform-workspace",)
+
+
+def inventories_for(access: ProjectAccess, app: str) -> list[Inventory]:
+    """The project's inventories a template of `app` can run with (a run dialog's choice)."""
+    workspaces = app in TERRAFORM_APPS
+    return [
+        inventory
+        for inventory in list_inventories(access)
+        if (inventory.type in WORKSPACE_TYPES) == workspaces
+    ]
 
 
 def get_inventory(access: ProjectAccess, inventory_id: int) -> Inventory:

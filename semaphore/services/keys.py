@@ -8,11 +8,11 @@ Environment secrets are `string` keys owned by an environment; they are not list
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from semaphore.config import current_config
 from semaphore.errors import ValidationError
@@ -35,7 +35,7 @@ from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
 from semaphore.services.references import (
     check_body_ids,
     get_in_project,
-    referrers,
+    referrers_of,
     refuse_if_used,
 )
 
@@ -148,16 +148,28 @@ def key_refs(access: ProjectAccess, key_id: int) -> dict[str, list[dict]]:
         NotFound: no such key in this project.
     """
     get_key(access, key_id)
-    return referrers(
-        repositories=select(Repository.id, Repository.name).where(Repository.ssh_key_id == key_id),
-        inventories=select(Inventory.id, Inventory.name).where(
-            (Inventory.ssh_key_id == key_id) | (Inventory.become_key_id == key_id)
+    return keys_in_use([key_id])[key_id]
+
+
+def keys_in_use(key_ids: Iterable[int]) -> dict[int, dict[str, list[dict]]]:
+    """What uses each of these keys, by kind (as `key_refs`), in one query per kind: the
+    Key Store's "in use" column and the delete refusal read the same rule."""
+    ids = list(key_ids)
+    if not ids:
+        return {}
+    return referrers_of(
+        ids,
+        repositories=select(Repository.id, Repository.name, Repository.ssh_key_id).where(
+            Repository.ssh_key_id.in_(ids)
         ),
-        templates=select(Template.id, Template.name)
+        inventories=select(
+            Inventory.id, Inventory.name, Inventory.ssh_key_id, Inventory.become_key_id
+        ).where(or_(Inventory.ssh_key_id.in_(ids), Inventory.become_key_id.in_(ids))),
+        templates=select(Template.id, Template.name, TemplateVault.vault_key_id)
         .join(TemplateVault, TemplateVault.template_id == Template.id)
-        .where(TemplateVault.vault_key_id == key_id),
-        integrations=select(Integration.id, Integration.name).where(
-            Integration.auth_secret_id == key_id
+        .where(TemplateVault.vault_key_id.in_(ids)),
+        integrations=select(Integration.id, Integration.name, Integration.auth_secret_id).where(
+            Integration.auth_secret_id.in_(ids)
         ),
     )
 

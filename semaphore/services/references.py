@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import Select
@@ -80,17 +80,46 @@ def referrers(**queries: Select) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
+def referrers_of(
+    object_ids: Iterable[int], **queries: Select
+) -> dict[int, dict[str, list[dict[str, Any]]]]:
+    """What uses each of several objects, by object and kind, in one query per kind (a list
+    page's "in use" column): each query selects (id, name, *columns holding a used id) of one
+    kind of user; a row counts for every listed object one of those columns names.
+
+    Each object's answer has the shape of `referrers`'s.
+    """
+    wanted = set(object_ids)
+    found = {object_id: {kind: [] for kind in REFERRER_KINDS} for object_id in wanted}
+    for kind, query in queries.items():
+        seen: set[tuple[int, int]] = set()
+        for user_id, name, *used in db.session.execute(query):
+            for object_id in set(used) & wanted:
+                if (object_id, user_id) not in seen:
+                    seen.add((object_id, user_id))
+                    found[object_id][kind].append({"id": user_id, "name": name or ""})
+    for refs in found.values():
+        for users in refs.values():
+            users.sort(key=lambda item: (item["name"].lower(), item["id"]))
+    return found
+
+
+def users_of(refs: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The users in `refs` as one list of {kind (singular), id, name}, kind by kind."""
+    return [
+        {"kind": _SINGULAR[kind], "id": item["id"], "name": item["name"]}
+        for kind in REFERRER_KINDS
+        for item in refs.get(kind, [])
+    ]
+
+
 def refuse_if_used(label: str, refs: Mapping[str, list[dict[str, Any]]]) -> None:
     """Raise InUse, naming every object that still uses it, when `refs` lists any.
 
     Raises:
         InUse: 400 with `inUse: true` (the original's) and `used_by: [{kind, id, name}]`.
     """
-    used_by = [
-        {"kind": _SINGULAR[kind], "id": item["id"], "name": item["name"]}
-        for kind in REFERRER_KINDS
-        for item in refs.get(kind, [])
-    ]
+    used_by = users_of(refs)
     if not used_by:
         return
     shown = [f"{item['kind']} '{item['name']}'" for item in used_by[:5]]

@@ -12,9 +12,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 
-from semaphore.errors import ValidationError
+from semaphore.errors import Problems, ValidationError
 from semaphore.extensions import db
 from semaphore.models import (
     AccessKey,
@@ -77,10 +77,12 @@ def list_templates(
     view_id: int | None = None,
     app: str | None = None,
     *,
+    search: str | None = None,
     page: Page | None = None,
 ) -> listing.Rows[Template]:
     """The project's templates, sorted by the original's columns, optionally of one view or app
-    (one page of them when `page` is given)."""
+    or whose name, playbook or description contains `search` (any case); one page of them when
+    `page` is given (one query for the rows and one for the count)."""
     query = (
         select(Template)
         .outerjoin(Inventory, Inventory.id == Template.inventory_id)
@@ -92,8 +94,25 @@ def list_templates(
         query = query.where(Template.view_id == view_id)
     if app:
         query = query.where(Template.app == app)
+    if search and search.strip():
+        # autoescape: a typed "%" or "_" is looked for as itself, not as a LIKE wildcard.
+        term = search.strip().lower()
+        query = query.where(
+            or_(
+                *(
+                    func.lower(column).contains(term, autoescape=True)
+                    for column in (Template.name, Template.playbook, Template.description)
+                )
+            )
+        )
     query = listing.sorted_query(query, SORTS, sort, order, "name", Template.id)
     return listing.rows(query, page)
+
+
+def template_apps(access: ProjectAccess) -> list[str]:
+    """The apps the project's templates use, in name order (the list's app filter)."""
+    query = select(Template.app).where(Template.project_id == access.project_id).distinct()
+    return sorted(app for app in db.session.scalars(query) if app)
 
 
 # What TemplateOut shows that is not a column of the template's row (or not as stored).
@@ -195,6 +214,22 @@ def task_params(template: Template) -> dict | None:
     return stored_object(template.task_params)
 
 
+# What a run dialog may set besides the survey, the branch and the arguments, by the name the
+# original's templates keep its switch under in their task params.
+RUN_OPTIONS = {
+    "inventory": "allow_override_inventory",
+    "limit": "allow_override_limit",
+    "tags": "allow_override_tags",
+    "skip_tags": "allow_override_skip_tags",
+}
+
+
+def run_options(template: Template) -> set[str]:
+    """The run dialog's optional fields the template allows ("inventory", "limit", …)."""
+    params = task_params(template) or {}
+    return {option for option, switch in RUN_OPTIONS.items() if params.get(switch) is True}
+
+
 def template_refs(access: ProjectAccess, template_id: int) -> dict[str, list[dict]]:
     """What refers to the template: deploy templates building on it, its schedules and
     integrations (which go with it when it is deleted)."""
@@ -221,17 +256,23 @@ def _build_template(access: ProjectAccess, data: Mapping[str, Any], template_id:
     return build_id
 
 
-def _links(access: ProjectAccess, data: Mapping[str, Any], app: str) -> dict:
-    """The objects a template uses, each of which must be in the same project."""
+def _links(access: ProjectAccess, data: Mapping[str, Any], app: str, problems: Problems) -> dict:
+    """The objects a template uses, each of which must be in the same project (each checked
+    on its own: every bad one is a problem)."""
     pid = access.project_id
+    required = {"inventory_id": app == "ansible", "repository_id": True, "view_id": False}
+    models = {
+        "inventory_id": (Inventory, "Inventory"),
+        "repository_id": (Repository, "Repository"),
+        "view_id": (View, "View"),
+    }
     return {
-        "inventory_id": reference(
-            data, "inventory_id", Inventory, pid, "Inventory", required=app == "ansible"
-        ),
-        "repository_id": reference(
-            data, "repository_id", Repository, pid, "Repository", required=True
-        ),
-        "view_id": reference(data, "view_id", View, pid, "View"),
+        field: problems.check(
+            lambda field=field, model=model, label=label: reference(
+                data, field, model, pid, label, required=required[field]
+            )
+        )
+        for field, (model, label) in models.items()
     }
 
 
@@ -293,23 +334,24 @@ def _vault_key(access: ProjectAccess, key_id: int) -> int:
     return key_id
 
 
-def _vaults(access: ProjectAccess, vaults: list[VaultIn], template_id: int | None) -> list:
-    """The vaults to store; a known id keeps its row. Their shape was checked by VaultIn."""
+def _vaults(
+    access: ProjectAccess, vaults: list[VaultIn], template_id: int | None, problems: Problems
+) -> list:
+    """The vaults to store; a known id keeps its row. Their shape was checked by VaultIn;
+    each vault's problem is kept and the next vault checked."""
     known = None
     if template_id is not None:
         query = select(TemplateVault.id).where(TemplateVault.template_id == template_id)
         known = set(db.session.scalars(query))
     parsed: list[dict] = []
     for index, vault in enumerate(vaults):
-        with _within(f"vaults[{index}]"):
-            # A new template copied from another one: its vaults are new too.
-            vault_id = (vault.id or 0) if known is not None else 0
-            if vault_id and vault_id not in known:
-                raise ValidationError(f"vault {vault_id} does not belong to this template", "id")
-            if vault.vault_key_id is not None:
-                _vault_key(access, vault.vault_key_id)
-            if vault_id and any(other["id"] == vault_id for other in parsed):
-                raise ValidationError(f"vault {vault_id} is given twice", "id")
+        # A new template copied from another one: its vaults are new too.
+        vault_id = (vault.id or 0) if known is not None else 0
+        problems.check(
+            lambda vault=vault, index=index, vault_id=vault_id: _check_vault(
+                access, vault, index, vault_id, known, parsed
+            )
+        )
         parsed.append(
             {
                 "id": vault_id,
@@ -320,6 +362,23 @@ def _vaults(access: ProjectAccess, vaults: list[VaultIn], template_id: int | Non
             }
         )
     return parsed
+
+
+def _check_vault(
+    access: ProjectAccess,
+    vault: VaultIn,
+    index: int,
+    vault_id: int,
+    known: set[int] | None,
+    parsed: list[dict],
+) -> None:
+    with _within(f"vaults[{index}]"):
+        if vault_id and vault_id not in (known or set()):
+            raise ValidationError(f"vault {vault_id} does not belong to this template", "id")
+        if vault.vault_key_id is not None:
+            _vault_key(access, vault.vault_key_id)
+        if vault_id and any(other["id"] == vault_id for other in parsed):
+            raise ValidationError(f"vault {vault_id} is given twice", "id")
 
 
 def checked_task_params(data: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -336,37 +395,60 @@ def _template_values(
     access: ProjectAccess, data: Mapping[str, Any], template: Template | None
 ) -> tuple[dict, list, list[int]]:
     """Every column of the template from the request, its vaults and its environments;
-    nothing is written. The shape first (TemplateIn), then what the database decides."""
+    nothing is written. The shape first (TemplateIn), then what the database decides.
+
+    Raises:
+        ValidationError: the first problem in that order (the API's answer), with every
+            problem of the independent checks in `problems` (a form shows them all). What
+            needs the shape (environments, build template, vaults) is checked once it is right.
+    """
     v.require_mapping(data)
     template_id = template.id if template is not None else None
     check_body_ids(access, data, "Template", template_id)
-    body = parse(TemplateIn, data)
+    problems = Problems()
+    body = problems.check(lambda: parse(TemplateIn, data))
+    if body is None:
+        _links(access, data, _app_of(data), problems)
+        problems.check(lambda: checked_task_params(data))
+        problems.raise_any()
     current = environment_ids(template) if template is not None else None
-    environments = _environments(access, data, body, current)
+    environments = problems.check(lambda: _environments(access, data, body, current)) or []
+    links = _links(access, data, body.app, problems)
+    build_template_id = None
+    if body.type == "deploy":
+        build_template_id = problems.check(lambda: _build_template(access, data, template_id))
+    task_params = problems.check(lambda: checked_task_params(data))
+    vaults = _vaults(access, body.vaults, template_id, problems)
+    problems.raise_any()
     values = {
         "name": body.name,
         "app": body.app,
         "playbook": body.playbook,
-        **_links(access, data, body.app),
+        **links,
         "environment_id": environments[0] if environments else None,
         "type": body.type,
         "start_version": body.start_version,
-        "build_template_id": (
-            _build_template(access, data, template_id) if body.type == "deploy" else None
-        ),
+        "build_template_id": build_template_id,
         "autorun": body.autorun,
         "arguments": body.arguments,
         "description": body.description,
         "git_branch": body.git_branch,
         "survey_vars": body.stored_survey_vars(),
-        "task_params": checked_task_params(data),
+        "task_params": task_params,
         "allow_override_args_in_task": body.allow_override_args_in_task,
         "allow_override_branch_in_task": body.allow_override_branch_in_task,
         "suppress_success_alerts": body.suppress_success_alerts,
         "runner_tag": body.runner_tag,
         "max_task_duration_sec": body.max_task_duration_sec,
     }
-    return values, _vaults(access, body.vaults, template_id), environments
+    return values, vaults, environments
+
+
+def _app_of(data: Mapping[str, Any]) -> str:
+    """The app a request names (as TemplateIn reads it), for the checks that run although the
+    shape is wrong."""
+    app = data.get("app")
+    return app if isinstance(app, str) and app else "ansible"
 
 
 # --- writing ------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ def register_web(app: Flask) -> None:
         schedules,
         task_output,
         tasks,
+        template_list,
         templates,
         users,
         views,

@@ -1,18 +1,23 @@
 """The environment pages: list, add, edit (with secrets added and removed), remove.
 
-Secret values go in and never come back out: the form shows the secrets' names only.
+Secret values go in and never come back out: the form shows the secrets' names only. Extra
+and environment variables may be typed as JSON or YAML; YAML is stored as the JSON the API keeps,
+and the form checks them as they are typed (`environments_check_variables`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 
-from flask import Response, url_for
+import yaml
+from flask import Response, request, url_for
 from flask_login import login_required
 
-from semaphore.errors import SemaphoreError
+from semaphore.errors import SemaphoreError, ValidationError
 from semaphore.services import environments
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
+from semaphore.services.validation import NestedTooDeeply, parse_json_text
 from semaphore.web.blueprint import web_blueprint
 from semaphore.web.forms import EnvironmentForm, attach_error, options
 from semaphore.web.htmx import render
@@ -87,8 +92,59 @@ def environments_delete(project_id: int, environment_id: int) -> Response:
     )
 
 
+@web_blueprint.post("/project/<int:project_id>/environment/check-variables")
+@login_required
+def environments_check_variables(project_id: int) -> Response:
+    """The inline check of the variables' text being typed: "valid" or what a save would say."""
+    access = project_scope(project_id)
+    field = request.args.get("field", "json")
+    text = request.form.get(field, "")
+    problem = None
+    try:
+        environments.check_variables(access, field, variables_json(text, field))
+    except ValidationError as exc:
+        problem = exc.message
+    return render(
+        "projects/environments/_variables_check.html", field=field, problem=problem, text=text
+    )
+
+
 def _index_url(project_id: int) -> str:
     return url_for("web.environments_index", project_id=project_id)
+
+
+def variables_json(text: str | None, field: str) -> str | None:
+    """Variables typed as JSON or YAML, as the JSON text the API stores: JSON stays as typed,
+    YAML (a superset the user may prefer) is written out as JSON. Whether it is an object of
+    the right values is the service's to say.
+
+    Raises:
+        ValidationError: the text is neither JSON nor YAML (at `field`).
+    """
+    if text is None or not text.strip():
+        return text
+    label = environments.VARIABLE_FIELDS.get(field, field)
+    try:
+        parse_json_text(text, field, label=label)
+        return text
+    except NestedTooDeeply:
+        raise
+    except ValidationError:
+        pass  # not JSON: YAML, perhaps
+    try:
+        loaded = yaml.safe_load(text)
+        return json.dumps(loaded, indent=2, ensure_ascii=False, default=str, allow_nan=False)
+    except RecursionError:
+        raise ValidationError(f"{label} are nested too deeply", field) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or "cannot be read"
+        raise ValidationError(
+            f"{label} are neither JSON nor YAML: {problem}{where}", field
+        ) from None
+    except ValueError:
+        raise ValidationError(f"{label} must not hold NaN or Infinity", field) from None
 
 
 def _new_rows(form: EnvironmentForm) -> list:
@@ -114,26 +170,39 @@ def _data(form: EnvironmentForm) -> dict:
     ]
     return {
         "name": form.name.data,
-        "json": form.json.data,
-        "env": form.env.data,
+        "json": variables_json(form.json.data, "json"),
+        "env": variables_json(form.env.data, "env"),
         "secrets": secrets,
     }
 
 
 def _attach(form: EnvironmentForm, exc: SemaphoreError) -> None:
-    """Put a refused new secret's message next to its row's field."""
-    match = _SECRET_FIELD.match(exc.field or "")
+    """Put a refused new secret's message next to its row's field (the rows sent are the
+    filled-in ones), every other problem next to its field."""
     rows = _new_rows(form)
-    if match and int(match.group(1)) < len(rows):
-        row = rows[int(match.group(1))]
-        field = getattr(row, match.group(2) or "name", None) or row.name
-        field.errors = [*list(field.errors or []), exc.message]
-        return
-    attach_error(form, exc)
+    for message, path in getattr(exc, "problems", None) or [(exc.message, exc.field)]:
+        match = _SECRET_FIELD.match(path or "")
+        if match and int(match.group(1)) < len(rows):
+            row = rows[int(match.group(1))]
+            field = getattr(row, match.group(2) or "name", None) or row.name
+            field.errors = [*list(field.errors or []), message]
+        else:
+            attach_error(form, SemaphoreError(message, path))
 
 
 def _page(access: ProjectAccess, form: EnvironmentForm, environment) -> Response:
     existing = environments.environment_secrets(access, environment) if environment else []
+    check_url = url_for("web.environments_check_variables", project_id=access.project_id)
+    for field in (form.json, form.env):
+        # Checked as typed: the answer replaces the line under the field.
+        field.render_kw = {
+            **(field.render_kw or {}),
+            "hx-post": f"{check_url}?field={field.name}",
+            "hx-trigger": "input changed delay:400ms, change",
+            "hx-target": f"#check-{field.name}",
+            "hx-swap": "outerHTML",
+            "aria-describedby": f"check-{field.name}",
+        }
     form.remove_secrets.choices = options([(str(s.id), f"{s.type}.{s.name}") for s in existing])
     return form_page(
         access,

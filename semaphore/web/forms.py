@@ -7,15 +7,18 @@ and numbers are not parsed here, so that every rule and every message comes from
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     EmailField,
+    Field,
     FieldList,
     Form,
     FormField,
+    HiddenField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -23,6 +26,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.form import BaseForm
 from wtforms.widgets import CheckboxInput
 
 from semaphore.errors import SemaphoreError
@@ -180,14 +184,16 @@ class SecretRowForm(Form):
 class EnvironmentForm(FlaskForm):
     name = StringField("Name")
     json = TextAreaField(
-        "Extra variables (JSON)",
-        description='A JSON object, e.g. {"version": "1.2"}.',
-        render_kw={"rows": 6, "class": "mono"},
+        "Extra variables (JSON or YAML)",
+        description='An object, as JSON ({"version": "1.2"}) or YAML (version: "1.2"); '
+        "YAML is stored as JSON.",
+        render_kw={"rows": 6, "class": "mono", "spellcheck": "false"},
     )
     env = TextAreaField(
-        "Environment variables (JSON)",
-        description='A JSON object of strings, e.g. {"HTTP_PROXY": "…"} (optional).',
-        render_kw={"rows": 4, "class": "mono"},
+        "Environment variables (JSON or YAML)",
+        description='An object of strings, as JSON ({"HTTP_PROXY": "…"}) or YAML '
+        "(HTTP_PROXY: …) (optional).",
+        render_kw={"rows": 4, "class": "mono", "spellcheck": "false"},
     )
     remove_secrets = SelectMultipleField(
         "Remove", choices=[], validate_choice=False, coerce=str, option_widget=CheckboxInput()
@@ -196,6 +202,46 @@ class EnvironmentForm(FlaskForm):
 
 
 TEMPLATE_TYPES = [("", "Task"), ("build", "Build"), ("deploy", "Deploy")]
+# The survey variable types of schemas.survey, in the words of the form.
+SURVEY_TYPES = [
+    ("", "Line of text"),
+    ("text", "Text (several lines)"),
+    ("int", "Integer"),
+    ("boolean", "Yes / no"),
+    ("secret", "Secret"),
+    ("enum", "Choice (enum)"),
+    ("select", "Choices (select)"),
+]
+VAULT_TYPES = [("password", "Password"), ("script", "Client script")]
+
+
+class SurveyValueRow(Form):
+    """One choice of an enum or select survey variable."""
+
+    name = StringField("Shown as")
+    value = StringField("Value")
+
+
+class SurveyVarRow(Form):
+    """One survey variable: a row of the template form's survey editor."""
+
+    name = StringField("Name")
+    title = StringField("Title")
+    type = choice("Type", SURVEY_TYPES)
+    required = BooleanField("Required")
+    default_value = StringField("Default value")
+    description = StringField("Description")
+    values = FieldList(FormField(SurveyValueRow), "Values")
+
+
+class VaultRow(Form):
+    """One vault password: a row of the template form's vault editor. `id` keeps the row."""
+
+    id = HiddenField()
+    name = StringField("Vault ID", description="Empty for the default vault.")
+    type = choice("Type", VAULT_TYPES)
+    vault_key_id = choice("Password key")
+    script = StringField("Script path")
 
 
 class TemplateForm(FlaskForm):
@@ -221,10 +267,10 @@ class TemplateForm(FlaskForm):
     )
     view_id = choice("View")
     git_branch = StringField("Branch override", description="Instead of the repository's branch.")
-    arguments = TextAreaField(
-        "Arguments (JSON)",
-        description='A JSON array of strings, e.g. ["--tags", "web"] (optional).',
-        render_kw={"rows": 2, "class": "mono"},
+    arguments = FieldList(
+        StringField("Argument"),
+        "Arguments",
+        description="Passed to the playbook or script in this order, e.g. --tags then web.",
     )
     allow_override_args_in_task = BooleanField("Allow arguments to be set when a task starts")
     allow_override_branch_in_task = BooleanField("Allow the branch to be set when a task starts")
@@ -243,18 +289,17 @@ class TemplateForm(FlaskForm):
         render_kw={"data-show-when": "type=deploy"},
     )
     suppress_success_alerts = BooleanField("Suppress success alerts")
-    vaults = TextAreaField(
-        "Vaults (JSON)",
-        description='e.g. [{"name": "default", "vault_key_id": 3}] (optional).',
-        render_kw={"rows": 3, "class": "mono"},
+    vaults = FieldList(
+        FormField(VaultRow),
+        "Vaults",
+        description="Ansible vault passwords: a login-with-password key of the Key Store, or "
+        "a client script that prints the password.",
     )
-    survey_vars = TextAreaField(
-        "Survey variables (JSON)",
-        description='e.g. [{"name": "version", "title": "Version", "type": "", "required": true, '
-        '"default_value": "1.0", "description": "Shown under the input"}] (optional). Types: "" '
-        "(a line), text (several lines), int, boolean, secret, enum (one of its values) and "
-        'select (several), the last two with "values": [{"name": "Shown", "value": "passed"}].',
-        render_kw={"rows": 3, "class": "mono"},
+    survey_vars = FieldList(
+        FormField(SurveyVarRow),
+        "Survey variables",
+        description="Asked for when a task starts and passed as extra variables. A select's "
+        "default value lists its values separated by commas.",
     )
     runner_tag = StringField(
         "Runner tag",
@@ -264,6 +309,24 @@ class TemplateForm(FlaskForm):
         "Max duration (seconds)",
         description="A longer run is stopped and fails; empty or 0 for no limit but the "
         "server's max_task_duration_sec.",
+    )
+    # What the run dialog may set, kept in task_params under the original's names
+    # (services.templates.RUN_OPTIONS).
+    allow_override_inventory = BooleanField(
+        "Inventory", description="Another inventory (a workspace for Terraform)."
+    )
+    allow_override_limit = BooleanField(
+        "Limit",
+        description="--limit: some of the hosts.",
+        render_kw={"data-show-when": "app=ansible"},
+    )
+    allow_override_tags = BooleanField(
+        "Tags", description="--tags: only some tasks.", render_kw={"data-show-when": "app=ansible"}
+    )
+    allow_override_skip_tags = BooleanField(
+        "Skip tags",
+        description="--skip-tags: leave some tasks out.",
+        render_kw={"data-show-when": "app=ansible"},
     )
 
 
@@ -321,34 +384,75 @@ class ScheduleForm(FlaskForm):
 
 
 def attach_error(form: FlaskForm, exc: SemaphoreError) -> None:
-    """Show a service's error next to its field (or at the top of the form).
+    """Show each of a service's problems next to its field (or at the top of the form).
 
     Service fields are the API's names: "ssh.private_key" is the form's `ssh_private_key`, and
-    "vaults[0].name" belongs to the `vaults` field.
+    "vaults[1].vault_key_id" is the key picker of the `vaults` editor's second row (or the
+    editor itself when it has no such row).
     """
-    field = None
-    if exc.field:
-        for name in (exc.field, exc.field.replace(".", "_"), re.split(r"[.\[]", exc.field)[0]):
-            field = getattr(form, name, None)
-            if field is not None and hasattr(field, "errors"):
+    for message, path in getattr(exc, "problems", None) or [(exc.message, exc.field)]:
+        field, rest = _field_at(form, path) if path else (None, "")
+        if field is None:
+            form.form_errors.append(message)
+        else:
+            text = labelled(SemaphoreError(message, path), field, rest)
+            field.errors = [*list(field.errors or []), text]
+
+
+# "survey_vars[1].values[0].name" -> survey_vars, [1], values, [0], name
+_PATH_PART = re.compile(r"\[\d+\]|[^.\[\]]+")
+
+
+def _field_at(form: BaseForm, path: str) -> tuple[Field | None, str]:
+    """The form's field a service's field path names, and the part of the path it found (the
+    row it is in included); a field of a row the form lacks falls back to its list."""
+    for name in (path, path.replace(".", "_")):
+        field = form._fields.get(name)
+        if field is not None:
+            return field, path
+    found: Field | None = None
+    current: Any = form
+    walked = ""
+    for part in _PATH_PART.findall(path):
+        if part.startswith("["):
+            index = int(part[1:-1])
+            if not isinstance(current, FieldList) or index >= len(current.entries):
                 break
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*list(field.errors or []), labelled(exc, field)]
-    else:
-        form.form_errors.append(exc.message)
+            current = current.entries[index]
+        else:
+            container = current.form if isinstance(current, FormField) else current
+            child = getattr(container, "_fields", {}).get(part)
+            if child is None:
+                break
+            current = child
+        walked = f"{walked}{part}" if part.startswith("[") or not walked else f"{walked}.{part}"
+        if not isinstance(current, FormField):
+            found = current
+    return found, walked if found is not None else ""
 
 
-def labelled(exc: SemaphoreError, field) -> str:
+def labelled(exc: SemaphoreError, field, path: str | None = None) -> str:
     """The service's message in the form's words: a message that starts with the API's name of
     this very field ("inventory_id is required", "ssh.private_key is not a valid private key")
-    starts with the field's label instead ("Inventory is required"). A message about a part of
-    a field ("vaults[0].name …") keeps its path, which the label could not say."""
+    starts with the field's label instead ("Inventory is required"). At a row's field (`path`
+    names the row) the rows are where the message is shown, not part of it: "survey_vars[1]:
+    name is required" at row 2's name reads "Name is required". A message about a part of a
+    field the form cannot point at keeps its path."""
     message, name = exc.message, exc.field or ""
-    direct = name.replace(".", "_") == field.name
-    if not (direct and message.startswith(name + " ")):
+    rows = _ROW_PREFIX.match(message)
+    if rows and path and "[" in path:
+        message = message[rows.end() :]
+        name = path.rsplit(".", 1)[-1]
+        if not message.startswith(name + " "):
+            return message[:1].upper() + message[1:]
+    elif not (name.replace(".", "_") == field.name and message.startswith(name + " ")):
         return message
     label = re.sub(r"\s*\([^)]*\)$", "", field.label.text) or field.label.text
     return label + message[len(name) :]
+
+
+# The list items a service's message starts with: "survey_vars[1]: values[0]: ".
+_ROW_PREFIX = re.compile(r"^(?:\w+\[\d+\]: )+")
 
 
 class PasscodeForm(FlaskForm):

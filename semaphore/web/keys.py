@@ -5,12 +5,15 @@ from __future__ import annotations
 from flask import Response, url_for
 from flask_login import login_required
 
+from semaphore.models import AccessKey
 from semaphore.services import keys
-from semaphore.services.permissions import MANAGE_RESOURCES
+from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
+from semaphore.services.references import users_of
 from semaphore.web.blueprint import web_blueprint
 from semaphore.web.forms import KEY_TYPES, KeyForm
 from semaphore.web.htmx import render
 from semaphore.web.project_resources import (
+    REFERRER_PAGES,
     delete_and_return,
     edit_form,
     form_page,
@@ -19,6 +22,8 @@ from semaphore.web.project_resources import (
 )
 
 TYPE_TITLES = dict(KEY_TYPES)
+# Users of a key whose page only managers may open; other members get the list they are in.
+LIST_PAGES = {"repository": "web.repositories_index", "inventory": "web.inventories_index"}
 
 
 @web_blueprint.get("/project/<int:project_id>/keys")
@@ -30,6 +35,7 @@ def keys_index(project_id: int) -> Response:
         "projects/keys/index.html",
         access=access,
         keys=rows,
+        in_use=_in_use(access, rows),
         type_titles=TYPE_TITLES,
         is_empty=keys.is_empty,
     )
@@ -75,6 +81,26 @@ def keys_delete(project_id: int, key_id: int) -> Response:
         f"Key {key.name} removed",
         url_for("web.keys_index", project_id=project_id),
     )
+
+
+def _in_use(access: ProjectAccess, rows: list[AccessKey]) -> dict[int, list[dict[str, str]]]:
+    """What uses each key, as links: the page that edits or shows each user (its list, for a
+    member who may not edit it). One query per kind of user for the whole page."""
+    found = keys.keys_in_use(key.id for key in rows)
+    links: dict[int, list[dict[str, str]]] = {}
+    for key_id, refs in found.items():
+        links[key_id] = [
+            {"kind": item["kind"], "name": item["name"], "url": _user_url(access, item)}
+            for item in users_of(refs)
+        ]
+    return links
+
+
+def _user_url(access: ProjectAccess, item: dict) -> str:
+    endpoint, argument = REFERRER_PAGES[item["kind"]]
+    if item["kind"] in LIST_PAGES and not access.can_manage_resources:
+        return url_for(LIST_PAGES[item["kind"]], project_id=access.project_id)
+    return url_for(endpoint, project_id=access.project_id, **{argument: item["id"]})
 
 
 def _data(form: KeyForm) -> dict:

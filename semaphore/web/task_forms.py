@@ -33,7 +33,13 @@ from semaphore.web.forms import choice, options
 ANSIBLE_APPS = ("ansible",)
 TERRAFORM_APPS = ("terraform", "tofu", "terragrunt")
 ANSIBLE_FLAGS = ("debug", "dry_run", "diff")
-TERRAFORM_FLAGS = ("plan", "destroy", "auto_approve")
+TERRAFORM_FLAGS = ("plan", "destroy", "auto_approve", "upgrade")
+# Ansible's lists of the 2.16 task params, typed as one line: "web, db" is ["web", "db"].
+LIST_FIELDS = {
+    "limit": ("Limit", "Hosts or groups, separated by commas (--limit)."),
+    "tags": ("Tags", "Only tasks with these tags, separated by commas (--tags)."),
+    "skip_tags": ("Skip tags", "Tasks with these tags are skipped (--skip-tags)."),
+}
 SURVEY_PREFIX = "survey_"
 
 
@@ -59,6 +65,7 @@ def _flag_fields(app: str) -> dict[str, Field]:
             "auto_approve": BooleanField(
                 "Auto approve", description="Apply without waiting for confirmation."
             ),
+            "upgrade": BooleanField("Upgrade", description="init -upgrade: newer providers."),
         }
     return {}
 
@@ -120,11 +127,28 @@ def survey_field(var: dict[str, Any]) -> Field:
     return StringField(label, **common)
 
 
-def run_form_class(template: Template) -> type[RunForm]:
-    """A RunForm with the template's survey variables, overrides and switches."""
+def run_form_class(template: Template, earlier: Task | None = None) -> type[RunForm]:
+    """A RunForm with the template's survey variables, the overrides it allows and its app's
+    switches; a re-run of a task that ran a known commit can pin that commit."""
     fields: dict[str, Field] = {}
     for index, var in enumerate(templates.survey_vars(template)):
         fields[f"{SURVEY_PREFIX}{index}"] = survey_field(var)
+    if template.type == "deploy":
+        fields["build_task_id"] = choice(
+            "Build version", description="The build whose version this deploy installs."
+        )
+    allowed = templates.run_options(template)
+    if "inventory" in allowed and template.app in ANSIBLE_APPS + TERRAFORM_APPS:
+        label = "Workspace" if template.app in TERRAFORM_APPS else "Inventory"
+        fields["inventory_id"] = choice(label, description="Instead of the template's.")
+    for name, (label, description) in LIST_FIELDS.items():
+        if name in allowed and template.app in ANSIBLE_APPS:
+            fields[name] = StringField(label, description=description)
+    if earlier is not None and earlier.commit_hash:
+        fields["pin_commit"] = BooleanField(
+            f"Run commit {earlier.commit_hash[:8]} again",
+            description="Unticked, the run takes the branch's latest commit.",
+        )
     if template.allow_override_branch_in_task:
         fields["git_branch"] = StringField(
             "Branch", description=f"Instead of {template.git_branch or 'the repository branch'}."
@@ -146,6 +170,16 @@ def survey_fields(form: RunForm) -> list[Field]:
 
 def flag_fields(form: RunForm) -> list[Field]:
     return [field for field in form if field.name in ANSIBLE_FLAGS + TERRAFORM_FLAGS]
+
+
+def list_fields(form: RunForm) -> list[Field]:
+    """Limit, tags and skip tags, those the template allows."""
+    return [field for field in form if field.name in LIST_FIELDS]
+
+
+def _words(text: str | None) -> list[str]:
+    """A list field's line as the list the API takes: split at commas (and spaces)."""
+    return [word for word in (text or "").replace(",", " ").split() if word]
 
 
 # Initial values and the task data ------------------------------------------------------------
@@ -180,10 +214,28 @@ def initial_values(template: Template, task: Task | None = None) -> dict[str, An
     }
     values["submission"] = uuid.uuid4().hex
     values.update({flag: bool(params.get(flag)) for flag in ANSIBLE_FLAGS + TERRAFORM_FLAGS})
+    values.update(_initial_lists(template, task, params))
+    if task is not None:
+        values["inventory_id"] = str(task.inventory_id or "")
+        values["build_task_id"] = str(task.build_task_id or "")
     for index, var in enumerate(templates.survey_vars(template)):
         value = _initial_answer(var, environment.get(var["name"]))
         if var.get("type") != "secret" and value is not None:
             values[f"{SURVEY_PREFIX}{index}"] = value
+    return values
+
+
+def _initial_lists(template: Template, task: Task | None, params: dict) -> dict[str, str]:
+    """Limit, tags and skip tags as the dialog's lines: the earlier task's (its `limit`
+    field counts for the limit too), else the template's defaults (the original's template
+    task params keep them at the top level)."""
+    defaults = templates.task_params(template) or {}
+    values = {}
+    for name in LIST_FIELDS:
+        given = params.get(name) if task is not None else defaults.get(name)
+        if name == "limit" and task is not None and not given and task.limit:
+            given = _words(task.limit)
+        values[name] = ", ".join(str(item) for item in given) if isinstance(given, list) else ""
     return values
 
 
@@ -227,16 +279,22 @@ def task_data(form: RunForm, template: Template) -> dict[str, Any]:
     for flag in ANSIBLE_FLAGS:
         if flag in form:
             data[flag] = form[flag].data
-    params = {flag: form[flag].data for flag in TERRAFORM_FLAGS if flag in form}
+    params: dict[str, Any] = {flag: form[flag].data for flag in TERRAFORM_FLAGS if flag in form}
+    params.update({field.name: _words(field.data) for field in list_fields(form)})
     if params:
         data["params"] = params
+    for name in ("inventory_id", "build_task_id"):
+        if name in form and (form[name].data or "").strip():
+            value = form[name].data.strip()
+            data[name] = int(value) if value.isdigit() else value
     return data
 
 
 def run_data(form: RunForm, template: Template, earlier: Task | None) -> dict[str, Any]:
     """The dialog as the API's POST body; for a re-run (`earlier`), with what the dialog has
-    no field for yet kept from the earlier task: its extra variables beyond the survey's, its
-    limit, inventory and playbook."""
+    no field for kept from the earlier task: its extra variables beyond the survey's, its
+    playbook, and its limit and inventory unless the template lets the dialog set them; its
+    commit when the user pins it."""
     data = task_data(form, template)
     if earlier is None:
         return data
@@ -245,7 +303,21 @@ def run_data(form: RunForm, template: Template, earlier: Task | None) -> dict[st
     environment = {**kept, **_json_object(data.get("environment"))}
     if environment:
         data["environment"] = json.dumps(environment)
-    carried = {"limit": earlier.limit, "inventory_id": earlier.inventory_id}
-    carried["playbook"] = earlier.playbook
+    if "pin_commit" in form and form.pin_commit.data:
+        data["commit_hash"] = earlier.commit_hash
+    earlier_params = earlier.params if isinstance(earlier.params, dict) else {}
+    kept_lists = {
+        name: earlier_params[name]
+        for name in LIST_FIELDS
+        if name not in form and isinstance(earlier_params.get(name), list)
+    }
+    if kept_lists:
+        data["params"] = {**data.get("params", {}), **kept_lists}
+    # What the dialog has no field for is kept from the earlier task.
+    carried = {"playbook": earlier.playbook}
+    if "inventory_id" not in form:
+        carried["inventory_id"] = earlier.inventory_id
+    if "limit" not in form:
+        carried["limit"] = earlier.limit
     data.update({name: value for name, value in carried.items() if value not in (None, "")})
     return data

@@ -16,15 +16,17 @@ from flask_login import login_required
 
 from semaphore.extensions import db
 from semaphore.models import FINISHED_STATUSES, Task, Template, isoformat, utcnow
-from semaphore.services import projects, tasks, templates
+from semaphore.services import inventories, projects, tasks, templates
 from semaphore.services.permissions import RUN_TASKS, ProjectAccess
 from semaphore.services.tasks import builds, submissions
 from semaphore.services.tasks import origins as task_origins
 from semaphore.services.validation import parse_json_text
+from semaphore.web import task_history
 from semaphore.web.blueprint import web_blueprint
 from semaphore.web.htmx import redirect_to, render
 from semaphore.web.project_resources import (
     FORM_ERRORS,
+    choices,
     delete_and_return,
     edit_form,
     form_page,
@@ -36,6 +38,7 @@ from semaphore.web.task_forms import (
     RunForm,
     flag_fields,
     initial_values,
+    list_fields,
     run_data,
     run_form_class,
     survey_fields,
@@ -113,15 +116,21 @@ def elapsed(since: datetime, until: datetime) -> str:
     return f"{seconds}s"
 
 
-def _list_context(rows: list) -> dict:
-    """The task list's rows, whether it keeps refreshing, and why its waiting tasks wait (one
-    call for the whole page)."""
-    return {
-        "rows": rows,
-        "origins": task_origins.origins(task for task, _, _ in rows),
-        "polling": any(task.status not in FINISHED_STATUSES for task, _, _ in rows),
-        "waiting_reasons": tasks.waiting_reasons([task for task, _, _ in rows]),
-    }
+def _list_context(
+    access: ProjectAccess, asked: task_history.ListArgs, template_id: int | None = None
+) -> dict:
+    """One page of the task list (the history's, or a template's), as its partials draw it."""
+    if template_id is None:
+        return task_history.list_context(
+            access, asked, "web.tasks_index", {"project_id": access.project_id}
+        )
+    return task_history.list_context(
+        access,
+        asked,
+        "web.templates_show",
+        {"project_id": access.project_id, "template_id": template_id},
+        template_id,
+    )
 
 
 # The task history and a template's page -----------------------------------------------------
@@ -131,13 +140,17 @@ def _list_context(rows: list) -> dict:
 @login_required
 def tasks_index(project_id: int) -> Response:
     access = project_scope(project_id)
+    asked = task_history.read_args(request.args)
+    unchanged = task_history.no_change(access, asked)
+    if unchanged is not None:
+        return unchanged
     return render(
         "projects/tasks/index.html",
-        "projects/tasks/_list.html",
+        asked.partial,
+        status=asked.http_status,
         access=access,
-        list_url=url_for("web.tasks_index", project_id=project_id),
         show_template=True,
-        **_list_context(tasks.list_tasks(access)),
+        **_list_context(access, asked),
         **_helpers(),
     )
 
@@ -147,15 +160,19 @@ def tasks_index(project_id: int) -> Response:
 def templates_show(project_id: int, template_id: int) -> Response:
     access = project_scope(project_id)
     template = templates.get_template(access, template_id)
+    asked = task_history.read_args(request.args, with_template=False)
+    unchanged = task_history.no_change(access, asked)
+    if unchanged is not None:
+        return unchanged
     return render(
         "projects/tasks/template.html",
-        "projects/tasks/_list.html",
+        asked.partial,
+        status=asked.http_status,
         access=access,
         template=template,
         survey=templates.survey_vars(template),
-        list_url=url_for("web.templates_show", project_id=project_id, template_id=template_id),
         show_template=False,
-        **_list_context(tasks.list_tasks(access, template_id=template_id)),
+        **_list_context(access, asked, template_id),
         **_helpers(),
     )
 
@@ -172,7 +189,7 @@ def templates_run(project_id: int, template_id: int) -> Response:
     access.require(RUN_TASKS)
     template = templates.get_template(access, template_id)
     earlier = _earlier_task(access, template)
-    form = edit_form(run_form_class(template), initial_values(template, earlier))
+    form = edit_form(run_form_class(template, earlier), initial_values(template, earlier))
     done = submit_form(
         form,
         lambda: submissions.create_once(
@@ -204,6 +221,7 @@ def _run_page(
     partial = "projects/tasks/_run_form.html"
     if request.method == "GET":
         partial = "projects/tasks/_run_dialog.html"
+    _run_choices(access, template, form)
     form_url = url_for("web.templates_run", project_id=access.project_id, template_id=template.id)
     if request.query_string:
         form_url += "?" + request.query_string.decode()
@@ -219,12 +237,34 @@ def _run_page(
         earlier=earlier,
         survey=survey_fields(form),
         flags=flag_fields(form),
+        lists=list_fields(form),
         cancel_url=url_for(
             "web.templates_show", project_id=access.project_id, template_id=template.id
         ),
         app_titles=APP_TITLES,
     )
     return response
+
+
+def _run_choices(access: ProjectAccess, template: Template, form: RunForm) -> None:
+    """The options of the dialog's selects: inventories of the template's kind, builds."""
+    if "inventory_id" in form:
+        own = next(
+            (i.name for i in inventories.list_inventories(access) if i.id == template.inventory_id),
+            "none",
+        )
+        rows = inventories.inventories_for(access, template.app)
+        form.inventory_id.choices = choices(rows, lambda i: i.name, f"The template's ({own})")
+    if "build_task_id" in form:
+        offered = list(builds.successful_builds(template))
+        form.build_task_id.choices = choices(offered, _build_label, "None")
+        if request.method == "GET" and not form.build_task_id.data and offered:
+            form.build_task_id.data = str(offered[0].id)  # the newest, as the original's
+
+
+def _build_label(task: Task) -> str:
+    label = f"{task.version or '#' + str(task.id)}"
+    return f"{label} — {task.message}" if task.message else label
 
 
 # A task's page, its output, its buttons ------------------------------------------------------

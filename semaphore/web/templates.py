@@ -1,8 +1,14 @@
-"""The task template pages: list, add, edit, remove."""
+"""The task template pages: add, edit, remove.
+
+Survey variables, vaults and arguments are edited as rows (web/row_editors.py); the form turns
+them into the API's shapes and the service checks them, reporting every problem at its row.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 from flask import Response, url_for
 from flask_login import login_required
@@ -11,19 +17,25 @@ from semaphore.models import Template
 from semaphore.services import environments, inventories, keys, repositories, templates, views
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
 from semaphore.web.blueprint import web_blueprint
-from semaphore.web.forms import TEMPLATE_TYPES, TemplateForm, options
-from semaphore.web.htmx import render
+from semaphore.web.forms import (
+    TEMPLATE_TYPES,
+    SurveyValueRow,
+    SurveyVarRow,
+    TemplateForm,
+    VaultRow,
+    options,
+)
 from semaphore.web.project_resources import (
     choices,
     delete_and_return,
     edit_form,
     form_page,
     id_or_none,
-    json_field,
     number,
     project_scope,
     submit_form,
 )
+from semaphore.web.row_editors import apply_row_action
 
 APP_TITLES = {
     "ansible": "Ansible",
@@ -37,25 +49,13 @@ APP_TITLES = {
 TYPE_TITLES = dict(TEMPLATE_TYPES)
 
 
-@web_blueprint.get("/project/<int:project_id>/templates")
-@login_required
-def templates_index(project_id: int) -> Response:
-    access = project_scope(project_id)
-    return render(
-        "projects/templates/index.html",
-        access=access,
-        templates=templates.list_templates(access),
-        names=_names(access),
-        app_titles=APP_TITLES,
-        type_titles=TYPE_TITLES,
-    )
-
-
 @web_blueprint.route("/project/<int:project_id>/templates/new", methods=["GET", "POST"])
 @login_required
 def templates_new(project_id: int) -> Response:
     access = project_scope(project_id)
     form = TemplateForm()
+    if apply_row_action(form):
+        return _page(access, form, None)
     done = submit_form(
         form,
         lambda: templates.create_template(access, _data(form)),
@@ -73,11 +73,11 @@ def templates_edit(project_id: int, template_id: int) -> Response:
     access = project_scope(project_id)
     template = templates.get_template(access, template_id)
     form = edit_form(TemplateForm, _initial(template))
+    if apply_row_action(form):
+        return _page(access, form, template)
     done = submit_form(
         form,
-        lambda: templates.update_template(
-            access, template_id, {**_data(form), "task_params": templates.task_params(template)}
-        ),
+        lambda: templates.update_template(access, template_id, _data(form, template)),
         lambda saved: f"Template {saved.name} saved",
         _index_url(project_id),
     )
@@ -100,36 +100,54 @@ def _index_url(project_id: int) -> str:
     return url_for("web.templates_index", project_id=project_id)
 
 
-def _names(access: ProjectAccess) -> dict[str, dict[int, str]]:
-    """Names of what templates refer to, by id, for the list."""
-    return {
-        "repository": {r.id: r.name for r in repositories.list_repositories(access)},
-        "inventory": {i.id: i.name for i in inventories.list_inventories(access)},
-        "environment": {e.id: e.name for e in environments.list_environments(access)},
-        "view": {v.id: v.title for v in views.list_views(access)},
-    }
-
-
 def _option(object_id: int | None) -> str:
     return str(object_id) if object_id else ""
 
 
-def _pretty(value: list) -> str:
-    return json.dumps(value, indent=2) if value else ""
+def _vault_row(vault) -> dict:
+    """A stored vault as a row of the editor: its id (sent back) keeps it."""
+    return {
+        "id": str(vault.id),
+        "name": vault.name or "",
+        "type": vault.type or "password",
+        "vault_key_id": _option(vault.vault_key_id),
+        "script": vault.script or "",
+    }
 
 
-def _vault_shape(vault) -> dict:
-    """A vault as the API takes it back: its id keeps it, the rest may change."""
-    shape = {"id": vault.id, "name": vault.name, "type": vault.type}
-    if vault.type == "script":
-        shape["script"] = vault.script
-    else:
-        shape["vault_key_id"] = vault.vault_key_id
-    return shape
+def _default_text(value: Any) -> str:
+    """A survey variable's stored default as the editor's text field shows it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return "" if value is None else str(value)
+
+
+def _survey_row(var: dict) -> dict:
+    """A stored survey variable as a row of the editor."""
+    values = var.get("values") or []
+    return {
+        "name": var.get("name", ""),
+        "title": var.get("title", ""),
+        "type": var.get("type") or "",
+        "required": bool(var.get("required")),
+        "default_value": _default_text(var.get("default_value")),
+        "description": var.get("description", ""),
+        "values": [{"name": v.get("name", ""), "value": v.get("value", "")} for v in values],
+    }
+
+
+def _argument_rows(arguments: str | None) -> list[str]:
+    """The stored JSON array of arguments as one row each (stored text is checked JSON)."""
+    try:
+        parsed = json.loads(arguments or "[]")
+    except ValueError:
+        return [arguments or ""]
+    return [str(item) for item in parsed] if isinstance(parsed, list) else [str(parsed)]
 
 
 def _initial(template: Template) -> dict:
-    vaults = [_vault_shape(vault) for vault in templates.template_vaults(template)]
     return {
         "name": template.name,
         "description": template.description or "",
@@ -142,22 +160,26 @@ def _initial(template: Template) -> dict:
         "environment_ids": [str(i) for i in templates.environment_ids(template)[1:]],
         "view_id": _option(template.view_id),
         "git_branch": template.git_branch or "",
-        "arguments": template.arguments or "",
+        "arguments": _argument_rows(template.arguments),
         "allow_override_args_in_task": template.allow_override_args_in_task,
         "allow_override_branch_in_task": template.allow_override_branch_in_task,
         "suppress_success_alerts": template.suppress_success_alerts,
         "start_version": template.start_version or "",
         "build_template_id": _option(template.build_template_id),
         "autorun": template.autorun,
-        "vaults": _pretty(vaults),
-        "survey_vars": _pretty(templates.survey_vars(template)),
+        "vaults": [_vault_row(vault) for vault in templates.template_vaults(template)],
+        "survey_vars": [_survey_row(var) for var in templates.survey_vars(template)],
         "runner_tag": template.runner_tag or "",
         "max_task_duration_sec": str(template.max_task_duration_sec or ""),
+        **{
+            switch: (templates.task_params(template) or {}).get(switch) is True
+            for switch in templates.RUN_OPTIONS.values()
+        },
     }
 
 
-def _data(form: TemplateForm) -> dict:
-    """The form as the API's template object; the JSON textareas are parsed here."""
+def _data(form: TemplateForm, template: Template | None = None) -> dict:
+    """The form as the API's template object; the editors' rows become its lists."""
     return {
         "name": form.name.data,
         "description": form.description.data,
@@ -169,18 +191,88 @@ def _data(form: TemplateForm) -> dict:
         "environment_ids": _environment_ids(form),
         "view_id": id_or_none(form.view_id.data),
         "git_branch": form.git_branch.data,
-        "arguments": form.arguments.data,
+        "arguments": _arguments(form),
         "allow_override_args_in_task": form.allow_override_args_in_task.data,
         "allow_override_branch_in_task": form.allow_override_branch_in_task.data,
         "suppress_success_alerts": form.suppress_success_alerts.data,
         "start_version": form.start_version.data,
         "build_template_id": id_or_none(form.build_template_id.data),
         "autorun": form.autorun.data,
-        "vaults": json_field(form.vaults.data, "vaults", []),
-        "survey_vars": json_field(form.survey_vars.data, "survey_vars", []),
+        "vaults": [_vault(row.form) for row in form.vaults],
+        "survey_vars": [_survey_var(row.form) for row in form.survey_vars],
         "runner_tag": form.runner_tag.data,
         "max_task_duration_sec": number(form.max_task_duration_sec.data),
+        "task_params": _task_params(form, template),
     }
+
+
+def _task_params(form: TemplateForm, template: Template | None) -> dict | None:
+    """The template's task params (kept as stored) with the run dialog's switches as ticked."""
+    params = dict(templates.task_params(template) or {}) if template is not None else {}
+    for switch in templates.RUN_OPTIONS.values():
+        if form[switch].data:
+            params[switch] = True
+        else:
+            params.pop(switch, None)
+    return params or None
+
+
+def _arguments(form: TemplateForm) -> str | None:
+    """The arguments' rows as the API's JSON array text (empty rows left out)."""
+    listed = [value for value in form.arguments.data if (value or "").strip()]
+    return json.dumps(listed) if listed else None
+
+
+def _vault(row: VaultRow) -> dict:
+    """A vault row as the API's vault; the service ignores what its type does not use."""
+    return {
+        "id": id_or_none(row.id.data),
+        "name": row.name.data,
+        "type": row.type.data or "password",
+        "vault_key_id": id_or_none(row.vault_key_id.data),
+        "script": row.script.data,
+    }
+
+
+CHOICE_TYPES = ("enum", "select")
+_INTEGER = re.compile(r"-?\d+")
+
+
+def _typed_default(kind: str, text: str) -> Any:
+    """The default typed in the row, in the JSON type the API stores for the variable's type:
+    a number for int, true/false for boolean, a list for select. Text that is not of the
+    type goes as it is, for the service to refuse."""
+    text = text.strip() if kind in ("int", "boolean", "select") else text
+    if kind == "int" and _INTEGER.fullmatch(text):
+        return int(text)
+    if kind == "boolean" and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if kind == "select" and text:
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return text
+
+
+def _survey_var(row: SurveyVarRow) -> dict:
+    """A survey row as the API's survey variable (values only for enum and select, blank
+    value rows left out)."""
+    kind = row.type.data or ""
+    values = [
+        {"name": value.form.name.data, "value": value.form.value.data}
+        for value in row.values
+        if value.form.name.data or value.form.value.data
+    ]
+    var = {
+        "name": row.name.data,
+        "title": row.title.data,
+        "type": kind,
+        "required": row.required.data,
+        "description": row.description.data,
+        "values": values if kind in CHOICE_TYPES else [],
+    }
+    default = _typed_default(kind, row.default_value.data or "")
+    if default not in ("", []):
+        var["default_value"] = default
+    return var
 
 
 def _environment_ids(form: TemplateForm) -> list:
@@ -215,6 +307,16 @@ def _page(access: ProjectAccess, form: TemplateForm, template: Template | None) 
     form.view_id.choices = choices(views.list_views(access), lambda v: v.title, "None")
     builds = [t for t in templates.list_templates(access) if t.type == "build"]
     form.build_template_id.choices = choices(builds, lambda t: t.name, "Choose a build template…")
+    vault_keys = [k for k in keys.list_keys(access) if k.type == "login_password"]
+    key_choices = choices(vault_keys, lambda k: k.name, "Choose a key…")
+    # Rows added in the page are copies of these (static/js/editors.js).
+    prototypes = {
+        "survey_vars": SurveyVarRow(prefix=PROTOTYPE + "-"),
+        "values": SurveyValueRow(prefix=PROTOTYPE + "-"),
+        "vaults": VaultRow(prefix=PROTOTYPE + "-"),
+    }
+    for row in [*(entry.form for entry in form.vaults), prototypes["vaults"]]:
+        row.vault_key_id.choices = key_choices
     return form_page(
         access,
         MANAGE_RESOURCES,
@@ -224,5 +326,11 @@ def _page(access: ProjectAccess, form: TemplateForm, template: Template | None) 
         submit_label="Save" if template else "Add template",
         form_id="template-form",
         cancel_url=_index_url(access.project_id),
-        vault_keys=[k for k in keys.list_keys(access) if k.type == "login_password"],
+        vault_keys=vault_keys,
+        prototypes=prototypes,
+        prototype=PROTOTYPE,
     )
+
+
+# The name prefix of a prototype row: editors.js puts the list's name and the row's index.
+PROTOTYPE = "__list__-__index__"

@@ -62,8 +62,10 @@ DELIBERATE: list[tuple[str, str]] = [
         "the original's repository-bound schedules (run on a new commit) name their repository",
     ),
     (
-        r"^POST /project/\{\}/tasks request: field (build_task_id|params|secret) added$",
-        "the original's task request takes these (deploys, 2.16 params, secret survey values)",
+        r"^POST /project/\{\}/tasks request: field "
+        r"(build_task_id|commit_hash|params|secret) added$",
+        "the original's task request takes these (deploys, a commit to check out, 2.16 "
+        "params, secret survey values)",
     ),
     (
         r"^(POST|PUT) /project/\{\}/views(/\{\})? request: field "

@@ -37,14 +37,15 @@ def test_messages_name_the_fields_label(web, app, owner, project):
     )
 
 
-def test_a_message_about_part_of_a_field_keeps_its_path(web, app, owner, project):
+def test_a_message_about_a_row_is_shown_at_the_rows_field(web, app, owner, project):
     web.log_in(owner)
     refused = web.submit(
         f"/project/{project.id}/templates/new",
-        {"name": "T", "app": "bash", "playbook": "a.sh", "vaults": '[{"vault_key_id": "x"}]'},
+        {"name": "T", "app": "bash", "playbook": "a.sh", "vaults-0-vault_key_id": "x"},
     )
     assert refused.status_code == 422
-    assert error(refused.get_data(as_text=True), "vaults").startswith("vaults[0]")
+    html = refused.get_data(as_text=True)
+    assert error(html, "vaults-0-vault_key_id") == "Password key must be an integer"
 
 
 def test_the_inventory_key_choices_say_none_once(web, app, owner, project):

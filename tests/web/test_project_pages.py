@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -381,17 +379,18 @@ def test_templates_create_edit_and_delete(as_owner, project):
         "playbook": "site.yml",
         "repository_id": str(repo.id),
         "inventory_id": str(inventory.id),
-        "arguments": '["--diff"]',
+        "arguments-0": "--diff",
     }
     bad = as_owner.submit(f"{base}/new", {**fields, "playbook": ""})
     assert bad.status_code == 422 and 'data-testid="error-playbook"' in _html(bad)
-    bad_json = as_owner.submit(f"{base}/new", {**fields, "vaults": "[{"})
-    assert bad_json.status_code == 422 and 'data-testid="error-vaults"' in _html(bad_json)
+    bad_row = as_owner.submit(f"{base}/new", {**fields, "vaults-0-vault_key_id": ""})
+    assert bad_row.status_code == 422
+    assert 'data-testid="error-vaults-0-vault_key_id"' in _html(bad_row)
     assert _one(Template, name="Deploy") is None
 
-    vaults = json.dumps([{"name": "default", "vault_key_id": vault_key.id}])
-    survey = json.dumps([{"name": "version", "title": "Version"}])
-    created = as_owner.submit(f"{base}/new", {**fields, "vaults": vaults, "survey_vars": survey})
+    vaults = {"vaults-0-name": "default", "vaults-0-vault_key_id": str(vault_key.id)}
+    survey = {"survey_vars-0-name": "version", "survey_vars-0-title": "Version"}
+    created = as_owner.submit(f"{base}/new", {**fields, **vaults, **survey})
     assert created.status_code == 303
     template = _one(Template, name="Deploy")
     assert template.arguments == '["--diff"]' and template.inventory_id == inventory.id
@@ -401,7 +400,7 @@ def test_templates_create_edit_and_delete(as_owner, project):
     assert "vault_key_id" in edit and "version" in edit
     edited = as_owner.submit(
         f"{base}/{template.id}/edit",
-        {**fields, "playbook": "deploy.yml", "survey_vars": survey, "vaults": "[]"},
+        {**fields, "playbook": "deploy.yml", **survey},
     )
     assert edited.status_code == 303
     assert db.session.get(Template, template.id).playbook == "deploy.yml"

@@ -34,8 +34,9 @@ from semaphore.services import validation as v
 from semaphore.services.keys import seal_secret
 from semaphore.services.permissions import RUN_TASKS, ProjectAccess
 from semaphore.services.references import get_in_project, reference
-from semaphore.services.tasks import builds
+from semaphore.services.tasks import builds, history
 from semaphore.services.tasks import output as task_output
+from semaphore.services.tasks.history import TaskFilter
 from semaphore.services.tasks.output import OutputLine
 from semaphore.services.tasks.params import check_params
 from semaphore.services.tasks.retention import delete_tasks
@@ -83,6 +84,8 @@ def create_task(access: ProjectAccess, data: Mapping[str, Any]) -> Task:
         arguments=body.arguments,
         inventory_id=reference(data, "inventory_id", Inventory, access.project_id, "Inventory"),
         build_task_id=reference(data, "build_task_id", Task, access.project_id, "Task"),
+        # Checked out instead of the branch's head (the original binds it from the body too).
+        commit_hash=body.commit_hash or None,
         params=body.params.values() if body.params is not None else None,
         secret=seal_secret(secret) if secret else None,
         user_id=access.user_id,
@@ -182,8 +185,10 @@ def list_tasks(
     limit: int = TASK_LIST_LIMIT,
     *,
     page: Page | None = None,
+    filters: TaskFilter | None = None,
 ) -> listing.Rows[tuple[Task, Template, str | None]]:
-    """The project's newest tasks (at most `limit`), with their template and user name.
+    """The project's newest tasks (at most `limit`), with their template and user name; only
+    those matching `filters` (status, template, user, days; history.TaskFilter) when given.
 
     One page of them when `page` is given: pages reach every task, past the original's cap of
     1000, since a page is bounded by its own size; `limit` is then ignored.
@@ -197,6 +202,8 @@ def list_tasks(
     )
     if template_id is not None:
         query = query.where(Task.template_id == template_id)
+    if filters:
+        query = history.apply_filter(query, filters)
     if page is None:
         query = query.limit(min(max(limit, 1), TASK_LIST_LIMIT))
     return listing.rows(query, page, scalars=False)

@@ -24,6 +24,8 @@ VERSION_PARTS = re.compile(r"(.*[^0-9])?([0-9]+)([^0-9].*)?")
 NUMBER = re.compile(r"[+-]?[0-9]+")
 # How many of the deploy tasks a build task started its page lists.
 DEPLOYS_LISTED = 50
+# How many builds a deploy's run dialog offers (the original's dialog asks for 20).
+BUILDS_OFFERED = 20
 
 
 def next_version(start: str, current: str) -> str:
@@ -56,6 +58,23 @@ def build_version(template: Template) -> str | None:
         .limit(1)
     )
     return next_version(template.start_version, newest) if newest else template.start_version
+
+
+def successful_builds(template: Template) -> Sequence[Task]:
+    """The newest successful tasks of a deploy template's build template, which its run
+    dialog offers as the version to deploy (none for other templates)."""
+    if template.type != "deploy" or template.build_template_id is None:
+        return ()
+    return db.session.scalars(
+        select(Task)
+        .where(
+            Task.template_id == template.build_template_id,
+            Task.project_id == template.project_id,
+            Task.status == "success",
+        )
+        .order_by(Task.id.desc())
+        .limit(BUILDS_OFFERED)
+    ).all()
 
 
 def autorun_deploys(template: Template | None) -> Sequence[Template]:
