@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from semaphore.errors import NotFound, ValidationError
+from semaphore.errors import NotFound, Problems, ValidationError
 from semaphore.extensions import db
 from semaphore.models import AccessKey, Environment, Template, TemplateEnvironment
 from semaphore.schemas.base import parse
@@ -79,12 +79,29 @@ def _json_object(text: str | None, field: str, label: str) -> str | None:
     return text
 
 
-def _fields(body: EnvironmentIn) -> dict[str, Any]:
-    """Every column a request sets, validated before anything is written."""
-    return {
+def _fields(data: Mapping[str, Any]) -> tuple[EnvironmentIn, dict[str, Any]]:
+    """The request read and every column it sets, validated before anything is written.
+
+    Raises:
+        ValidationError: every problem of the shape and of the variables' texts (a form shows
+            them all; the API answers with the first, the shape's as before).
+    """
+    problems = Problems()
+    body = problems.check(lambda: parse(EnvironmentIn, data))
+    if body is not None:
+        texts = {"json": body.json_text, "env": body.env}
+    else:  # the texts are still checked, when they are texts
+        texts = {name: data.get(name) for name in VARIABLE_FIELDS}
+        texts = {name: text for name, text in texts.items() if isinstance(text, str)}
+    for field, text in texts.items():
+        problems.check(
+            lambda field=field, text=text: _json_object(text, field, VARIABLE_FIELDS[field])
+        )
+    problems.raise_any()
+    return body, {
         "name": body.name,
-        "json": _json_object(body.json_text, "json", "Extra variables"),
-        "env": _json_object(body.env, "env", "Environment variables"),
+        "json": body.json_text,
+        "env": body.env,
         "password": body.password,
     }
 
@@ -309,8 +326,7 @@ def create_environment(access: ProjectAccess, data: Mapping[str, Any]) -> Enviro
     access.require(MANAGE_RESOURCES)
     v.require_mapping(data)
     check_body_ids(access, data, "Environment", None)
-    body = parse(EnvironmentIn, data)
-    fields = _fields(body)
+    body, fields = _fields(data)
     changes = _secret_changes(body, {})
     if any(change.operation != "create" for change in changes):
         raise ValidationError("A new environment can only create secrets", "secrets")
@@ -335,8 +351,7 @@ def update_environment(
     environment = get_environment(access, environment_id)
     v.require_mapping(data)
     check_body_ids(access, data, "Environment", environment_id)
-    body = parse(EnvironmentIn, data)
-    fields = _fields(body)
+    body, fields = _fields(data)
     changes = _secret_changes(body, _secret_keys(environment_id))
     for field, value in fields.items():
         setattr(environment, field, value)

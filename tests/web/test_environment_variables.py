@@ -71,6 +71,29 @@ def test_what_is_not_an_object_is_refused_at_the_field(as_owner, project, text, 
     assert db.session.scalars(select(Environment)).all() == []
 
 
+def test_every_problem_of_the_form_shows_at_once(as_owner, project):
+    refused = as_owner.submit(
+        f"/project/{project.id}/environment/new",
+        {"name": "", "json": "[1, 2]", "env": '{"A": {"nested": 1}}'},
+    )
+    assert refused.status_code == 422
+    html = _html(refused)
+    assert 'data-testid="error-name">Name is required' in html
+    assert 'data-testid="error-json">Extra variables must be a JSON object' in html
+    assert 'data-testid="error-env">Environment variables: values must be scalar' in html
+    assert db.session.scalars(select(Environment)).all() == []
+
+
+def test_the_api_still_answers_with_the_first_problem(app, owner, project):
+    api = factories.api_client(app, owner)
+    answer = api.post(
+        f"/api/project/{project.id}/environment",
+        json={"project_id": project.id, "name": "", "json": "[1, 2]"},
+    )
+    assert answer.status_code == 400
+    assert answer.get_json() == {"error": "name is required"}
+
+
 def _check(web, project, field: str, text: str, page: str = "/"):
     token = csrf_token(_html(web.get(page)))
     return web.post(
