@@ -101,6 +101,8 @@ def _run(app, processes, redis_server, script_repo, workers: int) -> dict[str, f
         time.sleep(0.05)
     time.sleep(1)  # the warm-up's last jobs are counted once their horses are reaped
     pids = [p.pid for p in started] + [redis_server.process.pid]
+    worker_pids = [p.pid for p in started]
+    workers_before = _tree_cpu(worker_pids)
     cpu_before, jobs_before = _tree_cpu(pids), _jobs_run()
     own_before = time.process_time()
     began = time.perf_counter()
@@ -109,13 +111,22 @@ def _run(app, processes, redis_server, script_repo, workers: int) -> dict[str, f
         time.sleep(0.05)
     elapsed = time.perf_counter() - began
     time.sleep(1)  # RQ counts a job once its horse has been reaped
-    cpu = _tree_cpu(pids) - cpu_before + (time.process_time() - own_before)
+    own = time.process_time() - own_before
+    cpu = _tree_cpu(pids) - cpu_before + own
+    workers_cpu = _tree_cpu(worker_pids) - workers_before
     jobs = _jobs_run() - jobs_before
     for process in started:
         process.terminate()
     for process in started:
         process.wait(timeout=30)
-    return {"elapsed": elapsed, "cpu": cpu, "jobs": jobs}
+    return {
+        "elapsed": elapsed,
+        "cpu": cpu,
+        "jobs": jobs,
+        "workers": workers_cpu,
+        "own": own,
+        "redis": cpu - workers_cpu - own,
+    }
 
 
 @pytest.mark.parametrize("config_overrides", [{"max_parallel_tasks": 0}])
@@ -130,6 +141,8 @@ def test_short_tasks_scale_out(app, processes, redis_server, script_repo):
             f"\n{name}: {TASKS} tasks in {run['elapsed']:.2f} s = {rate:.1f} tasks/s; "
             f"CPU {run['cpu']:.2f} s = {per_task * 1000:.0f} ms per task (target <= 60); "
             f"CPU bound {bound:.1f} tasks/s; {rate / bound:.0%} of it (target >= 80 % with 4); "
-            f"RQ jobs run {run['jobs']} for {TASKS} tasks"
+            f"RQ jobs run {run['jobs']} for {TASKS} tasks; per task: workers "
+            f"{run['workers'] / TASKS * 1000:.0f} ms, Redis {run['redis'] / TASKS * 1000:.0f} ms, "
+            f"the client posting and polling {run['own'] / TASKS * 1000:.0f} ms"
         )
     print(f"scale-out 1 -> 4 workers: {one['elapsed'] / four['elapsed']:.2f}x")
