@@ -7,7 +7,7 @@ a terraform template made for itself; the API never sets it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -65,14 +65,10 @@ def list_inventories(
 WORKSPACE_TYPES = ("terraform-workspace",)
 
 
-def inventories_for(access: ProjectAccess, app: str) -> list[Inventory]:
-    """The project's inventories a template of `app` can run with (a run dialog's choice)."""
+def usable_by(rows: Iterable[Inventory], app: str) -> list[Inventory]:
+    """Those of the inventories a template of `app` can run with (a run dialog's choice)."""
     workspaces = app in TERRAFORM_APPS
-    return [
-        inventory
-        for inventory in list_inventories(access)
-        if (inventory.type in WORKSPACE_TYPES) == workspaces
-    ]
+    return [inventory for inventory in rows if (inventory.type in WORKSPACE_TYPES) == workspaces]
 
 
 def get_inventory(access: ProjectAccess, inventory_id: int) -> Inventory:

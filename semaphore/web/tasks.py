@@ -249,12 +249,10 @@ def _run_page(
 def _run_choices(access: ProjectAccess, template: Template, form: RunForm) -> None:
     """The options of the dialog's selects: inventories of the template's kind, builds."""
     if "inventory_id" in form:
-        own = next(
-            (i.name for i in inventories.list_inventories(access) if i.id == template.inventory_id),
-            "none",
-        )
-        rows = inventories.inventories_for(access, template.app)
-        form.inventory_id.choices = choices(rows, lambda i: i.name, f"The template's ({own})")
+        rows = inventories.list_inventories(access)
+        own = next((i.name for i in rows if i.id == template.inventory_id), "none")
+        usable = inventories.usable_by(rows, template.app)
+        form.inventory_id.choices = choices(usable, lambda i: i.name, f"The template's ({own})")
     if "build_task_id" in form:
         offered = list(builds.successful_builds(template))
         form.build_task_id.choices = choices(offered, _build_label, "None")
