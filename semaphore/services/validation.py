@@ -17,6 +17,15 @@ from semaphore.schemas.json_text import (  # noqa: F401 - the services' one read
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 MAX_NAME = 255
+_COUNTING_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+def counting_number(text: str) -> int | None:
+    """A query string's page number or id: a whole number from 1 (at most nine digits), else
+    None."""
+    if _COUNTING_NUMBER.fullmatch(text) and int(text) >= 1:
+        return int(text)
+    return None
 
 
 def require_mapping(data: Any) -> Mapping[str, Any]:

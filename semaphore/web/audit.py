@@ -6,8 +6,6 @@ shows its message at its field and the URL (pushed) reloads the same page.
 
 from __future__ import annotations
 
-import re
-
 from flask import Response, request
 from flask_login import current_user, login_required
 
@@ -15,12 +13,12 @@ from semaphore.errors import ValidationError
 from semaphore.models import AUDIT_KINDS
 from semaphore.schemas.listing import Page
 from semaphore.services import audit, listing
+from semaphore.services.validation import counting_number
 from semaphore.web.blueprint import web_blueprint
 from semaphore.web.htmx import render
 
 PAGE_SIZE = 50
 FILTERS = ("kind", "actor", "since", "until")
-_WHOLE = re.compile(r"[0-9]{1,9}")
 
 
 @web_blueprint.get("/audit")
@@ -55,6 +53,4 @@ def _page_number() -> int | None:
     raw = request.args.get("page", "")
     if not raw:
         return 1
-    if not _WHOLE.fullmatch(raw) or int(raw) < 1:
-        return None
-    return int(raw)
+    return counting_number(raw)

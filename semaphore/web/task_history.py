@@ -13,7 +13,6 @@ would push its rows down a page at each redraw.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -26,13 +25,13 @@ from semaphore.services.permissions import ProjectAccess
 from semaphore.services.tasks import history
 from semaphore.services.tasks import origins as task_origins
 from semaphore.services.tasks.history import TaskFilter
+from semaphore.services.validation import counting_number
 from semaphore.web.htmx import is_htmx
 
 # Under 2 s, so that a new task shows within 2 s of its creation, the poll's answer included.
 POLL_EVERY = "1.5s"
 PAGE_SIZES = (20, 50, 100)
 DEFAULT_PAGE_SIZE = 50
-_WHOLE = re.compile(r"[0-9]{1,9}")
 # The whole list with its filters, swapped by the filter form and the pager; the poll swaps
 # the list only, so that a filter being edited is left alone.
 HISTORY_PARTIAL = "projects/tasks/_history.html"
@@ -82,9 +81,7 @@ def read_args(args: Mapping[str, str], with_template: bool = True) -> ListArgs:
 def _whole(raw: str | None, default: int) -> int | None:
     if not raw:
         return default
-    if _WHOLE.fullmatch(raw) and int(raw) >= 1:
-        return int(raw)
-    return None
+    return counting_number(raw)
 
 
 def no_change(access: ProjectAccess, asked: ListArgs) -> Response | None:
@@ -148,8 +145,11 @@ def list_context(
         "per_page": page.size,
         "page_sizes": PAGE_SIZES,
         "statuses": TASK_STATUSES,
-        "template_choices": history.template_choices(access) if template_id is None else None,
-        "user_choices": _user_choices(access, asked.filters),
+        # The filter form's choices; a poll redraws the list alone, without the form.
+        "template_choices": (
+            history.template_choices(access) if template_id is None and not asked.is_poll else None
+        ),
+        "user_choices": [] if asked.is_poll else _user_choices(access, asked.filters),
     }
 
 

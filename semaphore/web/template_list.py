@@ -7,7 +7,6 @@ and the list falls back to that argument's default, never a 500.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from flask import Response, request, url_for
@@ -19,6 +18,7 @@ from semaphore.services import environments, inventories, repositories, template
 from semaphore.services.listing import Rows
 from semaphore.services.permissions import ProjectAccess
 from semaphore.services.tasks.origins import origins
+from semaphore.services.validation import counting_number
 from semaphore.web.blueprint import web_blueprint
 from semaphore.web.htmx import render
 from semaphore.web.project_resources import project_scope
@@ -30,7 +30,6 @@ DEFAULT_PAGE_SIZE = 20
 # Seconds between refreshes of the rows: quick while a row's last task runs, else slow enough
 # to cost little but still show a task someone else started.
 BUSY_POLL, IDLE_POLL = 3, 10
-_WHOLE = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass
@@ -117,7 +116,7 @@ def _state(project_views: list[View]) -> ListState:
     else:
         state.app = app
     raw_page = request.args.get("page", "")
-    if raw_page and (not _WHOLE.fullmatch(raw_page) or int(raw_page) < 1):
+    if raw_page and counting_number(raw_page) is None:
         state.errors["page"] = "page must be a whole number from 1"
     elif raw_page:
         state.page = int(raw_page)

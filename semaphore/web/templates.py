@@ -148,6 +148,7 @@ def _argument_rows(arguments: str | None) -> list[str]:
 
 
 def _initial(template: Template) -> dict:
+    params = templates.task_params(template) or {}
     return {
         "name": template.name,
         "description": template.description or "",
@@ -171,10 +172,7 @@ def _initial(template: Template) -> dict:
         "survey_vars": [_survey_row(var) for var in templates.survey_vars(template)],
         "runner_tag": template.runner_tag or "",
         "max_task_duration_sec": str(template.max_task_duration_sec or ""),
-        **{
-            switch: (templates.task_params(template) or {}).get(switch) is True
-            for switch in templates.RUN_OPTIONS.values()
-        },
+        **{switch: params.get(switch) is True for switch in templates.RUN_OPTIONS.values()},
     }
 
 

@@ -21,6 +21,7 @@ from semaphore.extensions import db
 from semaphore.models import FINISHED_STATUSES, TASK_STATUSES, Task, Template
 from semaphore.queue import changes
 from semaphore.services.permissions import ProjectAccess
+from semaphore.services.validation import counting_number
 
 ACTIVE = "active"
 AUTOMATED = "automated"
@@ -28,7 +29,6 @@ ACTIVE_STATUSES = tuple(status for status in TASK_STATUSES if status not in FINI
 # A list showing unfinished tasks is redrawn at least this often, even with no change counted:
 # their durations run on, and why a task waits can change with a runner (not a project's row).
 ACTIVE_REFRESH_SECONDS = 10
-_WHOLE = re.compile(r"[0-9]{1,9}")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -85,8 +85,9 @@ def _whole(
     raw = args.get(name) or ""
     if not raw:
         return None
-    if _WHOLE.fullmatch(raw) and int(raw) >= 1:
-        return int(raw)
+    number = counting_number(raw)
+    if number is not None:
+        return number
     errors[name] = f"{label} must be an id (a whole number from 1){extra}"
     return None
 
