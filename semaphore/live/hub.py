@@ -21,6 +21,9 @@ from semaphore.live.events import LiveEvent
 log = logging.getLogger(__name__)
 QUEUE_SIZE = 256
 RETRY_SECONDS = 1.0
+# How long a read of the channel blocks: also how soon the relay notices a reconfigured broker.
+LISTEN_SECONDS = 0.25
+READY_SECONDS = 5.0
 
 
 class Subscription:
@@ -68,7 +71,12 @@ class Hub:
         self._lock = threading.Lock()
         self._subscriptions: set[Subscription] = set()
         self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
+        self._listening_to: object = None  # the broker client whose channel is subscribed
+
+    def _listening(self) -> bool:
+        """Whether the channel of the broker this process now uses is subscribed."""
+        listening_to = self._listening_to
+        return listening_to is not None and listening_to is broker.connection()
 
     def subscribe(self, accepts: Callable[[LiveEvent], bool]) -> Subscription:
         """A new subscription, receiving events published from now on."""
@@ -76,13 +84,23 @@ class Hub:
         with self._lock:
             self._subscriptions.add(subscription)
             if self._thread is None or not self._thread.is_alive():
-                self._ready.clear()
+                self._listening_to = None
                 self._thread = threading.Thread(target=self._run, name="live-hub", daemon=True)
                 self._thread.start()
-        # Events published before the channel is subscribed would be missed: wait for it.
-        if not self._ready.wait(5):
-            subscription.missed = True
+        # Events published before the channel is subscribed would be missed: wait for it (on
+        # the broker configured now: the relay may still listen to one reconfigured away).
+        deadline = time.monotonic() + READY_SECONDS
+        while not self._listening():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                subscription.missed = True
+                break
+            time.sleep(min(remaining, 0.02))  # rare (a first client, a new broker): poll
         return subscription
+
+    def subscription_count(self) -> int:
+        with self._lock:
+            return len(self._subscriptions)
 
     def unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:
@@ -93,7 +111,7 @@ class Hub:
             return list(self._subscriptions)
 
     def _lost(self) -> None:
-        self._ready.clear()
+        self._listening_to = None
         for subscription in self._each():
             subscription.missed = True
 
@@ -106,10 +124,10 @@ class Hub:
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(channel)
                 pubsub.get_message(timeout=5)  # the subscribe confirmation
-                self._ready.set()
+                self._listening_to = client
                 # A reconfigured broker (another Redis) means subscribing again.
                 while broker.connection() is client:
-                    message = pubsub.get_message(timeout=1.0)
+                    message = pubsub.get_message(timeout=LISTEN_SECONDS)
                     if message is None or message.get("type") != "message":
                         continue
                     subscriptions = self._each()

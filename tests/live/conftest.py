@@ -35,6 +35,22 @@ def connect(address: str, token: str | None, query: str = "") -> Client:
     return Client.connect(f"ws://{address}/api/ws{query}", headers=headers, receive_bytes=1 << 20)
 
 
+def subscribed(address: str, token: str, query: str = "") -> Client:
+    """A client connected to the app served in this process, once its stream has subscribed
+    to the live channel: only what is published after that reaches it (as by the original)."""
+    from semaphore.live.hub import hub
+
+    before = hub().subscription_count()
+    ws = connect(address, token, query)
+    deadline = time.monotonic() + 10
+    while hub().subscription_count() <= before:
+        if time.monotonic() > deadline:
+            ws.close()
+            raise AssertionError("the stream did not subscribe within 10 s")
+        time.sleep(0.01)
+    return ws
+
+
 def receive_until(
     ws: Client, done: Callable[[list[dict]], bool], timeout: float = 20
 ) -> list[dict]:

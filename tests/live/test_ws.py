@@ -15,7 +15,7 @@ from semaphore.models import Task, TaskOutputChunk, utcnow
 from semaphore.services import tasks
 from semaphore.services.tasks import output as task_output
 from tests import factories
-from tests.live.conftest import connect, quiet_for, receive_until
+from tests.live.conftest import connect, quiet_for, receive_until, subscribed
 
 
 def _task(project, status: str = "running") -> Task:
@@ -85,7 +85,7 @@ def test_a_guest_receives_only_the_projects_it_belongs_to(app, live_url):
     mine = factories.project(members={guest: "guest"})
     theirs = factories.project(members={other: "owner"})
     my_task, their_task = _task(mine), _task(theirs)
-    ws = connect(live_url, factories.api_token(guest))
+    ws = subscribed(live_url, factories.api_token(guest))
     try:
         _write(their_task, 1, 3)
         _finish(their_task)
@@ -111,8 +111,9 @@ def test_an_admin_receives_every_project_and_logs_0_leaves_out_lines(app, live_u
     owner = factories.user()
     project = factories.project(members={owner: "owner"})
     task = _task(project)
-    everything = connect(live_url, factories.api_token(admin))
-    updates_only = connect(live_url, factories.api_token(owner), f"?project_id={project.id}&logs=0")
+    everything = subscribed(live_url, factories.api_token(admin))
+    owner_token = factories.api_token(owner)
+    updates_only = subscribed(live_url, owner_token, f"?project_id={project.id}&logs=0")
     try:
         _write(task, 1, 2)
         _finish(task)
@@ -130,7 +131,7 @@ def test_a_follower_resumes_after_its_last_line_then_gets_live_lines_in_order(ap
     project = factories.project(members={owner: "owner"})
     task = _task(project)
     _write(task, 1, 5)
-    ws = connect(live_url, factories.api_token(owner), f"?task_id={task.id}&after=3")
+    ws = subscribed(live_url, factories.api_token(owner), f"?task_id={task.id}&after=3")
     try:
         first = receive_until(ws, lambda m: len(_lines(m)) >= 2)
         _write(task, 6, 8)
@@ -149,7 +150,7 @@ def test_a_follower_fills_a_gap_from_the_database(app, live_url):
     owner = factories.user()
     project = factories.project(members={owner: "owner"})
     task = _task(project)
-    ws = connect(live_url, factories.api_token(owner), f"?task_id={task.id}")
+    ws = subscribed(live_url, factories.api_token(owner), f"?task_id={task.id}")
     try:
         receive_until(ws, lambda m: any(x["type"] == "update" for x in m))
         _write(task, 1, 2)
@@ -171,7 +172,7 @@ def test_a_follower_with_html_gets_escaped_coloured_lines(app, live_url):
     task = _task(project)
     task_output.store_lines(task.id, 1, [(utcnow(), "\x1b[31mred <script>x</script>\x1b[0m")])
     db.session.commit()
-    ws = connect(live_url, factories.api_token(owner), f"?task_id={task.id}&html=1")
+    ws = subscribed(live_url, factories.api_token(owner), f"?task_id={task.id}&html=1")
     try:
         messages = receive_until(ws, lambda m: len(_lines(m)) >= 1)
     finally:
@@ -187,7 +188,7 @@ def test_a_follower_of_a_finished_task_gets_all_lines_then_the_final_state(app, 
     task = _task(project)
     _write(task, 1, 4500)  # more than one catch-up batch
     _finish(task)
-    ws = connect(live_url, factories.api_token(owner), f"?task_id={task.id}")
+    ws = subscribed(live_url, factories.api_token(owner), f"?task_id={task.id}")
     try:
         messages = receive_until(ws, _has_final)
     finally:
@@ -206,9 +207,9 @@ def test_a_member_removed_while_connected_stops_receiving(app, live_url, monkeyp
     project = factories.project(members={owner: "owner", guest: "guest"})
     task = _task(project)
     token = factories.api_token(guest)
-    everything = connect(live_url, token)
-    narrowed = connect(live_url, token, f"?project_id={project.id}")
-    follower = connect(live_url, token, f"?task_id={task.id}")
+    everything = subscribed(live_url, token)
+    narrowed = subscribed(live_url, token, f"?project_id={project.id}")
+    follower = subscribed(live_url, token, f"?task_id={task.id}")
     try:
         receive_until(follower, lambda m: any(x["type"] == "update" for x in m))
         projects.remove_member(project_access(owner, project.id), guest.id)
