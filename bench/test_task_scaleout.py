@@ -3,9 +3,9 @@ worker` processes, beside the CPU bound measured in the same run.
 
 200 tasks of `echo hi` spread over 8 templates (their checkouts warmed first), one project
 without a limit of its own. The CPU bound is 2 cores / the CPU seconds each task cost, summed
-over every process: the workers with their work-horses and everything those ran (git, the
-supervisor, bash), Redis, and this process (which creates the tasks through the API as a
-web process would). RQ's own counters tell how many jobs ran.
+over every process: the workers and everything they ran (git, the supervisor, bash), Redis,
+and this process (which creates the tasks through the API as a web process would). RQ's own
+counters tell how many jobs ran.
 
 Targets: with 4 workers, tasks/s >= 80 % of the CPU bound; CPU per task <= 60 ms; jobs run =
 tasks. SQLite.
@@ -99,7 +99,7 @@ def _run(app, processes, redis_server, script_repo, workers: int) -> dict[str, f
     warm = [post(t.id) for t in templates]
     while _finished(warm) < len(warm):
         time.sleep(0.05)
-    time.sleep(1)  # the warm-up's last jobs are counted once their horses are reaped
+    time.sleep(1)  # RQ counts the warm-up's last jobs once they are finished
     pids = [p.pid for p in started] + [redis_server.process.pid]
     worker_pids = [p.pid for p in started]
     workers_before = _tree_cpu(worker_pids)
@@ -110,7 +110,7 @@ def _run(app, processes, redis_server, script_repo, workers: int) -> dict[str, f
     while _finished(ids) < TASKS:
         time.sleep(0.05)
     elapsed = time.perf_counter() - began
-    time.sleep(1)  # RQ counts a job once its horse has been reaped
+    time.sleep(1)  # RQ counts a job once it is finished
     own = time.process_time() - own_before
     cpu = _tree_cpu(pids) - cpu_before + own
     workers_cpu = _tree_cpu(worker_pids) - workers_before

@@ -152,13 +152,13 @@ def server(ctx: Context) -> None:
 main.add_command(server, name="service")
 
 
-def _count_metrics(ctx: Context, forking_worker: bool = False) -> str:
+def _count_metrics(ctx: Context) -> str:
     """Count into this machine's metrics directory: first, before anything imports
     prometheus_client. Returns the directory."""
     from semaphore import metrics
 
     try:
-        return metrics.use_directory(ctx.config().tmp_path, forking_worker=forking_worker)
+        return metrics.use_directory(ctx.config().tmp_path)
     except OSError as exc:
         raise click.ClickException(f"cannot create the metrics directory: {exc}") from None
 
@@ -168,7 +168,7 @@ def _count_metrics(ctx: Context, forking_worker: bool = False) -> str:
 @pass_context
 def worker(ctx: Context, burst: bool) -> None:
     """Run an RQ worker that takes task runs from Redis."""
-    _count_metrics(ctx, forking_worker=True)
+    _count_metrics(ctx)
     from semaphore.jobs.worker import run_worker
 
     run_worker(ctx.app(web=False), burst=burst)

@@ -1,5 +1,5 @@
 """The metrics settings, and the per-machine directory the processes count into: stale files
-dropped at server start, a worker's work-horses sharing one set of files."""
+dropped at server start."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
@@ -70,42 +69,6 @@ def test_server_start_drops_the_files_of_processes_no_longer_running(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         n for n in names if str(dead) not in n
     )
-
-
-HORSES = """
-import json, os, sys
-from semaphore import metrics
-directory = metrics.use_directory(sys.argv[1], forking_worker=True)
-from semaphore.metrics import definitions
-for _ in range(3):  # three jobs, one work-horse each, one after the other
-    pid = os.fork()
-    if pid == 0:
-        definitions.output_stored(10, 100)
-        os._exit(0)
-    os.waitpid(pid, 0)
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.multiprocess import MultiProcessCollector
-registry = CollectorRegistry()
-MultiProcessCollector(registry, path=directory)
-print(json.dumps({"env": os.environ["PROMETHEUS_MULTIPROC_DIR"], "pid": os.getpid(),
-                  "text": generate_latest(registry).decode()}))
-"""
-
-
-def test_a_workers_horses_share_one_set_of_files(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(HORSES), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result = json.loads(done.stdout)
-    directory = metrics.directory_for(str(tmp_path))
-    assert result["env"] == str(directory)
-    assert "semaphore_task_output_lines_total 30.0" in result["text"]
-    # One file per kind of value for all three horses (none per job).
-    horse_files = sorted(p.name for p in directory.glob("*h.db"))
-    assert horse_files == [f"counter_{result['pid']}h.db", f"gauge_livesum_{result['pid']}h.db"]
 
 
 @pytest.mark.parametrize("command", ["server", "worker", "scheduler"])

@@ -152,8 +152,10 @@ class Git:
 
     def _update(self, branch: str, directory: Path) -> bool:
         if branch:
-            # Switches branch too, and puts the branch where the remote has it.
-            move = ["checkout", "--force", "-B", branch, f"origin/{branch}"]
+            # Switches branch too, and puts the branch where the remote has it. Quietly and
+            # without tracking: git's "up to date with origin" report and the tracking setup
+            # (a config rewrite) cost two thirds of the step, and each run names origin/branch.
+            move = ["checkout", "-q", "--no-track", "--force", "-B", branch, f"origin/{branch}"]
         else:
             move = ["reset", "--hard", "origin/HEAD"]
         steps = [["fetch", "origin"], move]

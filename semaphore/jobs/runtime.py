@@ -18,7 +18,8 @@ def set_app(app: Flask) -> None:
 
 
 def get_app() -> Flask:
-    """The worker's app, with fresh database connections in a forked work-horse."""
+    """The worker's app, with fresh database connections in a forked child (a test's, or an RQ
+    worker that forks)."""
     app = _state["app"]
     if app is None:
         from semaphore import create_app

@@ -50,10 +50,10 @@ def run_task(task_id: int) -> None:
 
 
 def warm_up() -> None:
-    """Send a job's first queries once, in the worker before it forks: each work-horse then
-    starts with the mappers configured and the statements compiled (about 40 ms cold, a few
-    warm), which counts most in the claim, under its lock. Nothing matches id 0. The engine's
-    sandbox check and system mounts too (a bwrap start and thousands of path checks a run)."""
+    """Send a job's first queries once, when the worker starts: the first task then finds
+    the mappers configured, the statements compiled and a connection open (about 40 ms cold),
+    which counts most in its claim. Nothing matches id 0. The engine's sandbox check and
+    system mounts too (a bwrap start and thousands of path checks a run)."""
     try:
         task_queue.warm_up()
         for model in (Task, Template, User, Repository, Inventory, AccessKey, Environment):

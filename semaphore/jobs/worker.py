@@ -1,10 +1,17 @@
 """`semaphore worker`: an RQ worker on the task, notification and maintenance queues.
 
+It runs the jobs itself, one after the other, without forking a work-horse per job (RQ's
+SimpleWorker): a fork, its page faults and its fresh connections cost about twice
+what a short task's own work does. Isolation does not rest on that fork: the run's tools
+live in a sandbox of their own (engine.sandbox), chained to the run's thread by
+PR_SET_PDEATHSIG, its secrets are removed by a janitor when this process dies
+(engine.workspace), and the job gives its memory and connections back when it ends.
+
 It never exits because Redis (or the database) went away. RQ's work loop ends on a lost
-connection ("unhandled exception, quitting"); ours waits for the running task's work-horse, if
-any, to finish its run (the run itself needs only the database), then starts a new RQ worker
-once Redis answers again, with a growing pause between tries. Only a stop request (SIGTERM,
-SIGINT) or burst mode ends it.
+connection ("unhandled exception, quitting"); ours starts a new RQ worker once Redis answers
+again, with a growing pause between tries (a run in progress finishes first: it runs in this
+process and needs only the database). Only a stop request (SIGTERM, SIGINT) or burst mode ends
+it: a first one once the current task has ended, a second one at once.
 """
 
 from __future__ import annotations
@@ -18,10 +25,13 @@ import threading
 
 import redis
 from flask import Flask
-from rq import Worker
+from rq import SimpleWorker
+from rq.executions import Execution
+from rq.job import Job
+from rq.queue import Queue
+from rq.worker import WorkerStatus
 
-from semaphore import broker
-from semaphore.extensions import db
+from semaphore import broker, memory
 from semaphore.jobs import runtime
 
 log = logging.getLogger(__name__)
@@ -32,10 +42,35 @@ MAX_RETRY_SECONDS = 15.0
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-class SemaphoreWorker(Worker):
-    """RQ's worker, remembering whether its loop ended because it was asked to stop."""
+class SemaphoreWorker(SimpleWorker):
+    """RQ's in-process worker, remembering whether its loop ended because it was asked to stop."""
 
     stop_asked = False
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        execution = self.prepare_execution(job)
+        # RQ's forking worker keeps its registration alive while it watches the horse; here
+        # the job has the main thread, so a thread of its own does that for a long run.
+        ended = threading.Event()
+        beating = threading.Thread(
+            target=self._keep_alive, args=(job, execution, ended), name="rq-heartbeat", daemon=True
+        )
+        beating.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            ended.set()
+            beating.join()
+            # What a big run's output batches used goes back to the system, not to the next job.
+            memory.give_back()
+        self.set_state(WorkerStatus.IDLE)
+
+    def _keep_alive(self, job: Job, execution: Execution, ended: threading.Event) -> None:
+        while not ended.wait(self.job_monitoring_interval):
+            try:
+                self.maintain_heartbeats(job, execution)
+            except redis.RedisError:
+                pass  # the run goes on without Redis; RQ's loop notices when the job ends
 
     def request_stop(self, signum, frame) -> None:  # noqa: ANN001 - RQ's signal handler
         SemaphoreWorker.stop_asked = True
@@ -49,16 +84,12 @@ class SemaphoreWorker(Worker):
 def run_worker(app: Flask, burst: bool = False) -> None:
     """Work until stopped (or, with burst, until the queues are empty)."""
     runtime.set_app(app)
-    # Imported once here, so that each forked work-horse starts with the engine and the
-    # notification channels loaded instead of importing them for every job.
+    # Imported and warmed up once, before the first job: every job runs in this process.
     import semaphore.jobs.notifications  # noqa: F401
     from semaphore.jobs.tasks import warm_up
 
     with app.app_context():
         warm_up()
-        # The horses open connections of their own; the compiled statements stay with the
-        # engine (SQLAlchemy: dispose after fork).
-        db.engine.dispose()
     from semaphore.engine.workspace import sweep
 
     # Before any job: the files (secrets, agent sockets, workspaces) of runs killed on this host.
@@ -66,7 +97,6 @@ def run_worker(app: Flask, burst: bool = False) -> None:
     level = app.config["SEMAPHORE"].log_level
     pause = FIRST_RETRY_SECONDS
     for incarnation in itertools.count(1):
-        worker = None
         # A name of its own each time: the last one's registration may outlive its loop.
         name = f"{socket.gethostname()}.{os.getpid()}.{incarnation}"
         try:
@@ -77,39 +107,12 @@ def run_worker(app: Flask, burst: bool = False) -> None:
             log.warning("worker: Redis is unreachable (%s)", exc)
         except Exception:  # noqa: BLE001 - whatever RQ raises, the worker starts again
             log.exception("worker: the work loop failed")
-        if burst or SemaphoreWorker.stop_asked:
-            return
-        _wait_for_horse(worker)
-        if SemaphoreWorker.stop_asked or not _pause(pause):
+        if burst or SemaphoreWorker.stop_asked or not _pause(pause):
             return
         pause = min(pause * 2, MAX_RETRY_SECONDS)
         if _redis_answers():
             pause = FIRST_RETRY_SECONDS
             log.info("worker: Redis answers again, working on")
-
-
-def _wait_for_horse(worker: Worker | None) -> None:
-    """Let a task that was running when the connection dropped finish its run.
-
-    A first SIGTERM/SIGINT meanwhile means "stop once it is done", a second one kills it.
-    """
-    pid = getattr(worker, "horse_pid", 0) if worker is not None else 0
-    if not pid:
-        return
-
-    def stop(*_: object) -> None:
-        if SemaphoreWorker.stop_asked:
-            os.kill(pid, signal.SIGKILL)
-        SemaphoreWorker.stop_asked = True
-
-    previous = {sig: signal.signal(sig, stop) for sig in _STOP_SIGNALS}
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass  # already reaped
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _pause(seconds: float) -> bool:

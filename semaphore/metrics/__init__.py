@@ -1,8 +1,8 @@
 """Prometheus metrics (GET /metrics): where the processes of one machine keep their counts.
 
 Counters and histograms are counted where things happen, in whichever process: the gunicorn
-workers (HTTP requests, logins, runner reports), a `semaphore worker`'s work-horses (task runs,
-output, notifications) and the scheduler. prometheus_client's multiprocess mode lets each
+workers (HTTP requests, logins, runner reports), a `semaphore worker` (task runs, output,
+notifications) and the scheduler. prometheus_client's multiprocess mode lets each
 process write its values to files of its own in one directory, which the web sums when
 scraped. Each `semaphore` process calls `use_directory` before anything imports
 prometheus_client: the library picks its storage at import. Gauges read from the database or
@@ -33,30 +33,17 @@ def directory_for(tmp_path: str) -> Path:
     return Path(tmp_path) / f".metrics-{socket.gethostname()}"
 
 
-def use_directory(tmp_path: str, *, forking_worker: bool = False) -> str:
+def use_directory(tmp_path: str) -> str:
     """Count into this machine's directory under tmp_path (created); returns it.
 
     Called first thing by `semaphore server`, `worker` and `scheduler`, before prometheus_client
-    is imported. With `forking_worker` (an RQ worker, which forks a work-horse per job) every
-    work-horse of this process writes one shared set of files, named after the worker with an
-    `h`, instead of a new set per job: horses run one at a time, and the directory would
-    otherwise grow by a few files with every task.
+    is imported.
     """
     global _directory
     path = directory_for(tmp_path)
     path.mkdir(parents=True, exist_ok=True)
     _directory = str(path)
     os.environ[ENVIRONMENT_VARIABLE] = _directory
-    if forking_worker:
-        from prometheus_client import values
-
-        main_pid = os.getpid()
-
-        def identifier() -> str:
-            pid = os.getpid()
-            return str(pid) if pid == main_pid else f"{main_pid}h"
-
-        values.ValueClass = values.MultiProcessValue(process_identifier=identifier)
     return _directory
 
 
@@ -74,6 +61,7 @@ def remove_stale_files(path: str) -> list[str]:
     """
     removed = []
     for file in Path(path).glob("*.db"):
+        # A trailing "h": the shared files of an earlier version's forked work-horses.
         pid = file.stem.rsplit("_", 1)[-1].removesuffix("h")
         if pid.isdigit() and not _alive(int(pid)):
             file.unlink(missing_ok=True)

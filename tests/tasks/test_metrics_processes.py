@@ -95,7 +95,7 @@ def test_metrics_sum_the_counts_of_every_web_and_worker_process(
         inventory_id=None,
     )
     token = factories.api_token(owner)
-    processes.worker()
+    worker = processes.worker()
     address = processes.web(workers=2, threads=8, SEMAPHORE_METRICS_TOKEN=TOKEN)
 
     # Refused without the token, as JSON.
@@ -155,10 +155,11 @@ def test_metrics_sum_the_counts_of_every_web_and_worker_process(
     ticked = "semaphore_scheduler_last_tick_timestamp_seconds"
     _wait_for(lambda: _sum(_samples(address), ticked) > time.time() - 60, 60)
 
-    # The worker's work-horses, one per task, share one set of files, named after the worker.
+    # The worker runs its jobs itself: one set of files, named after it, none per task.
     directory = metrics.directory_for(config.tmp_path)
-    horse_files = sorted(p.name for p in directory.glob("*h.db"))
-    assert horse_files and len(horse_files) <= 3, horse_files  # counter, histogram, gauge
+    worker_files = sorted(p.name for p in directory.glob(f"*_{worker.pid}*.db"))
+    assert worker_files and len(worker_files) <= 3, worker_files  # counter, histogram, gauge
+    assert not [p.name for p in directory.glob("*.db") if p.stem.endswith("h")]
 
 
 def test_a_dead_web_process_stops_counting_its_open_sockets(app, processes: Processes):

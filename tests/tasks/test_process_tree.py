@@ -2,11 +2,12 @@
 
 Real `semaphore worker` processes run an ansible task with an SSH key (through the task's
 ssh-agent, against the loopback sshd) and a secret variable (a 0600 extra-vars file); its
-local play forks a child that would write a file 10 s later, then sleeps. The worker and its
-work-horse are SIGKILLed, as when a machine's OOM killer or an admin's `kill -9` hits them:
-* the task's process tree dies with the work-horse at once (bubblewrap's pid namespace,
-  chained to the work-horse by PR_SET_PDEATHSIG; the agent's supervisor likewise), so the
-  late file is never written;
+local play forks a child that would write a file 10 s later, then sleeps. The worker (which
+runs its jobs itself) is SIGKILLed, as when a machine's OOM killer or an admin's `kill -9`
+hits it:
+* the task's process tree dies with the worker at once (bubblewrap's pid namespace, chained to
+  the run's thread by PR_SET_PDEATHSIG; the agent's supervisor likewise), so the late file is
+  never written;
 * the run's janitor removes the agent socket, the secret file, the inventory and the task
   directory within moments;
 * only after all that, ~20 s later, does recovery end the task and free the template for its
@@ -130,30 +131,45 @@ def _processes_below(pid: int) -> list[tuple[int, int | None, str]]:
 
 
 def _run_files(tmp: Path, task_id: int, key_id: int) -> list[Path]:
-    """The run's workspace, record, inventory and agent sockets, wherever they are."""
+    """The run's workspace, record, inventory and agent sockets under tmp_path (those in
+    /tmp/sem-* are shared with other tests' runs: `_recorded_sockets` names this run's)."""
     return [
         *tmp.glob(f"task_{task_id}_*"),
         *tmp.glob(f".task_{task_id}_*.run"),
         *tmp.glob(f"inventory_{task_id}*"),
         *tmp.glob(f"**/ssh-agent-{key_id}-*"),
-        *Path("/tmp").glob(f"sem-*/ssh-agent-{key_id}-*"),
     ]
+
+
+def _recorded_sockets(tmp: Path, task_id: int, key_id: int) -> list[Path]:
+    """The run's agent sockets in /tmp (a short path), as its run record lists them."""
+    found = []
+    for record in tmp.glob(f".task_{task_id}_*.run"):
+        for text in (supervisor.read_record(record) or {}).get("paths") or []:
+            path = Path(text)
+            if not text.startswith("/tmp/"):
+                continue
+            if path.name.startswith(f"ssh-agent-{key_id}-"):
+                found.append(path)
+            elif path.is_dir():
+                found += path.glob(f"ssh-agent-{key_id}-*")
+    return found
 
 
 def _start_lingering_run(app, template, processes):
     worker = processes.worker()
     first = tasks.create_task(template.access, {"template_id": template.id})
     _wait_for(lambda: any("forked, secret" in line for line in _output(first.id)), 90)
-    (horse,) = [c for c, parent in supervisor.parents().items() if parent == worker.pid]
-    _wait_for(lambda: any(f"sleep {LINGER}" in c for _, _, c in _processes_below(horse)), 20)
+    _wait_for(lambda: any(f"sleep {LINGER}" in c for _, _, c in _processes_below(worker.pid)), 20)
     forked_at = time.monotonic()
     # The next run of the template waits behind this one.
     second = tasks.create_task(
         template.access, {"template_id": template.id, "environment": json.dumps({"linger": "0"})}
     )
-    below = _processes_below(horse)
+    below = _processes_below(worker.pid)
     tmp = Path(app.config["SEMAPHORE"].tmp_path)
     files = _run_files(tmp, first.id, template.key_id)
+    files += _recorded_sockets(tmp, first.id, template.key_id)
     # What there is to lose: the tool in its sandbox, the agent, the janitor, the files.
     assert any("bwrap" in cmd and "ansible-playbook" in cmd for _, _, cmd in below), below
     assert any(f"sleep {LINGER}" in cmd for _, _, cmd in below)
@@ -165,7 +181,7 @@ def _start_lingering_run(app, template, processes):
     assert any(p.name.startswith(f"inventory_{first.id}") for p in files)
     assert any(p.name.startswith(f"ssh-agent-{template.key_id}-") for p in files)
     assert any(p.name.endswith(".run") for p in files)
-    return worker, horse, first, second, below, files, forked_at
+    return worker, first, second, below, files, forked_at
 
 
 def _alive(processes: list[tuple[int, int | None, str]]) -> list[str]:
@@ -187,17 +203,12 @@ def _started_at(task: Task) -> datetime:
     return start if start.tzinfo else start.replace(tzinfo=UTC)
 
 
-def test_sigkill_of_worker_and_work_horse_takes_the_tasks_tree_agent_and_secrets(
-    app, template, processes
-):
-    worker, horse, first, second, below, files, forked_at = _start_lingering_run(
-        app, template, processes
-    )
+def test_sigkill_of_the_worker_takes_the_tasks_tree_agent_and_secrets(app, template, processes):
+    worker, first, second, below, files, forked_at = _start_lingering_run(app, template, processes)
     os.kill(worker.pid, signal.SIGKILL)
-    os.kill(horse, signal.SIGKILL)
     killed_at = time.monotonic()
 
-    # The tree, the agent and the janitor die with the work-horse; the janitor first removes
+    # The tree, the agent and the janitor die with the worker; the janitor first removes
     # the files. All of it long before recovery could even notice the worker is gone.
     _wait_for(lambda: not _alive(below), 5)
     tmp = Path(app.config["SEMAPHORE"].tmp_path)
@@ -227,12 +238,10 @@ def test_sigkill_of_worker_and_work_horse_takes_the_tasks_tree_agent_and_secrets
 def test_when_the_janitor_dies_too_the_next_worker_sweeps_before_it_runs_anything(
     app, template, processes
 ):
-    worker, horse, first, second, below, files, forked_at = _start_lingering_run(
-        app, template, processes
-    )
+    worker, first, second, below, files, forked_at = _start_lingering_run(app, template, processes)
     # The whole tree at once, janitor first (as a machine reset would): nothing cleans up.
     (janitor,) = [pid for pid, _, cmd in below if "supervisor.py janitor" in cmd]
-    for pid in [janitor, worker.pid, horse, *(pid for pid, _, _ in below)]:
+    for pid in [janitor, worker.pid, *(pid for pid, _, _ in below)]:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:

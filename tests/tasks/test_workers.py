@@ -81,8 +81,7 @@ def test_a_worker_killed_mid_task_ends_it_in_error_keeping_output(app, spawn_wor
     task = tasks.create_task(project_access(owner, project.id), {"template_id": template.id})
     worker = spawn_worker()
     _wait_for(lambda: "tick 5" in _output(task.id), 60)
-    # The machine dies: the worker, its work-horse (RQ gives it a session of its own) and
-    # the script all go at once.
+    # The machine dies: the worker and the script all go at once.
     for pid in [worker.pid, *descendants(worker.pid)]:
         with contextlib.suppress(ProcessLookupError):  # a `sleep` of the script just ended
             os.kill(pid, signal.SIGKILL)
