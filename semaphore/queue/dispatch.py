@@ -284,9 +284,10 @@ def warm_up() -> None:
 
 def heartbeat(task_id: int) -> bool:
     """Renew the task's liveness; True when someone asked it to stop."""
-    connection = broker.connection()
-    connection.set(alive_key(task_id), 1, ex=ALIVE_SECONDS)
-    return bool(connection.exists(stop_key(task_id)))
+    pipe = broker.connection().pipeline(transaction=False)  # one round trip for both
+    pipe.set(alive_key(task_id), 1, ex=ALIVE_SECONDS)
+    pipe.exists(stop_key(task_id))
+    return bool(pipe.execute()[1])
 
 
 def request_stop(task_id: int) -> None:

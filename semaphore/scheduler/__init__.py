@@ -23,14 +23,12 @@ from datetime import datetime
 from flask import Flask
 
 from semaphore.config import current_config
-from semaphore.engine.ls_remote import remote_head
-from semaphore.engine.spec import Credential, EngineSettings, RepositorySpec
 from semaphore.extensions import db
 from semaphore.models import AccessKey, Repository, utcnow
 from semaphore.queue import heartbeats
 from semaphore.scheduler.recovery import Recovery
 from semaphore.scheduler.runner import ScheduleRunner
-from semaphore.services import audit, keys
+from semaphore.services import audit
 from semaphore.services.tasks import retention
 
 log = logging.getLogger(__name__)
@@ -138,6 +136,12 @@ def tick(recovery: Recovery, runner: ScheduleRunner, moment: datetime) -> list[i
 def repository_head(repository: Repository) -> Callable[[], str]:
     """The `git ls-remote` of a repository-bound schedule's repository, with its key, ready to
     run in a check thread (the key is read here, in the tick)."""
+    # Imported by the first repository-bound schedule: a scheduler without one never loads the
+    # engine, nor the cryptography its ssh-agent and the keys' decryption use (issue 17).
+    from semaphore.engine.ls_remote import remote_head
+    from semaphore.engine.spec import Credential, EngineSettings, RepositorySpec
+    from semaphore.services import keys
+
     key = db.session.get(AccessKey, repository.ssh_key_id) if repository.ssh_key_id else None
     credential = None
     if key is not None:

@@ -19,7 +19,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, has_request_context
 from sqlalchemy import delete, event, func, select
@@ -29,10 +29,14 @@ from semaphore.config import current_config
 from semaphore.errors import PermissionDenied, ValidationError
 from semaphore.extensions import db
 from semaphore.models import AUDIT_KINDS, AuditEvent, User, utcnow
-from semaphore.schemas.audit import AuditEventOut, AuditFilterIn
-from semaphore.schemas.base import parse
-from semaphore.schemas.listing import Page
 from semaphore.services import listing
+
+if TYPE_CHECKING:
+    from semaphore.schemas.audit import AuditFilterIn
+    from semaphore.schemas.listing import Page
+
+# Every process installs the export (create_app), the scheduler and the worker included: the
+# schemas (pydantic) are imported where an answer is shaped or a filter parsed (issue 17).
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +122,9 @@ def parse_filter(args: Mapping[str, Any]) -> AuditFilterIn:
     Raises:
         ValidationError: an unknown kind, a bad date, or `since` after `until`.
     """
+    from semaphore.schemas.audit import AuditFilterIn
+    from semaphore.schemas.base import parse
+
     given = {
         name: args.get(name)
         for name in ("kind", "actor", "since", "until")
@@ -196,6 +203,8 @@ def delete_expired(now: datetime | None = None) -> int:
 def _collect_lines(session: Session, _flush_context: Any) -> None:
     if _EXPORT_PATH not in session.info:
         return
+    from semaphore.schemas.audit import AuditEventOut
+
     lines = session.info.setdefault(_EXPORT_LINES, [])
     for row in session.new:
         if isinstance(row, AuditEvent):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import or_, select
 
 from semaphore.extensions import db
 from semaphore.models import Event, Project, ProjectUser, User
-from semaphore.schemas.listing import Page
 from semaphore.services import listing
 from semaphore.services.permissions import ProjectAccess
+
+if TYPE_CHECKING:
+    from semaphore.schemas.listing import Page  # a type only (pydantic; issue 17)
 
 LAST_EVENTS_LIMIT = 200
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from semaphore.extensions import db
-from semaphore.schemas.listing import Page
+
+if TYPE_CHECKING:
+    # A type only: the scheduler lists nothing and never loads pydantic (issue 17).
+    from semaphore.schemas.listing import Page
 
 T = TypeVar("T")
 

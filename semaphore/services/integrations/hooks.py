@@ -39,12 +39,13 @@ from semaphore.models import (
     IntegrationMatcher,
     Template,
 )
+from semaphore.schemas.tasks import FLAG_PARAMS, LIST_PARAMS
 from semaphore.security.crypto import DecryptionError
 from semaphore.services import keys, tasks
 from semaphore.services.integrations import SECRET_METHODS, task_params
 from semaphore.services.integrations import deliveries as integration_deliveries
 from semaphore.services.integrations.deliveries import is_secret_header, shorten
-from semaphore.services.tasks.params import FLAG_PARAMS, LIST_PARAMS, run_values
+from semaphore.services.tasks.params import run_values
 from semaphore.services.validation import parse_json_text
 
 log = logging.getLogger(__name__)

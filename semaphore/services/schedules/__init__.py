@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from semaphore.extensions import db
 from semaphore.models import Repository, Schedule, Template
-from semaphore.schemas.base import parse
-from semaphore.schemas.listing import Page
-from semaphore.schemas.schedules import (
-    CronIn,
-    ScheduleActiveIn,
-    ScheduleIn,
-    run_at_time,
-)
-from semaphore.schemas.tasks import stored_object
 from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
 from semaphore.services.references import check_body_ids, get_in_project, reference
+
+if TYPE_CHECKING:
+    from semaphore.schemas.listing import Page
+    from semaphore.schemas.schedules import ScheduleIn
+
+# The scheduler imports this package (schedules.cron) and stays idle most of its life: the
+# schemas (pydantic) are imported by the functions that check a body or read task params,
+# the first time one runs (issue 17).
 
 # --- the resource -------------------------------------------------------------------------------
 
@@ -63,6 +62,8 @@ def get_schedule(access: ProjectAccess, schedule_id: int) -> Schedule:
 
 def task_params(schedule: Schedule) -> dict | None:
     """The task parameters a scheduled run starts with, or None."""
+    from semaphore.schemas.tasks import stored_object
+
     return stored_object(schedule.task_params)
 
 
@@ -72,6 +73,9 @@ def parse_schedule(data: Mapping[str, Any]) -> ScheduleIn:
     Raises:
         ValidationError: the first problem ("Cron: …" for the expression).
     """
+    from semaphore.schemas.base import parse
+    from semaphore.schemas.schedules import ScheduleIn
+
     return parse(ScheduleIn, data)
 
 
@@ -81,6 +85,9 @@ def check_cron(data: Mapping[str, Any]) -> None:
     Raises:
         ValidationError: "Cron: <the original's parser message>".
     """
+    from semaphore.schemas.base import parse
+    from semaphore.schemas.schedules import CronIn
+
     parse(CronIn, data)
 
 
@@ -88,6 +95,8 @@ def _schedule_values(
     access: ProjectAccess, data: Mapping[str, Any], schedule_id: int | None
 ) -> dict:
     """Every column of the schedule from the request; nothing is written."""
+    from semaphore.schemas.schedules import run_at_time
+
     v.require_mapping(data)
     check_body_ids(access, data, "Schedule", schedule_id)
     body = parse_schedule(data)
@@ -136,6 +145,9 @@ def update_schedule(access: ProjectAccess, schedule_id: int, data: Mapping[str, 
 
 def set_active(access: ProjectAccess, schedule_id: int, data: Mapping[str, Any]) -> Schedule:
     """Switch a schedule on or off ({"active": bool})."""
+    from semaphore.schemas.base import parse
+    from semaphore.schemas.schedules import ScheduleActiveIn
+
     access.require(MANAGE_RESOURCES)
     schedule = get_schedule(access, schedule_id)
     schedule.active = parse(ScheduleActiveIn, data).active

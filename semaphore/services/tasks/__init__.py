@@ -2,6 +2,11 @@
 
 Status changes go through `change_status`, which applies the original's guard (finished states
 are final) and writes the events the original writes.
+
+The scheduler imports this package idle (recovery, retention): what only starting or stopping
+a task needs (the schemas and survey rules, pydantic; the sealing of secrets, cryptography; the
+environments and templates services, which import both) is imported by the functions that
+start or stop one, the first time one runs (issue 17).
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
@@ -26,12 +31,8 @@ from semaphore.models import (
 )
 from semaphore.queue import changes, publish
 from semaphore.queue import dispatch as task_queue
-from semaphore.schemas.base import parse
-from semaphore.schemas.listing import Page
-from semaphore.schemas.tasks import MAX_MESSAGE, StopIn, TaskIn
-from semaphore.services import environments, events, listing, templates
+from semaphore.services import events, listing
 from semaphore.services import validation as v
-from semaphore.services.keys import seal_secret
 from semaphore.services.permissions import RUN_TASKS, ProjectAccess
 from semaphore.services.references import get_in_project, reference
 from semaphore.services.tasks import builds, history
@@ -40,7 +41,9 @@ from semaphore.services.tasks.history import TaskFilter
 from semaphore.services.tasks.output import OutputLine
 from semaphore.services.tasks.params import check_params
 from semaphore.services.tasks.retention import delete_tasks
-from semaphore.services.tasks.survey import fill_answers
+
+if TYPE_CHECKING:
+    from semaphore.schemas.listing import Page
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,9 @@ def create_task(access: ProjectAccess, data: Mapping[str, Any]) -> Task:
     Raises:
         ValidationError: bad fields, or a template/inventory outside the project.
     """
+    from semaphore.schemas.base import parse
+    from semaphore.schemas.tasks import TaskIn
+
     access.require(RUN_TASKS)
     v.require_mapping(data)
     template_id = reference(
@@ -68,7 +74,7 @@ def create_task(access: ProjectAccess, data: Mapping[str, Any]) -> Task:
     )
     template = db.session.get(Template, template_id)
     body = parse(TaskIn, data)
-    environment, secret = fill_answers(template, body.environment, body.secret)
+    environment, secret = _answers(template, body.environment, body.secret)
     task = Task(
         template_id=template_id,
         project_id=access.project_id,
@@ -87,7 +93,7 @@ def create_task(access: ProjectAccess, data: Mapping[str, Any]) -> Task:
         # Checked out instead of the branch's head (the original binds it from the body too).
         commit_hash=body.commit_hash or None,
         params=body.params.values() if body.params is not None else None,
-        secret=seal_secret(secret) if secret else None,
+        secret=secret,
         user_id=access.user_id,
     )
     return _queue(task, template, access=access)
@@ -113,16 +119,18 @@ def start_automated_task(
     Raises:
         ValidationError: params the template's app does not take, survey values it refuses.
     """
+    from semaphore.schemas.tasks import MAX_MESSAGE
+
     if params is not None:
         check_params(params)
     given = json.dumps(dict(environment)) if environment else ""
-    environment_text, secret = fill_answers(template, given, None)
+    environment_text, secret = _answers(template, given, None)
     task = Task(
         template_id=template.id,
         project_id=template.project_id,
         status="waiting",
         environment=environment_text,
-        secret=seal_secret(secret) if secret else None,
+        secret=secret,
         params=dict(params) if params is not None else None,
         schedule_id=schedule_id,
         integration_id=integration_id,
@@ -131,6 +139,22 @@ def start_automated_task(
         arguments=json.dumps(arguments) if arguments else None,
     )
     return _queue(task, template, integration_id=integration_id)
+
+
+def _answers(
+    template: Template, environment: str | None, secret: str | None
+) -> tuple[str, str | None]:
+    """The new task's environment text and its secret as stored (sealed; None when there is
+    none): the survey answers given, checked and completed by survey.fill_answers."""
+    from semaphore.services.tasks.survey import fill_answers
+
+    environment_text, secret_text = fill_answers(template, environment, secret)
+    if not secret_text:
+        return environment_text, None
+    # Sealing loads cryptography: a scheduler whose runs have no secret never does.
+    from semaphore.services.keys import seal_secret
+
+    return environment_text, seal_secret(secret_text)
 
 
 def _queue(
@@ -227,6 +251,8 @@ def run_variables(task: Task) -> tuple[dict[str, Any], bool]:
         received = v.parse_json_text(task.run_variables, default=None)
         if isinstance(received, dict):
             return received, True
+    from semaphore.services import environments, templates
+
     template = db.session.get(Template, task.template_id)
     own = v.parse_json_text(task.environment, default={}) if task.environment else {}
     merged = environments.run_environment(
@@ -346,7 +372,7 @@ def _add_deploy(build: Task, deploy: Template) -> None:
     integration runs get them). A deploy whose survey requires an answer with no default, or
     whose defaults its survey refuses, is not started: the build's own status still stands."""
     try:
-        environment, secret = fill_answers(deploy, "", None)
+        environment, secret = _answers(deploy, "", None)
     except ValidationError as exc:
         log.warning("task %s: deploy template %s not started: %s", build.id, deploy.id, exc.message)
         return
@@ -357,7 +383,7 @@ def _add_deploy(build: Task, deploy: Template) -> None:
             status="waiting",
             build_task_id=build.id,
             environment=environment,
-            secret=seal_secret(secret) if secret else None,
+            secret=secret,
         ),
         deploy,
     )
@@ -371,7 +397,7 @@ def waiting_reasons(rows: Sequence[Task]) -> dict[int, str]:
 def stop_task(access: ProjectAccess, task_id: int, data: Mapping[str, Any]) -> Task:
     """Stop a task: a waiting one ends `stopped` at once; a running one is signalled."""
     access.require(RUN_TASKS)
-    force = parse(StopIn, data).force
+    force = _force(data)
     task = get_task(access, task_id)
     signal = _stop(access, task, force)
     db.session.commit()
@@ -390,7 +416,7 @@ def stop_template_tasks(
         PermissionDenied, NotFound (no such template here), ValidationError (bad body).
     """
     access.require(RUN_TASKS)
-    force = parse(StopIn, data if data is not None else {}).force
+    force = _force(data if data is not None else {})
     get_in_project(Template, template_id, access.project_id, "Template")
     unfinished = db.session.scalars(
         select(Task)
@@ -402,6 +428,18 @@ def stop_template_tasks(
     for task_id in signal:
         task_queue.request_stop(task_id)
     return list(unfinished)
+
+
+def _force(data: Mapping[str, Any]) -> bool:
+    """A stop body's `force`.
+
+    Raises:
+        ValidationError: a body StopIn refuses.
+    """
+    from semaphore.schemas.base import parse
+    from semaphore.schemas.tasks import StopIn
+
+    return parse(StopIn, data).force
 
 
 def _stop(access: ProjectAccess, task: Task, force: bool) -> bool:

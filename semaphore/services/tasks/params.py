@@ -1,18 +1,19 @@
-"""The default task parameters templates and schedules carry (the contract's TaskPrams)."""
+"""The default task parameters templates and schedules carry (the contract's TaskPrams).
+
+The scheduler reads them (run_values) from its first tick: the schemas checking them (pydantic)
+are imported when a check runs (issue 17).
+"""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import create_model
-
-from semaphore.schemas.base import InputModel, parse
-from semaphore.schemas.tasks import FLAG_PARAMS, LIST_PARAMS, RunParamsBody, TaskParams
 from semaphore.services.validation import parse_json_text
 
-__all__ = ["FLAG_PARAMS", "LIST_PARAMS", "check_params", "run_values", "validated_task_params"]
+if TYPE_CHECKING:
+    from semaphore.schemas.base import InputModel
 
 
 def check_params(params: Any) -> dict[str, Any]:
@@ -22,12 +23,20 @@ def check_params(params: Any) -> dict[str, Any]:
         ValidationError: "params must be an object", "params.debug must be true or false",
             "params.tags must be an array of strings".
     """
+    from semaphore.schemas.base import parse
+    from semaphore.schemas.tasks import RunParamsBody
+
     return parse(RunParamsBody, {"params": params}).params.values()
 
 
 @functools.cache
 def _holder(field: str) -> type[InputModel]:
     # The task parameters under the name the caller's body gives them, so errors name it.
+    from pydantic import create_model
+
+    from semaphore.schemas.base import InputModel
+    from semaphore.schemas.tasks import TaskParams
+
     return create_model(f"TaskParamsIn_{field}", __base__=InputModel, **{field: (TaskParams, ...)})
 
 
@@ -42,6 +51,8 @@ def validated_task_params(
     Raises:
         ValidationError: not an object, or a known field of the wrong type.
     """
+    from semaphore.schemas.base import parse
+
     value = data.get(field)
     if value is None:
         return None
