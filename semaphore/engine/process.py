@@ -5,7 +5,7 @@ Every command runs under a confinement that owns its process tree: the superviso
 (engine.supervisor, a child subreaper) by default, bubblewrap's pid namespace when sandboxed
 (engine.sandbox). Either way nothing the command starts outlives it: what it leaves running
 when it exits is killed, and the tree dies with the thread that started it (a SIGKILLed
-work-horse included). Stop is SIGTERM to every process of the tree, then SIGKILL after a grace
+worker included). Stop is SIGTERM to every process of the tree, then SIGKILL after a grace
 period (the original sends SIGKILL to the main process only, so a playbook's ssh children or a
 script's `sleep` outlive the task and keep its pipes open). One reader loop serves stdout and
 stderr with a selector. Output is handled a read at a time, never a line at a time: the

@@ -94,8 +94,8 @@ def check_local_repository(path: Path, roots: Sequence[str]) -> None:
 
 
 def warm_up(settings: EngineSettings) -> None:
-    """What every run of this process would compute first, done once (in a worker before it
-    forks its work-horses): the sandbox check and the system's mounts. Never raises: a
+    """What every run of this process would compute first, done once (by a worker when it
+    starts): the sandbox check and the system's mounts. Never raises: a
     sandbox that cannot start is reported by the runs themselves."""
     if not settings.sandbox:
         return

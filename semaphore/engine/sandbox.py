@@ -115,8 +115,8 @@ def find_bwrap(search_path: str | None) -> str:
 
 
 def warm_up(bwrap: str, hidden: Sequence[str], tmp_path: str) -> None:
-    """Compute what every run's sandbox shares (the system's mounts), so that a process forked
-    from this one (a work-horse) starts with it."""
+    """Compute what every run's sandbox shares (the system's mounts) once, before the first
+    run of this process."""
     Sandbox(bwrap, RunPaths(Path(tmp_path), Path(tmp_path)), hidden=hidden).arguments(["true"], {})
 
 

@@ -6,7 +6,7 @@ the original's, and the key never touches the disk. A passphrase-protected key i
 in memory, with `cryptography`, and the unencrypted copy goes to `ssh-add -` through a pipe, so
 no prompt and no askpass are needed. The agent's socket lives in the task's 0700 directory and
 the agent is stopped when the run ends, in every outcome: it runs under the supervisor
-(engine.supervisor), so it dies with the thread that started it, a SIGKILLed work-horse
+(engine.supervisor), so it dies with the thread that started it, a SIGKILLed worker
 included (ssh-agent is setgid on Debian, which would clear a parent-death signal of its own).
 """
 

@@ -14,7 +14,7 @@ engine's helpers need, cost twice Python's own start): about 10 ms.
         * SIGTERM (a stop): passed on to every process below, whatever its process group.
         * SIGHUP: everything below is killed at once (SIGKILL). The engine sends it when a
           stop's grace period is over, and the kernel sends it when the thread that started
-          the supervisor dies (PR_SET_PDEATHSIG): a SIGKILLed work-horse takes the command's
+          the supervisor dies (PR_SET_PDEATHSIG): a SIGKILLed worker takes the command's
           whole tree with it.
         The engine runs git and ssh-agent this way, and every command when the sandbox is
         off (bubblewrap's own pid namespace does the same job for sandboxed commands).

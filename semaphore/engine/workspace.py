@@ -9,12 +9,12 @@ Layout under tmp_path (0700), as the original's:
   .task_<taskID>_<random>.run         ours: the run record (below)
   home_<projectID>/                   ours: the project's HOME inside the sandbox (kept)
 
-Removal in every outcome, a SIGKILLed work-horse included:
+Removal in every outcome, a SIGKILLed worker included:
 * the run removes its files itself when it ends (`cleanup`, in a `finally`);
 * the run record names the process that owns the run (pid and start time, host) and every
   path the run created outside its directory. It lies beside the directory, not in it, so the
   sandboxed tool, which sees its directory, cannot rewrite it;
-* a janitor process (a shell, then engine.supervisor) waits for the work-horse's death (the
+* a janitor process (a shell, then engine.supervisor) waits for the worker's death (the
   end of a pipe only the run's process holds) and then removes what the record lists: a
   killed run's secrets are gone within milliseconds;
 * `sweep`, at `semaphore worker` start and before each run, removes what a run whose owner is
