@@ -22,7 +22,7 @@ import logging
 from collections.abc import Sequence
 
 import redis
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 
 from semaphore import broker
 from semaphore.config import current_config
@@ -79,29 +79,41 @@ def dispatch_waiting() -> int:
     Raises:
         ServiceUnavailable: Redis cannot be reached.
     """
-    waiting = db.session.execute(
-        select(Task.id, Task.template_id, Task.project_id)
-        .join(Template, Template.id == Task.template_id)
-        .where(Task.status == "waiting", ~runners.needs_runner())
-        .order_by(Task.id)
-    ).all()
+    waiting = db.session.execute(_next_of_each_template()).all()
     if not waiting:
+        return 0
+    room = _Room({row.project_id for row in waiting})
+    # A task in flight takes its room as if started: no second task past a limit is woken
+    # only to find itself blocked. Only the tasks the limits let start are asked about.
+    startable = [row for row in waiting if room.take(row.template_id, row.project_id)]
+    if not startable:
         return 0
     try:
         pipe = broker.connection().pipeline(transaction=False)
-        for row in waiting:
+        for row in startable:
             pipe.exists(queued_key(row.id))
         in_flight = pipe.execute()
     except redis.RedisError as exc:
         raise ServiceUnavailable(f"the task queue (Redis) is unreachable: {exc}") from exc
-    room = _Room({row.project_id for row in waiting})
     sent = 0
-    for row, flying in zip(waiting, in_flight, strict=True):
-        # A task in flight takes its room as if started: no second task of its template,
-        # or past a limit, is woken only to find itself blocked.
-        if room.take(row.template_id, row.project_id) and not flying:
+    for row, flying in zip(startable, in_flight, strict=True):
+        if not flying:
             sent += enqueue_task(row.id)
     return sent
+
+
+def _next_of_each_template() -> Select:
+    """The oldest waiting task of each template a worker runs, oldest first. A template runs
+    one task at a time, so only that one can be next: one row per template, not one per
+    waiting task (a queue of thousands is read after every job)."""
+    oldest = func.min(Task.id).label("id")
+    return (
+        select(oldest, Task.template_id, Task.project_id)
+        .join(Template, Template.id == Task.template_id)
+        .where(Task.status == "waiting", ~runners.needs_runner())
+        .group_by(Task.template_id, Task.project_id)
+        .order_by(oldest)
+    )
 
 
 class _Room:
@@ -268,18 +280,13 @@ def _claim_now(connection: redis.Redis, task_id: int, runner_id: int | None) -> 
 
 
 def warm_up() -> None:
-    """The claim's and dispatch's queries, once (see jobs.tasks.warm_up); nothing matches."""
+    """The claim's and dispatch's queries, once (see jobs.tasks.warm_up); nothing is changed."""
     db.session.scalar(select(Task.project_id).where(Task.id == 0))
     nothing = Task(id=0, template_id=0, project_id=0, status="waiting")
     limits_reason(nothing)
     runners.runner_tag_of(nothing)
     _active_count()
-    db.session.execute(
-        select(Task.id, Task.template_id, Task.project_id)
-        .join(Template, Template.id == Task.template_id)
-        .where(Task.id == 0, ~runners.needs_runner())
-        .order_by(Task.id)
-    ).all()
+    db.session.execute(_next_of_each_template()).all()
 
 
 def heartbeat(task_id: int) -> bool:

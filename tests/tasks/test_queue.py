@@ -2,7 +2,7 @@
 
 import pytest
 from rq import Queue
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from semaphore import broker
 from semaphore.extensions import db
@@ -129,6 +129,38 @@ def test_only_tasks_that_can_start_are_woken_each_once(app, project, owner):
     assert task_queue.dispatch_waiting() == 0
     assert _queued_job_args(app)[-1] == (second.id,)
     assert (first.id,) not in _queued_job_args(app)[2:]
+
+
+def _redis_calls(command: str) -> int:
+    stats = broker.connection().info("commandstats")
+    return stats.get(f"cmdstat_{command}", {"calls": 0})["calls"]
+
+
+def test_a_long_queue_wakes_the_oldest_task_of_each_free_template_and_reads_no_more(
+    app, project, owner
+):
+    templates = [factories.template(project=project) for _ in range(3)]
+    queued = [[_start(project, owner, template) for _ in range(20)] for template in templates]
+    for tasks_of_template in queued:
+        assert task_queue.claim(tasks_of_template[0].id)  # the first of each runs
+    _finish(queued[1][0].id)
+    _finish(queued[2][0].id)
+    statements = []
+
+    def count(*args) -> None:
+        statements.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    exists_before = _redis_calls("exists")
+    try:
+        assert task_queue.dispatch_waiting() == 2
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    # Neither the statements nor Redis's look-ups grow with the 57 waiting tasks.
+    assert _redis_calls("exists") - exists_before == 2  # the two that may start
+    assert len(statements) <= 4
+    assert [args for args in _queued_job_args(app)[-2:]] == [(queued[1][1].id,), (queued[2][1].id,)]
+    assert task_queue.dispatch_waiting() == 0
 
 
 def test_a_claim_keeps_its_wake_up_in_flight_until_decided(app, project, owner):
