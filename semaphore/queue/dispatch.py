@@ -217,9 +217,12 @@ def claim(task_id: int, runner_id: int | None = None) -> bool:
 
     Its wake-up stays marked in flight until the claim is decided, so no second job is sent
     meanwhile. A task found blocked is woken again by the `dispatch_waiting` that follows every
-    job (its marker is gone by then).
+    job (its marker is gone by then). A claimed task keeps its marker until it lapses: a
+    dispatch that read the task as waiting just before the claim finds it in flight, instead
+    of sending a second job.
     """
     connection = broker.connection()
+    claimed = False
     try:
         project_id = db.session.scalar(select(Task.project_id).where(Task.id == task_id))
         if project_id is None:
@@ -230,10 +233,12 @@ def claim(task_id: int, runner_id: int | None = None) -> bool:
             blocking_timeout=30,
         )
         with lock:
-            return _claim_now(connection, task_id, runner_id)
+            claimed = _claim_now(connection, task_id, runner_id)
+        return claimed
     finally:
         db.session.rollback()
-        connection.delete(queued_key(task_id))
+        if not claimed:
+            connection.delete(queued_key(task_id))
 
 
 def _claim_now(connection: redis.Redis, task_id: int, runner_id: int | None) -> bool:
