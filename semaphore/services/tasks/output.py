@@ -287,16 +287,59 @@ def next_seq(task_id: int) -> int:
     return first + count
 
 
-def _lines_of(chunk: TaskOutputChunk) -> Iterator[OutputLine]:
-    texts = chunk.output.split("\n")
-    offsets = line_offsets(chunk.times, len(texts))
-    for index, (text, offset) in enumerate(zip(texts, offsets, strict=False)):
-        yield OutputLine(
-            chunk.task_id,
-            chunk.first_seq + index,
-            chunk.started + timedelta(microseconds=offset),
-            text,
-        )
+# A block handed to a reader holds at most BLOCK_LINES lines cut from about BLOCK_CHARS
+# characters of a chunk (a longer line comes whole). A chunk can hold one whole read of the
+# run's output (engine.process.READ_SIZE, 1 MiB: 70,000 short lines); an object per line of
+# it at once spreads over so many of Python's small-object arenas that the few objects
+# outliving an answer keep them all, and a web process stayed 20 MB bigger (issue 17).
+BLOCK_LINES = 1000
+BLOCK_CHARS = 32 * 1024
+
+
+def _line_groups(text: str) -> Iterator[list[str]]:
+    """The lines of a chunk's text, in order, in lists of at most BLOCK_LINES lines, each
+    cut from about BLOCK_CHARS characters: never a string for every line of a big chunk."""
+    start = 0
+    while True:
+        cut = text.find("\n", start + BLOCK_CHARS) if start + BLOCK_CHARS < len(text) else -1
+        lines = (text[start:cut] if cut >= 0 else text[start:]).split("\n")
+        if len(lines) <= BLOCK_LINES:
+            yield lines
+        else:
+            for at in range(0, len(lines), BLOCK_LINES):
+                yield lines[at : at + BLOCK_LINES]
+        if cut < 0:
+            return
+        start = cut + 1
+
+
+def _groups(
+    chunk: TaskOutputChunk, after: int = 0, before: int | None = None
+) -> Iterator[tuple[int, list[int], list[str]]]:
+    """The chunk's lines numbered after `after` and before `before` (all by default), a group
+    of _line_groups at a time: (the number of its first line, their offsets, their texts)."""
+    offsets = line_offsets(chunk.times, chunk.output.count("\n") + 1)
+    seq = chunk.first_seq  # the number of the group's first line
+    for texts in _line_groups(chunk.output):
+        start = max(after - seq + 1, 0)
+        end = len(texts) if before is None else min(len(texts), before - seq)
+        if start < end:
+            at = seq - chunk.first_seq
+            yield seq + start, offsets[at + start : at + end], texts[start:end]
+        seq += len(texts)
+        if before is not None and seq >= before:
+            return
+
+
+def _lines_of(
+    chunk: TaskOutputChunk, after: int = 0, before: int | None = None
+) -> Iterator[OutputLine]:
+    """The chunk's lines numbered after `after` and before `before`, one at a time."""
+    for first, offsets, texts in _groups(chunk, after, before):
+        for index, (offset, text) in enumerate(zip(offsets, texts, strict=True)):
+            yield OutputLine(
+                chunk.task_id, first + index, chunk.started + offset * ONE_MICROSECOND, text
+            )
 
 
 def _chunks_after(task_id: int, after: int) -> Iterator[TaskOutputChunk]:
@@ -320,15 +363,15 @@ def read_lines(task_id: int, after: int = 0, limit: int | None = None) -> list[O
 
 def iter_lines(task_id: int, after: int = 0, limit: int | None = None) -> Iterator[OutputLine]:
     """Like read_lines, fetching chunk rows a few at a time (for streaming downloads)."""
+    if limit is not None and limit <= 0:
+        return
     produced = 0
     for chunk in _chunks_after(task_id, after):
-        for line in _lines_of(chunk):
-            if line.seq <= after:
-                continue
-            if limit is not None and produced >= limit:
-                return
-            produced += 1
+        for line in _lines_of(chunk, after):
             yield line
+            produced += 1
+            if produced == limit:
+                return
 
 
 @dataclass(frozen=True)
@@ -342,25 +385,21 @@ class LineBlock:
 
 
 def iter_blocks(task_id: int, after: int = 0, limit: int | None = None) -> Iterator[LineBlock]:
-    """The lines after line `after` (at most `limit`), a chunk at a time: what a reader of a
-    whole log streams without an object per line."""
+    """The lines after line `after` (at most `limit`), a block of at most BLOCK_LINES lines at
+    a time: what a reader of a whole log streams without an object per line of it at once."""
     left = limit
+    if left == 0:
+        return
     for chunk in _chunks_after(task_id, after):
-        texts = chunk.output.split("\n")
-        offsets = line_offsets(chunk.times, len(texts))
-        skip = max(after - chunk.first_seq + 1, 0)
-        if skip:
-            texts, offsets = texts[skip:], offsets[skip:]
-        if left is not None:
-            texts, offsets = texts[:left], offsets[:left]
-            left -= len(texts)
-        # Lines of one read share a time: one datetime per distinct offset.
-        moments = {offset: chunk.started + offset * ONE_MICROSECOND for offset in set(offsets)}
-        times = [moments[offset] for offset in offsets]
-        if texts:
-            yield LineBlock(chunk.task_id, chunk.first_seq + skip, times, texts)
-        if left == 0:
-            return
+        for first, offsets, texts in _groups(chunk, after):
+            if left is not None:
+                texts, offsets = texts[:left], offsets[:left]
+                left -= len(texts)
+            # Lines of one read share a time: one datetime per distinct offset.
+            moments = {offset: chunk.started + offset * ONE_MICROSECOND for offset in set(offsets)}
+            yield LineBlock(chunk.task_id, first, [moments[offset] for offset in offsets], texts)
+            if left == 0:
+                return
 
 
 def iter_text(task_id: int) -> Iterator[str]:
@@ -394,8 +433,9 @@ def read_before(task_id: int, before: int, limit: int) -> list[OutputLine]:
     )
     found: list[OutputLine] = []
     for chunk in db.session.scalars(query):
-        lines = [line for line in _lines_of(chunk) if line.seq < before]
-        found[:0] = lines[-(limit - len(found)) :]
+        # Only the lines wanted are made: a chunk can hold 70,000 (see BLOCK_LINES).
+        last = min(before - 1, chunk.first_seq + chunk.output.count("\n"))
+        found[:0] = _lines_of(chunk, after=last - (limit - len(found)), before=before)
         if len(found) >= limit:
             break
     return found
@@ -424,8 +464,8 @@ def search_lines(
     for chunk in _chunks_after(task_id, after):
         if needle not in plain_text(chunk.output).casefold():
             continue
-        for line in _lines_of(chunk):
-            if line.seq > after and needle in plain_text(line.output).casefold():
+        for line in _lines_of(chunk, after):
+            if needle in plain_text(line.output).casefold():
                 found.append(line)
                 if len(found) == limit:
                     return found, line.seq
