@@ -1,7 +1,8 @@
 """Each process imports what its role needs (issue 17): a worker and the scheduler load no
 part of the HTTP side, a web process no migrations, directory or OIDC client until used, the
-embedded Redis's supervisor neither Flask nor a Redis client. Checked in fresh interpreters,
-as each command builds its app."""
+embedded Redis's supervisor neither Flask nor a Redis client; a worker loads no pydantic, nor
+cryptography until a run opens a key or secret. Checked in fresh interpreters, as each command
+builds its app."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import sys
 
 import pytest
 
+from semaphore.services import environments, keys, tasks
+from semaphore.services.permissions import project_access
+from semaphore.services.tasks import output as task_output
 from tests import factories
 from tests.processes import process_env
 
@@ -30,12 +34,15 @@ SCHEDULER_ON_FIRE = [
     "semaphore.security.crypto", "semaphore.services.templates",
     "semaphore.services.environments", "semaphore.services.keys",
 ]  # fmt: skip
+# What only checking a body (pydantic) or opening a key or secret (cryptography's bindings)
+# needs: the worker runs a task that has neither without them.
+WORKER_ON_DEMAND = ["pydantic", "pydantic_core", "cryptography.hazmat"]
 ROLES = {
     # As `semaphore worker` and `semaphore scheduler` build their app (cli.Context.app).
     "worker": (
         "from semaphore.cli import Context\napp = Context(None, True, None).app(web=False)\n"
         "import semaphore.jobs.worker, semaphore.jobs.tasks, semaphore.jobs.notifications\n",
-        HTTP_SIDE + ON_DEMAND,
+        HTTP_SIDE + ON_DEMAND + WORKER_ON_DEMAND,
     ),
     "scheduler": (
         "from semaphore.cli import Context\napp = Context(None, True, None).app(web=False)\n"
@@ -132,6 +139,83 @@ def test_a_scheduler_firing_runs_without_secrets_loads_no_cryptography(app, conf
     loaded = _loaded(ROLES["scheduler"][0] + SCHEDULER_FIRES, tmp_path, process_env(config))
     assert "pydantic" in loaded
     assert _unwanted(loaded, ["cryptography.hazmat", "semaphore.engine"]) == []
+
+
+# `semaphore worker --burst` from its start (the warm-up, the sweep of dead runs' files) until
+# the queues are empty, then the task's end as stored.
+WORKER_RUNS = """
+from semaphore.extensions import db
+from semaphore.jobs.worker import run_worker
+from semaphore.models import Task
+run_worker(app, burst=True)
+with app.app_context():
+    task = db.session.get(Task, int(sys.argv[1]))
+    assert task.status == "success", (task.status, task.message)
+"""
+
+
+def _bash_task(tmp_path, repository_key=None, environment=None):
+    """A bash task queued as the API queues one: its repository on disk, maybe with a key."""
+    owner = factories.user()
+    project = factories.project(members={owner: "owner"})
+    access = project_access(owner, project.id)
+    checkout = factories.git_repository(tmp_path / "scripts", {"run.sh": 'echo "ran $TOKEN"\n'})
+    repository = factories.repository(
+        project=project,
+        git_url=f"file://{checkout}",
+        git_branch="main",
+        **({"ssh_key_id": repository_key(access).id} if repository_key else {}),
+    )
+    template = factories.template(
+        project=project,
+        app="bash",
+        playbook="run.sh",
+        repository_id=repository.id,
+        inventory_id=None,
+        environment_id=environment(access).id if environment else None,
+    )
+    return tasks.create_task(access, {"template_id": template.id})
+
+
+def test_a_worker_runs_a_task_without_keys_on_what_it_loaded_idle(app, config, tmp_path):
+    task = _bash_task(tmp_path)
+    code = ROLES["worker"][0] + WORKER_RUNS
+    loaded = _loaded(code, tmp_path, process_env(config), str(task.id))
+    assert "semaphore.engine.runner" in loaded
+    assert _unwanted(loaded, WORKER_ON_DEMAND + HTTP_SIDE) == []
+
+
+def test_a_worker_opens_a_tasks_ssh_key_and_secret_when_it_runs_one(app, config, tmp_path):
+    # The key goes to an ssh-agent (decrypted, then unlocked with cryptography) and the secret
+    # into the run's environment: cryptography is loaded by the run that needs it, and the
+    # run still checks no body (no pydantic).
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "id")], check=True
+    )
+    private_key = (tmp_path / "id").read_text()
+    task = _bash_task(
+        tmp_path,
+        repository_key=lambda access: keys.create_key(
+            access, {"name": "git", "type": "ssh", "ssh": {"private_key": private_key}}
+        ),
+        environment=lambda access: environments.create_environment(
+            access,
+            {
+                "name": "prod",
+                "json": "{}",
+                "secrets": [
+                    {"type": "env", "name": "TOKEN", "secret": "t0ken", "operation": "create"}
+                ],
+            },
+        ),
+    )
+    code = ROLES["worker"][0] + WORKER_RUNS
+    loaded = _loaded(code, tmp_path, process_env(config), str(task.id))
+    assert "cryptography.hazmat.primitives.serialization" in loaded
+    assert "cryptography.hazmat.primitives.ciphers.aead" in loaded
+    assert _unwanted(loaded, ["pydantic", "pydantic_core"]) == []
+    lines = [line.output for line in task_output.read_lines(task.id)]
+    assert "ran ********" in lines, lines
 
 
 def test_the_check_sees_a_module_that_is_loaded(tmp_path):

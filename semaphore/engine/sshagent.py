@@ -19,9 +19,6 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-
 from semaphore.engine import supervisor
 from semaphore.engine.errors import EngineError
 from semaphore.engine.process import supervised_argv
@@ -35,6 +32,11 @@ def unlock_private_key(private_key: str, passphrase: str = "") -> bytes:
     Raises:
         EngineError: the key does not parse or the passphrase is wrong.
     """
+    # Imported by the first run with an SSH key: a worker whose runs use none never loads
+    # cryptography (issue 17).
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
     data = private_key.strip().encode() + b"\n"
     password = passphrase.encode() or None
     if b"BEGIN OPENSSH PRIVATE KEY" in data:

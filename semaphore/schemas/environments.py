@@ -22,10 +22,10 @@ from pydantic import (
 )
 
 from semaphore.schemas.base import InputModel, JsonInt, Name, OutputModel, Text, invalid, list_of
+from semaphore.schemas.choices import SECRET_TYPES
 from semaphore.schemas.keys import MAX_SECRET
 
 MAX_JSON = 1024 * 1024
-SECRET_TYPES = ("var", "env")
 OPERATIONS = ("create", "update", "delete")
 # Secrets become ansible extra variables or process environment variables.
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -63,6 +63,11 @@ def parse_json_text(
     return value
 
 
+def stored_object(value: object) -> dict[str, Any] | None:
+    """An object read from a JsonText column, or None (nothing stored, or not an object)."""
+    return value if isinstance(value, dict) else None
+
+
 def refuse_deep_json_texts(value: Any, field: str) -> None:
     """Every string inside `value` that holds JSON must keep to parse_json_text's depth; text
     that is not JSON passes. For task_params, whose `environment` and `arguments` texts the

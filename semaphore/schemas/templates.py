@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from semaphore.errors import ValidationError
-from semaphore.models import APPS, TEMPLATE_TYPES
+from semaphore.models import TEMPLATE_TYPES
 from semaphore.schemas.base import (
     MAX_NAME,
     InputModel,
@@ -37,13 +37,11 @@ from semaphore.schemas.base import (
     invalid,
     list_of,
 )
+from semaphore.schemas.choices import TERRAFORM_APPS, VALID_APPS
 from semaphore.schemas.json_text import parse_json_text
 from semaphore.schemas.runners import RunnerTag
 from semaphore.schemas.survey import SurveyVar, check_survey_names
 
-# pulumi is a constant of the original with no runner behind it, so it is refused.
-VALID_APPS = tuple(app for app in APPS if app != "pulumi")
-TERRAFORM_APPS = ("terraform", "tofu", "terragrunt")
 VAULT_TYPES = ("password", "script")
 MAX_TEXT = 64 * 1024
 MAX_ENVIRONMENTS = 50

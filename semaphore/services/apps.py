@@ -21,8 +21,6 @@ from semaphore.errors import NotFound, PermissionDenied, ValidationError
 from semaphore.executables import find_executable
 from semaphore.extensions import db
 from semaphore.models import Option, User
-from semaphore.schemas.base import parse
-from semaphore.schemas.options import AppActiveIn, AppIn
 from semaphore.services import validation as v
 
 OPTION_PREFIX = "apps."
@@ -173,6 +171,11 @@ def set_app_active(actor: User, app_id: str, data: Any) -> None:
         NotFound: no such app.
         ValidationError: `active` is missing or not a boolean.
     """
+    # The schemas (pydantic) are imported where a body is checked: the worker reads the apps'
+    # settings for every run and never checks one (issue 17).
+    from semaphore.schemas.base import parse
+    from semaphore.schemas.options import AppActiveIn
+
     _require_admin(actor)
     _require_app(app_id)
     body = parse(AppActiveIn, data)
@@ -246,6 +249,9 @@ def _texts(data: Any) -> dict[str, str | None]:
     Raises:
         ValidationError: a value has the wrong type or does not fit the column.
     """
+    from semaphore.schemas.base import parse
+    from semaphore.schemas.options import AppIn
+
     body = parse(AppIn, data)
     return {field: _option_text(field, getattr(body, field)) for field in FIELDS if field in data}
 

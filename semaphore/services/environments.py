@@ -4,27 +4,23 @@ Secrets are `string` access keys owned by the environment, named `var.<NAME>` (a
 variable) or `env.<NAME>` (an environment variable), sealed like every key. Requests change them
 through `secrets: [{operation, id, type, name, secret}]`; no response ever carries a value. All
 operations are checked before the first write, so a bad one leaves everything as it was.
+
+The worker merges a run's environments for every run: the schemas (pydantic) are imported by
+the functions that check a request, the first time one runs (issue 17).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
 from semaphore.errors import NotFound, Problems, ValidationError
 from semaphore.extensions import db
 from semaphore.models import AccessKey, Environment, Template, TemplateEnvironment
-from semaphore.schemas.base import parse
-from semaphore.schemas.environments import (
-    SECRET_TYPES,
-    EnvironmentIn,
-    EnvironmentSecretChangeIn,
-    EnvironmentSecretValueIn,
-)
-from semaphore.schemas.listing import Page
+from semaphore.schemas.choices import SECRET_TYPES
 from semaphore.services import events, keys, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
@@ -34,6 +30,10 @@ from semaphore.services.references import (
     referrers,
     refuse_if_used,
 )
+
+if TYPE_CHECKING:
+    from semaphore.schemas.environments import EnvironmentIn
+    from semaphore.schemas.listing import Page
 
 SORTS = {"name": Environment.name}
 
@@ -86,6 +86,9 @@ def _fields(data: Mapping[str, Any]) -> tuple[EnvironmentIn, dict[str, Any]]:
         ValidationError: every problem of the shape and of the variables' texts (a form shows
             them all; the API answers with the first, the shape's as before).
     """
+    from semaphore.schemas.base import parse
+    from semaphore.schemas.environments import EnvironmentIn
+
     problems = Problems()
     body = problems.check(lambda: parse(EnvironmentIn, data))
     if body is not None:
@@ -129,6 +132,9 @@ def _secret_keys(environment_id: int) -> dict[int, AccessKey]:
 
 
 def _parse_secret(item: Any, index: int, existing: dict[int, AccessKey]) -> _SecretChange | None:
+    from semaphore.schemas.base import parse
+    from semaphore.schemas.environments import EnvironmentSecretChangeIn, EnvironmentSecretValueIn
+
     if not isinstance(item, Mapping):
         raise ValidationError("must be an object")
     change = parse(EnvironmentSecretChangeIn, item)

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from semaphore.extensions import db
 from semaphore.models import Inventory, Repository, Template
 from semaphore.schemas.base import parse
+from semaphore.schemas.choices import TERRAFORM_APPS
 from semaphore.schemas.inventories import InventoryIn
 from semaphore.schemas.listing import Page
-from semaphore.schemas.templates import TERRAFORM_APPS
 from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess

@@ -3,6 +3,10 @@
 Secrets are sealed with AES-GCM under access_key_encryption before they reach the database and
 are never returned. An update changes the type and secret only with `override_secret: true`.
 Environment secrets are `string` keys owned by an environment; they are not listed here.
+
+The worker imports this module for every run, which may open no key: the schemas (pydantic)
+are imported by the functions that check a request, and cryptography by security.crypto when
+a secret is sealed or opened (issue 17).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 
@@ -25,9 +29,6 @@ from semaphore.models import (
     Template,
     TemplateVault,
 )
-from semaphore.schemas.base import parse
-from semaphore.schemas.keys import KeyIn, KeyUpdateIn
-from semaphore.schemas.listing import Page
 from semaphore.security.crypto import seal, unseal
 from semaphore.services import events, listing
 from semaphore.services import validation as v
@@ -38,6 +39,9 @@ from semaphore.services.references import (
     referrers_of,
     refuse_if_used,
 )
+
+if TYPE_CHECKING:
+    from semaphore.schemas.listing import Page
 
 SORTS = {"name": AccessKey.name, "type": AccessKey.type}
 
@@ -111,6 +115,9 @@ def get_key(access: ProjectAccess, key_id: int) -> AccessKey:
 
 def create_key(access: ProjectAccess, data: Mapping[str, Any]) -> AccessKey:
     """A new key (managers, owners, admins)."""
+    from semaphore.schemas.base import parse
+    from semaphore.schemas.keys import KeyIn
+
     access.require(MANAGE_RESOURCES)
     v.require_mapping(data)
     check_body_ids(access, data, "Key", None)
@@ -127,6 +134,9 @@ def create_key(access: ProjectAccess, data: Mapping[str, Any]) -> AccessKey:
 
 def update_key(access: ProjectAccess, key_id: int, data: Mapping[str, Any]) -> AccessKey:
     """Rename a key; replace its type and secret only when override_secret is true."""
+    from semaphore.schemas.base import parse
+    from semaphore.schemas.keys import KeyUpdateIn
+
     access.require(MANAGE_RESOURCES)
     v.require_mapping(data)
     key = get_key(access, key_id)

@@ -4,13 +4,17 @@ A template owns its vault passwords, survey variables, schedules, tasks and, for
 family, the workspace inventory made for it. PUT replaces the whole template, as the original
 binds the full object: omitted fields go back to their defaults. Every rule is checked before the
 first write, so a refused request leaves nothing behind.
+
+The worker reads a template for every run (its environments, vaults and task parameters): the
+schemas (pydantic) are imported by the functions that check a request or shape an answer, the
+first time one runs (issue 17).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, delete, func, or_, select, update
 
@@ -30,11 +34,9 @@ from semaphore.models import (
     User,
     View,
 )
-from semaphore.schemas.base import parse
-from semaphore.schemas.listing import Page
-from semaphore.schemas.tasks import stored_object
-from semaphore.schemas.templates import TERRAFORM_APPS, TemplateIn, TemplateOut, VaultIn
-from semaphore.schemas.templates import VALID_APPS as VALID_APPS  # the pages' choice of apps
+from semaphore.schemas.choices import TERRAFORM_APPS
+from semaphore.schemas.choices import VALID_APPS as VALID_APPS  # the pages' choice of apps
+from semaphore.schemas.json_text import stored_object
 from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
@@ -47,6 +49,10 @@ from semaphore.services.references import (
 )
 from semaphore.services.tasks.params import validated_task_params
 from semaphore.services.tasks.retention import delete_tasks
+
+if TYPE_CHECKING:
+    from semaphore.schemas.listing import Page
+    from semaphore.schemas.templates import TemplateIn, VaultIn
 
 SORTS = {
     "name": Template.name,
@@ -123,6 +129,8 @@ def shown_fields(rows: list[Template]) -> list[dict[str, Any]]:
     """What TemplateOut reads of each template but its last task (the API's lists and a
     runner's job add it, or not): its columns, and its vaults and environments, fetched for
     all the rows in one query each."""
+    from semaphore.schemas.templates import TemplateOut
+
     vaults = vaults_of(rows)
     environments = environment_ids_of(rows)
     return [
@@ -402,6 +410,9 @@ def _template_values(
             problem of the independent checks in `problems` (a form shows them all). What
             needs the shape (environments, build template, vaults) is checked once it is right.
     """
+    from semaphore.schemas.base import parse
+    from semaphore.schemas.templates import TemplateIn
+
     v.require_mapping(data)
     template_id = template.id if template is not None else None
     check_body_ids(access, data, "Template", template_id)

@@ -26,7 +26,7 @@ from semaphore.schemas.base import parse
 from semaphore.schemas.integrations import MATCH_METHODS as MATCH_METHODS  # for the pages
 from semaphore.schemas.integrations import SECRET_METHODS as SECRET_METHODS  # for the hooks
 from semaphore.schemas.integrations import ExtractValueIn, IntegrationIn, MatcherIn
-from semaphore.schemas.tasks import stored_object
+from semaphore.schemas.json_text import stored_object
 from semaphore.services import events
 from semaphore.services import validation as v
 from semaphore.services.listing import sorted_query

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from semaphore.extensions import db
 from semaphore.models import Repository, Schedule, Template
+from semaphore.schemas.json_text import stored_object
 from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import MANAGE_RESOURCES, ProjectAccess
@@ -19,8 +20,8 @@ if TYPE_CHECKING:
     from semaphore.schemas.schedules import ScheduleIn
 
 # The scheduler imports this package (schedules.cron) and stays idle most of its life: the
-# schemas (pydantic) are imported by the functions that check a body or read task params,
-# the first time one runs (issue 17).
+# schemas (pydantic) are imported by the functions that check a body, the first time one runs
+# (issue 17).
 
 # --- the resource -------------------------------------------------------------------------------
 
@@ -62,8 +63,6 @@ def get_schedule(access: ProjectAccess, schedule_id: int) -> Schedule:
 
 def task_params(schedule: Schedule) -> dict | None:
     """The task parameters a scheduled run starts with, or None."""
-    from semaphore.schemas.tasks import stored_object
-
     return stored_object(schedule.task_params)
 
 
