@@ -1,12 +1,13 @@
 """A real `semaphore worker` runs its jobs itself, without a work-horse per job (issue 17):
 it keeps nothing of a task once the task has ended (no process, no open file, no thread), a
 first stop signal lets the running task finish, a second one stops the worker at once and
-takes the task's processes with it."""
+takes the task's processes with it; a long job keeps the worker's registration alive."""
 
 from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -100,3 +101,32 @@ def test_a_second_stop_signal_stops_the_worker_and_the_tasks_processes_at_once(
     _wait_for(lambda: _status(task.id) == "error", 60, task_recovery.Recovery())
     lines = _output(task.id)
     assert "tick 3" in lines and lines[-1] == task_recovery.WORKER_LOST
+
+
+def test_a_long_job_keeps_the_workers_registration_alive(app):
+    # The job has the worker's main thread: a thread of its own renews the worker's key in
+    # Redis (RQ's forking worker did that while it watched the horse).
+    from rq import Queue
+
+    from semaphore.jobs.worker import SemaphoreWorker
+
+    connection = broker.connection()
+    queue = Queue("in-process-test", connection=connection)
+    job = queue.enqueue("time.sleep", 1.5, job_timeout=-1)
+    worker = SemaphoreWorker([queue], connection=connection, job_monitoring_interval=0.2)
+    beats: list[bytes] = []
+
+    def watch() -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(set(beats)) < 4:
+            beat = connection.hget(worker.key, "last_heartbeat")
+            if beat is not None and connection.hget(worker.key, "state") == b"busy":
+                beats.append(beat)
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    assert worker.work(burst=True)
+    watcher.join()
+    assert len(set(beats)) >= 4  # renewed several times while the job ran
+    assert job.get_status(refresh=True) == "finished"
