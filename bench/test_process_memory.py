@@ -66,14 +66,7 @@ def test_process_memory(app, processes, tmp_path):
     repo = factories.git_repository(tmp_path / "scripts", {"million.sh": SCRIPT})
     owner = factories.user()
     project = factories.project(members={owner: "owner"})
-    repository = factories.repository(project=project, git_url=f"file://{repo}", git_branch="main")
-    template = factories.template(
-        project=project,
-        app="bash",
-        playbook="million.sh",
-        repository_id=repository.id,
-        inventory_id=None,
-    )
+    template = factories.script_template(project, repo, "million.sh")
     token = factories.api_token(owner)
     address = processes.web(workers=2, threads=16)
     worker, scheduler = processes.worker(), processes.scheduler()

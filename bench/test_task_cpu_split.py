@@ -40,14 +40,7 @@ def test_where_a_short_tasks_time_goes(app, tmp_path):
     repo = factories.git_repository(tmp_path / "short", {"hi.sh": "echo hi\n"})
     owner = factories.user()
     project = factories.project(members={owner: "owner"}, max_parallel_tasks=0)
-    repository = factories.repository(project=project, git_url=f"file://{repo}", git_branch="main")
-    template = factories.template(
-        project=project,
-        app="bash",
-        playbook="hi.sh",
-        repository_id=repository.id,
-        inventory_id=None,
-    )
+    template = factories.script_template(project, repo, "hi.sh")
     client = factories.api_client(app, owner)
     path = f"/api/project/{project.id}/tasks"
     runtime.set_app(app)

@@ -160,8 +160,12 @@ def git_repository(directory: Path, files: dict[str, str], message: str = "initi
     return directory
 
 
-def script_template(project: Project, checkout: Path, script: str, **fields: Any) -> Template:
-    """A bash template running `script` from a local git repository (`git_repository`)."""
-    source = repository(project=project, git_url=f"file://{checkout}", git_branch="main")
+def script_template(
+    project: Project, checkout: Path, script: str, *, ssh_key_id: int | None = None, **fields: Any
+) -> Template:
+    """A bash template running `script` from a local git repository (`git_repository`),
+    reached with the key `ssh_key_id` when given."""
+    keyed = {"ssh_key_id": ssh_key_id} if ssh_key_id is not None else {}
+    source = repository(project=project, git_url=f"file://{checkout}", git_branch="main", **keyed)
     fields.setdefault("inventory_id", None)
     return template(project=project, app="bash", playbook=script, repository_id=source.id, **fields)

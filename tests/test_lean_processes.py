@@ -160,18 +160,11 @@ def _bash_task(tmp_path, repository_key=None, environment=None):
     project = factories.project(members={owner: "owner"})
     access = project_access(owner, project.id)
     checkout = factories.git_repository(tmp_path / "scripts", {"run.sh": 'echo "ran $TOKEN"\n'})
-    repository = factories.repository(
-        project=project,
-        git_url=f"file://{checkout}",
-        git_branch="main",
-        **({"ssh_key_id": repository_key(access).id} if repository_key else {}),
-    )
-    template = factories.template(
-        project=project,
-        app="bash",
-        playbook="run.sh",
-        repository_id=repository.id,
-        inventory_id=None,
+    template = factories.script_template(
+        project,
+        checkout,
+        "run.sh",
+        ssh_key_id=repository_key(access).id if repository_key else None,
         environment_id=environment(access).id if environment else None,
     )
     return tasks.create_task(access, {"template_id": template.id})

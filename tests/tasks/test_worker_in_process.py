@@ -41,6 +41,14 @@ def _threads(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/task"))
 
 
+def _queued(script_repo: Path, script: str):
+    """A waiting task running `script`, in a project of its own."""
+    owner = factories.user()
+    project = factories.project(members={owner: "owner"})
+    template = _template(project, script_repo, script)
+    return tasks.create_task(project_access(owner, project.id), {"template_id": template.id})
+
+
 def _run_one(access, template) -> None:
     task = tasks.create_task(access, {"template_id": template.id})
     _wait_for(lambda: _status(task.id) == "success", 60)
@@ -68,10 +76,7 @@ def test_a_worker_keeps_nothing_of_the_tasks_it_ran(app, processes: Processes, s
 
 
 def test_a_first_stop_signal_lets_the_task_finish(app, processes: Processes, script_repo):
-    owner = factories.user()
-    project = factories.project(members={owner: "owner"})
-    template = _template(project, script_repo, "second.sh")
-    task = tasks.create_task(project_access(owner, project.id), {"template_id": template.id})
+    task = _queued(script_repo, "second.sh")
     worker = processes.worker()
     _wait_for(lambda: "start" in _output(task.id), 60)
     worker.send_signal(signal.SIGTERM)
@@ -83,10 +88,7 @@ def test_a_first_stop_signal_lets_the_task_finish(app, processes: Processes, scr
 def test_a_second_stop_signal_stops_the_worker_and_the_tasks_processes_at_once(
     app, processes: Processes, script_repo
 ):
-    owner = factories.user()
-    project = factories.project(members={owner: "owner"})
-    template = _template(project, script_repo, "slow.sh")
-    task = tasks.create_task(project_access(owner, project.id), {"template_id": template.id})
+    task = _queued(script_repo, "slow.sh")
     worker = processes.worker()
     _wait_for(lambda: "tick 3" in _output(task.id), 60)
     below = [(pid, supervisor.process_start(pid)) for pid in descendants(worker.pid)]
