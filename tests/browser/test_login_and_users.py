@@ -22,6 +22,7 @@ def test_login_add_user_logout(app, live_server, page, screenshot):
     page.get_by_test_id("field-password").fill("wrong password")
     page.get_by_test_id("login-submit").click()
     expect(page.get_by_test_id("form-error")).to_have_text("Invalid login or password")
+    page.wait_for_load_state()  # the page's autofocus is applied before anything is typed
 
     page.get_by_test_id("field-password").fill(factories.DEFAULT_PASSWORD)
     page.get_by_test_id("login-submit").click()

@@ -19,6 +19,17 @@ def test_login_page(web):
     assert 'name="csrf_token"' in html and 'name="password"' in html
 
 
+def test_a_refused_login_keeps_the_login_and_focuses_the_password(web, app):
+    user = factories.user()
+    assert 'autofocus data-testid="field-auth"' in web.get("/auth/login").get_data(as_text=True)
+    refused = web.submit("/auth/login", {"auth": user.username, "password": "wrong"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert f'value="{user.username}"' in html
+    assert 'autofocus data-testid="field-password"' in html
+    assert 'autofocus data-testid="field-auth"' not in html
+
+
 def test_login_and_empty_dashboard(web, app):
     user = factories.user(name="Grace Hopper")
     response = web.log_in(user)
