@@ -28,7 +28,7 @@ BATCH_SECONDS = 0.05
 class OutputWriter:
     """Numbered, timestamped output lines of one task, written in batches."""
 
-    def __init__(self, task_id: int) -> None:
+    def __init__(self, task_id: int, project_id: int | None = None) -> None:
         self.task_id = task_id
         self._lock = threading.Lock()
         self._ready = threading.Event()
@@ -38,7 +38,9 @@ class OutputWriter:
         # The number the next batch starts at; lines are numbered from 1 per task, the ones
         # dropped past max_task_output_lines too (store_lines counts them from this alone).
         self._next_seq = task_output.next_seq(task_id)
-        self._project_id = db.session.scalar(select(Task.project_id).where(Task.id == task_id))
+        self._project_id = project_id or db.session.scalar(
+            select(Task.project_id).where(Task.id == task_id)
+        )
 
     def write(self, text: str, at: datetime | None = None) -> None:
         """Buffer one or more lines (already masked, joined by "\\n"); safe from any thread."""

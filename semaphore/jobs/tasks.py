@@ -34,13 +34,14 @@ STOP_POLL_SECONDS = 0.2
 DATABASE_POLL_SECONDS = 1.0
 
 
-def run_task(task_id: int) -> None:
-    """RQ entry point: run the task if this worker wins its claim."""
+def run_task(task_id: int, project_id: int | None = None) -> None:
+    """RQ entry point: run the task if this worker wins its claim. Jobs sent before they
+    named the project (an upgrade with tasks queued) have the task id alone."""
     app = runtime.get_app()
     with app.app_context():
         try:
-            if task_queue.claim(task_id):
-                TaskJob(task_id).run()
+            if task_queue.claim(task_id, project_id=project_id):
+                TaskJob(task_id, project_id).run()
         finally:
             db.session.remove()
             try:
@@ -67,9 +68,11 @@ def warm_up() -> None:
 class TaskJob:
     """One claimed task, from `starting` to a final status."""
 
-    def __init__(self, task_id: int) -> None:
+    def __init__(self, task_id: int, project_id: int | None = None) -> None:
         self.task_id = task_id
-        self.output = OutputWriter(task_id)
+        self.output = OutputWriter(task_id, project_id)
+        # Referenced so that the session's identity map (weak) keeps it between reads.
+        self.template: Template | None = None
         self.statuses: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.commit: tuple[str, str] | None = None
         self.confirmed = threading.Event()
@@ -82,17 +85,20 @@ class TaskJob:
 
     def run(self) -> None:
         task = db.session.get(Task, self.task_id)
+        self.template = db.session.get(Template, task.template_id)
         try:
             spec = build_spec(task)
         except Exception as exc:  # noqa: BLE001 - a preparation error ends the task
             self.output.write(f"Error: {exc}")
             self._finish(RunResult("error", str(exc)))
             return
-        # What the run receives, for the task page (secrets are not among these variables).
+        settings = EngineSettings.from_config(current_config(), apps=apps.app_settings())
+        # What the run receives, for the task page (secrets are not among these variables):
+        # written with the `running` status, in one UPDATE.
         task.run_variables = json.dumps(dict(spec.environment.json))
         runner = self.runner = TaskRunner(
             spec,
-            EngineSettings.from_config(current_config(), apps=apps.app_settings()),
+            settings,
             on_line=self.output.write,
             on_status=self.statuses.put,
             on_commit=lambda sha, message: setattr(self, "commit", (sha, message)),
@@ -116,7 +122,9 @@ class TaskJob:
 
     def _supervise(self, runner: TaskRunner, thread: threading.Thread) -> None:
         """Until the engine ends: store output, renew liveness, pass on stops and statuses."""
-        last_beat = last_look = 0.0
+        # Liveness at once; the database's first look after a second (a stop asked through
+        # the database alone is for when Redis is down: a short run ends before it matters).
+        last_beat, last_look = 0.0, time.monotonic()
         while thread.is_alive():
             self.output.wait()
             self.output.flush()
@@ -175,6 +183,9 @@ class TaskJob:
         self.output.flush()
         db.session.expire_all()
         task = db.session.get(Task, self.task_id)
+        # Read before the task changes (the status change needs it): the read would flush
+        # the commit's fields in an UPDATE of their own.
+        self.template = db.session.get(Template, task.template_id)
         status = tasks.ending_status(task, result.status)
         if status == "error" and _stop_requested(self.task_id):
             status = "stopped"  # asked through Redis, and the database not yet read

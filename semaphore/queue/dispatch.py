@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 import redis
 from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from semaphore import broker
 from semaphore.config import current_config
@@ -58,8 +59,9 @@ def stop_key(task_id: int) -> str:
     return broker.key("task", task_id, "stop")
 
 
-def enqueue_task(task_id: int) -> bool:
-    """Send a wake-up for the task unless one is already in flight; True when sent.
+def enqueue_task(task_id: int, project_id: int) -> bool:
+    """Send a wake-up for the task unless one is already in flight; True when sent. The job
+    names the task's project too: its claim takes that project's lock without asking first.
 
     Raises:
         ServiceUnavailable: Redis cannot be reached (the task stays `waiting` and the
@@ -70,7 +72,9 @@ def enqueue_task(task_id: int) -> bool:
             return False
     except redis.RedisError as exc:
         raise ServiceUnavailable(f"the task queue (Redis) is unreachable: {exc}") from exc
-    broker.enqueue(RUN_JOB, task_id, job_timeout=-1, result_ttl=0, failure_ttl=3600)
+    # A finished job expires a second later rather than being deleted at once: RQ's delete
+    # reads the job's executions back first (seven round trips of a short task's 35).
+    broker.enqueue(RUN_JOB, task_id, project_id, job_timeout=-1, result_ttl=1, failure_ttl=3600)
     return True
 
 
@@ -101,7 +105,7 @@ def dispatch_waiting() -> int:
     sent = 0
     for row, flying in zip(startable, in_flight, strict=True):
         if not flying:
-            sent += enqueue_task(row.id)
+            sent += enqueue_task(row.id, row.project_id)
     return sent
 
 
@@ -213,10 +217,11 @@ def _reasons(tasks: Sequence[Task]) -> dict[int, str]:
     return reasons
 
 
-def claim(task_id: int, runner_id: int | None = None) -> bool:
+def claim(task_id: int, runner_id: int | None = None, project_id: int | None = None) -> bool:
     """Move the task from waiting to starting when no limit blocks it; True when claimed.
     With `runner_id` the task is handed to that remote runner (its poll claims it); without,
-    this worker runs it. Neither claims the other's kind of task.
+    this worker runs it. Neither claims the other's kind of task. `project_id` (from the job)
+    saves looking it up; the claim checks it against the task's.
 
     Its wake-up stays marked in flight until the claim is decided, so no second job is sent
     meanwhile. A task found blocked is woken again by the `dispatch_waiting` that follows every
@@ -227,7 +232,8 @@ def claim(task_id: int, runner_id: int | None = None) -> bool:
     connection = broker.connection()
     claimed = False
     try:
-        project_id = db.session.scalar(select(Task.project_id).where(Task.id == task_id))
+        if project_id is None:
+            project_id = db.session.scalar(select(Task.project_id).where(Task.id == task_id))
         if project_id is None:
             return False
         lock = connection.lock(
@@ -237,7 +243,7 @@ def claim(task_id: int, runner_id: int | None = None) -> bool:
             blocking_timeout=30,
         )
         with lock:
-            claimed = _claim_now(connection, task_id, runner_id)
+            claimed = _claim_now(connection, task_id, runner_id, project_id)
         return claimed
     finally:
         db.session.rollback()
@@ -245,14 +251,15 @@ def claim(task_id: int, runner_id: int | None = None) -> bool:
             connection.delete(queued_key(task_id))
 
 
-def _claim_now(connection: redis.Redis, task_id: int, runner_id: int | None) -> bool:
+def _claim_now(
+    connection: redis.Redis, task_id: int, runner_id: int | None, project_id: int
+) -> bool:
     db.session.expire_all()
     task = db.session.get(Task, task_id)
-    if task is None or task.status != "waiting" or limits_reason(task):
+    if task is None or task.project_id != project_id or task.status != "waiting":
         return False
-    if runners.runner_tag_of(task)[0] != (runner_id is not None):
+    if limits_reason(task) or runners.runner_tag_of(task)[0] != (runner_id is not None):
         return False
-    project_id = task.project_id
     if runner_id is None:
         # Alive before active: the reaper never sees an active task without the key. A
         # runner's liveness is its polls instead (queue.runners.lapsed_runner_tasks).
@@ -265,24 +272,29 @@ def _claim_now(connection: redis.Redis, task_id: int, runner_id: int | None) -> 
             project_id,
         )
     ).rowcount
-    db.session.commit()
     if not claimed:
+        db.session.commit()  # the change counters' bookkeeping, if any
         return False
     limit = current_config().max_parallel_tasks
-    if limit and _active_count() > limit:
-        # Another project's claim got in at the same moment: this one steps back.
-        db.session.execute(
-            changes.in_project(
-                update(Task)
-                .where(Task.id == task_id, Task.status == "starting")
-                .values(status="waiting"),
-                project_id,
-            )
-        )
+    if limit:
         db.session.commit()
-        connection.delete(alive_key(task_id))
-        return False
-    db.session.expire(task)
+        if _active_count() > limit:
+            # Another project's claim got in at the same moment: this one steps back.
+            db.session.execute(
+                changes.in_project(
+                    update(Task)
+                    .where(Task.id == task_id, Task.status == "starting")
+                    .values(status="waiting"),
+                    project_id,
+                )
+            )
+            db.session.commit()
+            connection.delete(alive_key(task_id))
+            return False
+    # What the UPDATE wrote, told to the loaded task rather than read back: the announcement
+    # goes out with the commit (after the limit's check, when there is one).
+    set_committed_value(task, "status", "starting")
+    set_committed_value(task, "runner_id", runner_id)
     publish.task_changed(db.session(), task)
     db.session.commit()
     return True

@@ -37,12 +37,17 @@ def _queued_job_args(app) -> list[tuple]:
     return [job.args for job in queue.get_jobs()]
 
 
+def _job(task: Task) -> tuple[int, int]:
+    """A wake-up's arguments: the task, and its project (for the claim's lock)."""
+    return (task.id, task.project_id)
+
+
 def test_a_new_task_waits_with_exactly_one_wake_up(app, project, owner):
     task = _start(project, owner)
     assert task.status == "waiting"
-    assert _queued_job_args(app) == [(task.id,)]
+    assert _queued_job_args(app) == [_job(task)]
     assert task_queue.dispatch_waiting() == 0  # already in flight
-    assert _queued_job_args(app) == [(task.id,)]
+    assert _queued_job_args(app) == [_job(task)]
 
 
 def test_api_starts_a_task_and_refuses_bad_input(app, project, owner):
@@ -120,15 +125,15 @@ def test_only_tasks_that_can_start_are_woken_each_once(app, project, owner):
     first = _start(project, owner, template)
     second = _start(project, owner, template)  # behind the first, which is in flight
     other = _start(project, owner)
-    assert _queued_job_args(app) == [(first.id,), (other.id,)]
+    assert _queued_job_args(app) == [_job(first), _job(other)]
     assert task_queue.dispatch_waiting() == 0
     assert task_queue.claim(first.id)
     assert task_queue.dispatch_waiting() == 0  # the first runs: the second still waits
     _finish(first.id)
     assert task_queue.dispatch_waiting() == 1
     assert task_queue.dispatch_waiting() == 0
-    assert _queued_job_args(app)[-1] == (second.id,)
-    assert (first.id,) not in _queued_job_args(app)[2:]
+    assert _queued_job_args(app)[-1] == _job(second)
+    assert _job(first) not in _queued_job_args(app)[2:]
 
 
 def _redis_calls(command: str) -> int:
@@ -159,7 +164,7 @@ def test_a_long_queue_wakes_the_oldest_task_of_each_free_template_and_reads_no_m
     # Neither the statements nor Redis's look-ups grow with the 57 waiting tasks.
     assert _redis_calls("exists") - exists_before == 2  # the two that may start
     assert len(statements) <= 4
-    assert _queued_job_args(app)[-2:] == [(queued[1][1].id,), (queued[2][1].id,)]
+    assert _queued_job_args(app)[-2:] == [_job(queued[1][1]), _job(queued[2][1])]
     assert task_queue.dispatch_waiting() == 0
 
 
@@ -251,7 +256,7 @@ def test_lost_wake_ups_are_sent_again(app, project, owner):
     broker.connection().flushdb()  # Redis restarted without its data
     assert _queued_job_args(app) == []
     task_recovery.Recovery().recover()
-    assert _queued_job_args(app) == [(task.id,)]
+    assert _queued_job_args(app) == [_job(task)]
 
 
 def test_a_task_whose_worker_died_ends_in_error(app, project, owner, monkeypatch):
