@@ -45,6 +45,7 @@ from semaphore.engine.git import (
     HTTPS,
     LOCAL,
     Git,
+    Head,
     git_env,
     https_credentials,
     repository_kind,
@@ -292,11 +293,14 @@ class TaskRunner:
         workspace = self._workspace
         inventories = [p for p in workspace.owned if p.name.startswith("inventory_")]
         writable = [workspace.dir, workspace.socket_dir(), *self._repositories]
+        # A checkout's .git stays read-only: git runs outside the sandbox, and its hooks and
+        # config (core.fsmonitor, core.sshCommand...) written by a tool would run there next.
+        git_dirs = [repo / ".git" for repo in self._repositories if (repo / ".git").is_dir()]
         paths = RunPaths(
             tmp_path=Path(self.settings.tmp_path),
             home=workspace.home_dir(self.spec.project_id),
             writable=list(dict.fromkeys(writable)),
-            readable=[p for p in inventories if p.exists()],
+            readable=[p for p in inventories if p.exists()] + git_dirs,
         )
         for stub in paths.stubs():
             workspace.stub(stub)
@@ -340,9 +344,9 @@ class TaskRunner:
         if repository is None:
             raise EngineError("the template has no repository")
         branch = spec.git_branch or spec.template.git_branch or repository.branch
-        directory = self._sync(repository, branch, commit_hash=spec.commit_hash)
-        git = self._git(None, LOCAL)
-        commit = git.head(directory)
+        directory, commit = self._sync(repository, branch, commit_hash=spec.commit_hash)
+        if commit is None:  # not read on the way: a clone, a commit hash, a local path
+            commit = self._git(None, LOCAL).head(directory)
         if commit[0] and self._on_commit is not None:
             self._on_commit(commit[0], commit[1])
         return directory, commit
@@ -353,8 +357,9 @@ class TaskRunner:
         branch: str,
         commit_hash: str = "",
         directory: Path | None = None,
-    ) -> Path:
-        """Clone or update a repository; a local path is used in place. Returns its directory."""
+    ) -> tuple[Path, Head | None]:
+        """Clone or update a repository; a local path is used in place. Returns its directory,
+        and HEAD's (hash, subject) when the update read them on the way."""
         kind = repository_kind(repository.url)
         if kind == LOCAL:
             path = Path(repository.url)
@@ -362,13 +367,12 @@ class TaskRunner:
             if not path.exists():
                 raise EngineError(f"Failed in finding static repository at {repository.url}")
             self._repositories.append(path)
-            return path
+            return path, None
         if directory is None:
             directory = self._workspace.checkout_dir(repository.id, self.spec.template.id)
             self._repositories.append(directory)
         git = self._git(repository.credential, kind)
-        git.sync(repository.url, branch, directory, commit_hash)
-        return directory
+        return directory, git.sync(repository.url, branch, directory, commit_hash)
 
     def _git(self, credential: Credential | None, kind: str) -> Git:
         agent_socket = None
@@ -420,6 +424,6 @@ class TaskRunner:
             ctx.inventory_env = dict(self._agent(inventory.ssh_key).env())
 
         def clone(repository: RepositorySpec, destination: Path) -> Path:
-            return self._sync(repository, repository.branch, directory=destination)
+            return self._sync(repository, repository.branch, directory=destination)[0]
 
         ctx.inventory_path = install_inventory(inventory, self._workspace, ctx.checkout, clone)

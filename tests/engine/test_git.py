@@ -63,6 +63,87 @@ def test_file_url_is_cloned_once_then_fetched(make_repo, settings) -> None:
     assert leftovers(settings) == []
 
 
+@pytest.fixture
+def git_starts(monkeypatch) -> list[list[str]]:
+    """The argv of each process started from Python that runs git, as it starts: every process
+    the engine starts goes through subprocess.Popen (subprocess.run included)."""
+    started: list[list[str]] = []
+
+    class Recording(subprocess.Popen):
+        def __init__(self, args, *more, **kwargs) -> None:
+            if any(Path(str(arg)).name == "git" for arg in args):
+                started.append([str(arg) for arg in args])
+            super().__init__(args, *more, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", Recording)
+    return started
+
+
+def updating(run) -> bool:
+    return any(line.startswith("Updating Repository") for line in run.lines)
+
+
+def test_an_update_is_one_git_process_and_reports_the_new_head(
+    make_repo, settings, git_starts
+) -> None:
+    repo = make_repo(SCRIPT, message="first version")
+    assert run_task(task(repo.url), settings).result.status == "success"
+    new = repo.commit({"data.txt": "two\n"}, "second version")
+    git_starts.clear()
+    run = run_task(task(repo.url, task_id=2), settings)
+    assert run.result.status == "success", run.output
+    assert updating(run) and "content: two" in run.lines
+    assert len(git_starts) == 1, git_starts  # no config check, no log of its own
+    assert run.commits == [(new, "second version")]
+    assert (run.result.commit_hash, run.result.commit_message) == (new, "second version")
+    # The update's log writes to a file of ours, not to the task's output.
+    assert new not in run.output and "second version" not in run.lines
+
+
+def test_a_checkout_cloned_before_the_origin_file_asks_git_once(
+    make_repo, settings, git_starts
+) -> None:
+    repo = make_repo(SCRIPT, message="the head")
+    head = git("rev-parse", "HEAD", cwd=repo.work)
+    assert run_task(task(repo.url), settings).result.status == "success"
+    (checkout_of(settings) / ".git" / "semaphore-origin").unlink()
+    started = []
+    for task_id in (2, 3):
+        git_starts.clear()
+        run = run_task(task(repo.url, task_id=task_id), settings)
+        started.append(list(git_starts))
+        assert run.result.status == "success" and updating(run), run.output
+        assert run.commits == [(head, "the head")]
+    assert [len(s) for s in started] == [2, 1], started
+    assert started[0][0][1:] == ["config", "--get", "remote.origin.url"]
+
+
+def test_a_changed_url_clones_again_then_updates_from_it(make_repo, settings, git_starts) -> None:
+    first = make_repo(SCRIPT)
+    other = make_repo({**SCRIPT, "data.txt": "other\n"}, message="other head")
+    assert run_task(task(first.url), settings).result.status == "success"
+    cloned = run_task(task(other.url, task_id=2), settings)
+    assert "content: other" in cloned.lines and not updating(cloned)
+    assert any(line.startswith("Cloning Repository") for line in cloned.lines)
+    git_starts.clear()
+    run = run_task(task(other.url, task_id=3), settings)
+    assert updating(run) and "content: other" in run.lines
+    assert len(git_starts) == 1, git_starts
+    assert run.commits == [(git("rev-parse", "HEAD", cwd=other.work), "other head")]
+
+
+def test_a_failed_update_clones_again_and_reports_its_head(make_repo, settings) -> None:
+    repo = make_repo(SCRIPT, message="the head")
+    assert run_task(task(repo.url), settings).result.status == "success"
+    # The origin file is trusted: a fetch from a remote edited behind our back fails.
+    git("remote", "set-url", "origin", "file:///nowhere.git", cwd=checkout_of(settings))
+    run = run_task(task(repo.url, task_id=2), settings)
+    assert run.result.status == "success", run.output
+    assert "Updating failed, cloning the repository again" in run.lines
+    assert run.commits == [(git("rev-parse", "HEAD", cwd=repo.work), "the head")]
+    assert "the head" not in run.lines
+
+
 def test_branches_switch_both_ways_and_the_task_branch_wins(make_repo, settings) -> None:
     repo = make_repo(SCRIPT)
     repo.commit({"data.txt": "dev data\n"}, "on dev", branch="dev")

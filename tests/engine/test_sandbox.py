@@ -279,3 +279,29 @@ def test_a_worker_warms_the_sandbox_before_it_forks(app) -> None:
     with app.app_context():
         warm_up()
     assert sandbox._checked and sandbox._system_cache
+
+
+@pytest.mark.single_db
+def test_a_tool_cannot_plant_git_hooks_or_config_that_git_would_run_outside(
+    make_repo, settings, tmp_path
+) -> None:
+    # Git updates the checkout outside the sandbox: a hook or a config entry (core.fsmonitor)
+    # a tool wrote into .git would run there, as the server's user, on the next update.
+    marker = tmp_path / "hook-ran"
+    script = f"""\
+echo kept > output.txt && echo "checkout: writable"
+if (printf '#!/bin/sh\\ntouch {marker}\\n' > .git/hooks/post-checkout) 2>/dev/null; then
+  chmod +x .git/hooks/post-checkout; echo "hooks: written"
+else echo "hooks: read-only"; fi
+if git config core.fsmonitor "touch {marker}" 2>/dev/null; then echo "config: written"
+else echo "config: read-only"; fi
+"""
+    repo = make_repo({"probe.sh": script})
+    spec = task(repo.url, script="probe.sh")
+    first = run_engine(spec, settings)
+    assert first.result.status == "success", first.output
+    assert "checkout: writable" in first.lines
+    assert "hooks: read-only" in first.lines and "config: read-only" in first.lines
+    second = run_engine(replace(spec, task_id=2), settings)  # an update of the same checkout
+    assert second.result.status == "success", second.output
+    assert not marker.exists()
