@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Mapping
@@ -67,6 +68,18 @@ def unlock_private_key(private_key: str, passphrase: str = "") -> bytes:
     raise EngineError(f"cannot load the SSH private key: {problem}")
 
 
+def _accepting(path: Path) -> bool:
+    """True when something listens on the unix socket at `path`."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
 class SshAgent:
     """An ssh-agent process holding one key, on a socket in the task's private directory."""
 
@@ -92,7 +105,9 @@ class SshAgent:
             start_new_session=True,
         )
         deadline = time.monotonic() + AGENT_START_SECONDS
-        while not self.socket.exists():
+        # Accepting, not only there: the agent binds its socket a moment before it listens,
+        # and ssh-add connecting in between is refused.
+        while not _accepting(self.socket):
             if self._proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise EngineError("ssh-agent did not start")

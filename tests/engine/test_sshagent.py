@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from semaphore.engine.errors import EngineError
-from semaphore.engine.sshagent import SshAgent, unlock_private_key
+from semaphore.engine.sshagent import SshAgent, _accepting, unlock_private_key
 
 pytestmark = pytest.mark.single_db
 
@@ -49,3 +50,19 @@ def test_the_agent_holds_the_key_until_stopped(ssh_keys, tmp_path: Path) -> None
     agent.stop()
     assert not agent.socket.exists()
     assert not list(tmp_path.iterdir())  # nothing of the key was written
+
+
+def test_the_agent_counts_as_started_once_it_accepts_not_once_its_socket_exists(
+    tmp_path: Path,
+) -> None:
+    # ssh-agent binds its socket a moment before it listens: an ssh-add in between is refused.
+    path = tmp_path / "agent.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        server.bind(str(path))
+        assert path.exists() and not _accepting(path)
+        server.listen(1)
+        assert _accepting(path)
+    finally:
+        server.close()
+    assert not _accepting(tmp_path / "missing.sock")
