@@ -82,8 +82,10 @@ def template_tasks(project_id: int, template_id: int) -> Response:
 @api_blueprint.post("/project/<int:project_id>/tasks")
 @documented(body=TaskIn, answers={201: TaskOut}, tags=TAGS)
 def create_task(project_id: int) -> tuple[Response, int]:
-    task = tasks.create_task(access(project_id), json_object())
-    return jsonify(task_shape(task, secret="{}")), 201
+    task, template, user_name = tasks.create_task_with_context(access(project_id), json_object())
+    reason = tasks.new_task_reason(task)
+    answer = TaskOut.of(task, template, user_name, secret="{}", waiting_reason=reason)
+    return jsonify(answer), 201
 
 
 @api_blueprint.get("/project/<int:project_id>/tasks/<int:task_id>")

@@ -42,6 +42,26 @@ def reference(
     Raises:
         ValidationError: the id is missing when required, not an integer, or not in the project.
     """
+    row = referenced(data, field, model, project_id, label, required=required)
+    return row.id if row is not None else None
+
+
+def referenced(
+    data: Mapping[str, Any],
+    field: str,
+    model: type[ModelT],
+    project_id: int,
+    label: str,
+    *,
+    required: bool = False,
+) -> ModelT | None:
+    """The object of this project that the id in `field` names (0 or null means none), for a
+    caller that uses it: the session holds it weakly, so asking again by id once `reference`
+    has dropped it reads it again.
+
+    Raises:
+        ValidationError: the id is missing when required, not an integer, or not in the project.
+    """
     object_id = v.integer(data, field)
     if not object_id:
         if required:
@@ -50,7 +70,7 @@ def reference(
     row = db.session.get(model, object_id)
     if row is None or row.project_id != project_id:
         raise ValidationError(f"{label} {object_id} does not exist in this project", field)
-    return object_id
+    return row
 
 
 # The kinds of object that can use another, as the original's refs answers name them.

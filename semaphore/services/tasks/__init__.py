@@ -16,8 +16,10 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import redis
 from sqlalchemy import select, update
 
+from semaphore import broker
 from semaphore.errors import PermissionDenied, ServiceUnavailable, ValidationError
 from semaphore.extensions import db
 from semaphore.metrics import definitions as metrics
@@ -34,7 +36,7 @@ from semaphore.queue import dispatch as task_queue
 from semaphore.services import events, listing
 from semaphore.services import validation as v
 from semaphore.services.permissions import RUN_TASKS, ProjectAccess
-from semaphore.services.references import get_in_project, reference
+from semaphore.services.references import get_in_project, reference, referenced
 from semaphore.services.tasks import builds, history
 from semaphore.services.tasks import output as task_output
 from semaphore.services.tasks.history import TaskFilter
@@ -64,19 +66,31 @@ def create_task(access: ProjectAccess, data: Mapping[str, Any]) -> Task:
     Raises:
         ValidationError: bad fields, or a template/inventory outside the project.
     """
+    return create_task_with_context(access, data)[0]
+
+
+def create_task_with_context(
+    access: ProjectAccess, data: Mapping[str, Any]
+) -> tuple[Task, Template, str | None]:
+    """`create_task`, with what an answer shows beside the task (as `task_context`): its
+    template and the name of the user who started it. None of them is read back after the
+    commit: nothing in a new task is filled in by the database.
+
+    Raises:
+        ValidationError: bad fields, or a template/inventory outside the project.
+    """
     from semaphore.schemas.base import parse
     from semaphore.schemas.tasks import TaskIn
 
     access.require(RUN_TASKS)
     v.require_mapping(data)
-    template_id = reference(
+    template = referenced(
         data, "template_id", Template, access.project_id, "Template", required=True
     )
-    template = db.session.get(Template, template_id)
     body = parse(TaskIn, data)
     environment, secret = _answers(template, body.environment, body.secret)
     task = Task(
-        template_id=template_id,
+        template_id=template.id,
         project_id=access.project_id,
         status="waiting",
         debug=body.debug,
@@ -96,7 +110,9 @@ def create_task(access: ProjectAccess, data: Mapping[str, Any]) -> Task:
         secret=secret,
         user_id=access.user_id,
     )
-    return _queue(task, template, access=access)
+    user_name = access.user.name if access.user is not None else None
+    _queue(task, template, access=access, kept=(task, template))
+    return task, template, user_name
 
 
 def start_automated_task(
@@ -163,10 +179,12 @@ def _queue(
     *,
     access: ProjectAccess | None = None,
     integration_id: int | None = None,
+    kept: Sequence[object] = (),
 ) -> Task:
-    """Store the new task as `waiting`, with its event, and wake a worker."""
+    """Store the new task as `waiting`, with its event, and wake a worker; the `kept`
+    objects stay loaded past the commit (see _commit_keeping)."""
     _add(task, template, access=access, integration_id=integration_id)
-    db.session.commit()
+    _commit_keeping(kept)
     try:
         # Woken at once when the limits let it start; otherwise when a task ends.
         task_queue.dispatch_waiting()
@@ -176,6 +194,27 @@ def _queue(
         # make a client that retries start it twice.
         log.warning("task %s stored; its wake-up waits for Redis: %s", task.id, exc)
     return task
+
+
+def _commit_keeping(rows: Sequence[object]) -> None:
+    """Commit, then expire what the session holds as a commit does, but `rows`: they stay
+    loaded as this transaction wrote or read them, so that the answer built from them reads
+    nothing back. Only for a session that ends with the request: a longer-lived one (the
+    scheduler's) must see other processes' changes at its next read."""
+    session = db.session()
+    if not rows:
+        session.commit()
+        return
+    expiring = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expiring
+    kept = {id(row) for row in rows}
+    for row in list(session.identity_map.values()):
+        if id(row) not in kept:
+            session.expire(row)
 
 
 def _add(
@@ -242,6 +281,19 @@ def task_context(task: Task) -> tuple[Template, str | None]:
     template = db.session.get(Template, task.template_id)
     user = db.session.get(User, task.user_id) if task.user_id is not None else None
     return template, user.name if user is not None else None
+
+
+def new_task_reason(task: Task) -> str | None:
+    """Why a task just created waits, as `waiting_reasons` says, without asking the limits
+    again when the dispatch after its commit woke it: its wake-up is then in flight and
+    nothing keeps it from starting (what that dispatch read a moment ago)."""
+    try:
+        # The kept health check first: a Redis that does not answer costs its quarter of a
+        # second at most (and is remembered), not the connection's timeout.
+        woken = broker.reachable() and broker.connection().exists(task_queue.queued_key(task.id))
+    except redis.RedisError:
+        woken = False  # waiting_reasons then names Redis as the reason
+    return None if woken else waiting_reasons([task]).get(task.id)
 
 
 def run_variables(task: Task) -> tuple[dict[str, Any], bool]:
