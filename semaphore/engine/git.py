@@ -53,6 +53,12 @@ Head = tuple[str | None, str]
 ORIGIN_FILE = "semaphore-origin"
 HEAD_FILE = "semaphore-head"
 
+# git's automatic maintenance after a fetch (a gc past 6,700 loose objects or 50 packs) is
+# checked on one update in this many: the check is a git process of its own, 1.5-2 ms of a
+# short task's CPU, and its thresholds are thousands of fetches away.
+MAINTENANCE_EVERY = 16
+_NO_MAINTENANCE = ("-c", "maintenance.auto=false", "-c", "gc.auto=0")  # gc: git before 2.29
+
 # One git process for both hash and subject (a task's start waits for it).
 _HEAD_LOG = ("log", "-1", "--format=%H%n%s")
 
@@ -160,8 +166,17 @@ class Git:
         self._run = run
         self.log = log
 
-    def sync(self, url: str, branch: str, directory: Path, commit_hash: str = "") -> Head | None:
-        """Clone or update `directory` to the branch head (or to `commit_hash`).
+    def sync(
+        self,
+        url: str,
+        branch: str,
+        directory: Path,
+        commit_hash: str = "",
+        *,
+        maintain: bool = True,
+    ) -> Head | None:
+        """Clone or update `directory` to the branch head (or to `commit_hash`); an update
+        lets git's automatic maintenance run when `maintain` (see MAINTENANCE_EVERY).
 
         Returns HEAD's (hash, subject) when the update read it on the way, else None: after a
         clone or a commit hash's checkout, head() tells.
@@ -173,7 +188,7 @@ class Git:
         head = None
         if self._is_clone_of(directory, url):
             self.log(f"Updating Repository {url}")
-            updated, head = self._update(branch, directory)
+            updated, head = self._update(branch, directory, maintain)
             if not updated:
                 self.log("Updating failed, cloning the repository again")
                 shutil.rmtree(directory, ignore_errors=True)
@@ -201,7 +216,7 @@ class Git:
         self._git([*argv, url, str(directory)], directory.parent)
         _record_origin(directory, url)
 
-    def _update(self, branch: str, directory: Path) -> tuple[bool, Head | None]:
+    def _update(self, branch: str, directory: Path, maintain: bool) -> tuple[bool, Head | None]:
         """Whether the update worked, and HEAD's (hash, subject) when it could read them."""
         if branch:
             # Switches branch too, and puts the branch where the remote has it. Quietly and
@@ -210,7 +225,8 @@ class Git:
             move = ["checkout", "-q", "--no-track", "--force", "-B", branch, f"origin/{branch}"]
         else:
             move = ["reset", "--hard", "origin/HEAD"]
-        steps = [["fetch", "origin"], move]
+        fetch = ["fetch", "origin"] if maintain else [*_NO_MAINTENANCE, "fetch", "origin"]
+        steps = [fetch, move]
         if (directory / ".gitmodules").exists():
             steps.append(["submodule", "update", "--init", "--recursive", "--force"])
         head_file: Path | None = directory / ".git" / HEAD_FILE

@@ -44,6 +44,7 @@ from semaphore.engine.git import (
     ASKPASS_SCRIPT,
     HTTPS,
     LOCAL,
+    MAINTENANCE_EVERY,
     Git,
     Head,
     git_env,
@@ -372,7 +373,9 @@ class TaskRunner:
             directory = self._workspace.checkout_dir(repository.id, self.spec.template.id)
             self._repositories.append(directory)
         git = self._git(repository.credential, kind)
-        return directory, git.sync(repository.url, branch, directory, commit_hash)
+        maintain = self.spec.task_id % MAINTENANCE_EVERY == 0
+        head = git.sync(repository.url, branch, directory, commit_hash, maintain=maintain)
+        return directory, head
 
     def _git(self, credential: Credential | None, kind: str) -> Git:
         agent_socket = None

@@ -343,3 +343,23 @@ def test_http_with_login_and_password_never_puts_them_on_disk_or_argv(
     failed = run_task(task(url, credential=bad, task_id=2), settings)
     assert failed.result.status == "error"
     assert any("Authentication failed" in line for line in failed.lines), failed.output
+
+
+def test_gits_automatic_maintenance_is_checked_on_one_update_in_sixteen(
+    make_repo, settings, tmp_path
+) -> None:
+    trace = tmp_path / "git-trace"
+    traced = replace(settings, server_env={**settings.server_env, "GIT_TRACE": str(trace)})
+    repo = make_repo(SCRIPT)
+
+    def maintenance_checked(task_id: int) -> bool:
+        trace.unlink(missing_ok=True)
+        run = run_task(task(repo.url, task_id=task_id), traced)
+        assert run.result.status == "success", run.output
+        assert any(line.startswith("Updating Repository") for line in run.lines)
+        return "maintenance run --auto" in trace.read_text()
+
+    assert run_task(task(repo.url, task_id=1), traced).result.status == "success"  # the clone
+    assert not maintenance_checked(2)
+    assert not maintenance_checked(17)
+    assert maintenance_checked(32)
