@@ -24,6 +24,7 @@ import secrets
 from typing import Any
 
 import redis
+from redis.client import Pipeline
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -41,6 +42,7 @@ from semaphore.models import (
 from semaphore.models import (
     Session as LoginSession,
 )
+from semaphore.queue import commit_hooks
 
 log = logging.getLogger(__name__)
 
@@ -114,22 +116,24 @@ def _bulk_statement(state: ORMExecuteState) -> None:
     _note(state.session, project_id if isinstance(project_id, int) else _SHARED)
 
 
-def _count_up(session: Session) -> None:
-    scopes = session.info.pop(_PENDING, None)
-    if not scopes:
-        return
-    try:
-        pipeline = broker.connection().pipeline(transaction=False)
-        for scope in scopes:
-            pipeline.incr(counter_key(scope))
-        pipeline.execute()
-    except redis.RedisError as exc:
-        log.warning("change counters not counted up (%s); kept answers expire soon", exc)
+def _pending_scopes(session: Session) -> set[int | str] | None:
+    return session.info.pop(_PENDING, None)
+
+
+def _count_up(pipeline: Pipeline, scopes: set[int | str]) -> None:
+    for scope in scopes:
+        pipeline.incr(counter_key(scope))
 
 
 def install() -> None:
-    """Hook every ORM session (once per process)."""
-    if not event.contains(Session, "after_commit", _count_up):
+    """Hook every ORM session (once per process): counted up after each commit, before the
+    commit's live messages, in the same round trip (queue.commit_hooks)."""
+    if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
         event.listen(Session, "do_orm_execute", _bulk_statement)
-        event.listen(Session, "after_commit", _count_up)
+    commit_hooks.add_part(
+        0,
+        _pending_scopes,
+        _count_up,
+        "change counters not counted up; kept answers expire soon",
+    )

@@ -1,24 +1,24 @@
 """Publishing after commit: a change is announced only once it is in the database.
 
 `lines_stored` and `task_changed` queue a message on the session; the session's after_commit
-hook publishes them in order, and a rollback drops them. A Redis error is logged and never
-fails the caller: followers notice the gap and read the stored lines instead.
+hook publishes them in order (queue.commit_hooks), and a rollback drops them. A Redis error
+is logged and never fails the caller: followers notice the gap and read the stored lines
+instead.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-import redis
+from redis.client import Pipeline
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from semaphore import broker
 from semaphore.models import Task
+from semaphore.queue import commit_hooks
 from semaphore.queue import messages as events
 
-log = logging.getLogger(__name__)
 _PENDING = "semaphore_live_pending"
 
 
@@ -36,17 +36,14 @@ def task_changed(session: Session, task: Task) -> None:
     _queue(session, events.update_message(task))
 
 
-def _publish_pending(session: Session) -> None:
-    messages = session.info.pop(_PENDING, None)
-    if not messages:
-        return
-    try:
-        pipeline = broker.connection().pipeline(transaction=False)
-        for message in messages:
-            pipeline.publish(broker.key(events.CHANNEL), message)
-        pipeline.execute()
-    except redis.RedisError as exc:
-        log.warning("live updates not published (%s); followers will read the database", exc)
+def _pending_messages(session: Session) -> list[str] | None:
+    return session.info.pop(_PENDING, None)
+
+
+def _publish(pipeline: Pipeline, messages: list[str]) -> None:
+    channel = broker.key(events.CHANNEL)
+    for message in messages:
+        pipeline.publish(channel, message)
 
 
 def _drop_pending(session: Session, _previous_transaction=None) -> None:
@@ -54,7 +51,13 @@ def _drop_pending(session: Session, _previous_transaction=None) -> None:
 
 
 def install() -> None:
-    """Hook every ORM session (once per process)."""
-    if not event.contains(Session, "after_commit", _publish_pending):
-        event.listen(Session, "after_commit", _publish_pending)
+    """Hook every ORM session (once per process): published after each commit, in the round
+    trip that counts up the change counters (queue.commit_hooks)."""
+    if not event.contains(Session, "after_soft_rollback", _drop_pending):
         event.listen(Session, "after_soft_rollback", _drop_pending)
+    commit_hooks.add_part(
+        1,
+        _pending_messages,
+        _publish,
+        "live updates not published; followers will read the database",
+    )
