@@ -77,6 +77,9 @@ BWRAP_CHECK_SECONDS = 10
 BWRAP_FALLBACK_PATH = "/usr/bin"
 
 _checked: dict[str, str] = {}
+# The tool paths of the commands this process ran, by program, PATH and their mtimes.
+_tool_cache: dict[tuple, list[Path]] = {}
+TOOL_CACHE_SIZE = 64
 
 
 def find_bwrap(search_path: str | None) -> str:
@@ -197,21 +200,35 @@ class Sandbox:
         ]
 
     def _tool_paths(self, argv: Sequence[str], env: Mapping[str, str]) -> list[Path]:
-        """The directories of PATH and of the program, its interpreter and its venv."""
+        """The directories of PATH and of the program, its interpreter and its venv; kept
+        while neither the program nor a PATH directory changes (a few hundred path look-ups
+        a command otherwise)."""
         search = [self.server_path, env.get("PATH", "")]
-        directories = [Path(d) for text in search for d in text.split(os.pathsep) if d]
         program = shutil.which(argv[0], path=env.get("PATH", os.defpath)) or argv[0]
-        if os.path.isabs(program):
-            directories += [Path(program).parent, Path(os.path.realpath(program)).parent]
-            interpreter = _interpreter(Path(program))
-            if interpreter is not None:
-                directories += [interpreter.parent, Path(os.path.realpath(interpreter)).parent]
-        found: list[Path] = []
-        for directory in directories:
-            for path in (directory, Path(os.path.realpath(directory))):
-                found.append(path)
-                found += _virtualenv(path)
-        return found
+        names = [d for text in search for d in text.split(os.pathsep) if d]
+        key = (program, *search, *(_mtime(p) for p in (program, *names)))
+        found = _tool_cache.get(key)
+        if found is None:
+            found = _tool_cache[key] = _find_tool_paths(program, [Path(d) for d in names])
+            if len(_tool_cache) > TOOL_CACHE_SIZE:
+                del _tool_cache[next(iter(_tool_cache))]
+        return list(found)
+
+
+def _find_tool_paths(program: str, directories: list[Path]) -> list[Path]:
+    """The PATH directories, the program's and its interpreter's, each also resolved, and
+    the venv (and base Python) of any that is a venv's bin directory."""
+    if os.path.isabs(program):
+        directories += [Path(program).parent, Path(os.path.realpath(program)).parent]
+        interpreter = _interpreter(Path(program))
+        if interpreter is not None:
+            directories += [interpreter.parent, Path(os.path.realpath(interpreter)).parent]
+    found: list[Path] = []
+    for directory in directories:
+        for path in (directory, Path(os.path.realpath(directory))):
+            found.append(path)
+            found += _virtualenv(path)
+    return found
 
 
 class _Mounts:

@@ -8,6 +8,7 @@ are allowed only under the configured roots, when saved and when run.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -305,3 +306,37 @@ else echo "config: read-only"; fi
     second = run_engine(replace(spec, task_id=2), settings)  # an update of the same checkout
     assert second.result.status == "success", second.output
     assert not marker.exists()
+
+
+def test_a_commands_tool_paths_are_kept_until_its_program_or_path_changes(
+    tmp_path, monkeypatch
+) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    program = tools / "deploy"
+    program.write_text("#!/bin/sh\necho hi\n")
+    program.chmod(0o755)
+    searched: list[str] = []
+    find = sandbox._find_tool_paths
+    monkeypatch.setattr(sandbox, "_find_tool_paths", lambda p, d: searched.append(p) or find(p, d))
+    run = sandbox.RunPaths(tmp_path / "tmp", tmp_path / "tmp" / "home_1")
+    box = sandbox.Sandbox("/usr/bin/bwrap", run)
+    env = {"PATH": f"{tools}:/usr/bin"}
+    first = box.arguments(["deploy"], env)
+    assert str(tools) in first
+    assert box.arguments(["deploy"], env) == first
+    assert len(searched) == 1
+    # Another PATH, a venv's bin directory first, is looked at afresh.
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (venv / "bin" / "deploy").write_text("#!/bin/sh\necho venv\n")
+    (venv / "bin" / "deploy").chmod(0o755)
+    moved = {"PATH": f"{venv / 'bin'}:{tools}:/usr/bin"}
+    assert str(venv) in box.arguments(["deploy"], moved)
+    assert len(searched) == 2
+    program.write_text("#!/usr/bin/env python3\n")  # the program itself changed
+    changed = program.stat().st_mtime_ns + 10**9  # past the clock's coarse ticks
+    os.utime(program, ns=(changed, changed))
+    box.arguments(["deploy"], env)
+    assert len(searched) == 3
