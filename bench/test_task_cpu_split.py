@@ -1,6 +1,6 @@
 """Where a short task's time goes (issue 17): `echo hi` tasks run one after another by RQ's
 SimpleWorker in this process, as `semaphore worker` runs them: this process's own CPU per task
-(claim, job, output writer, RQ's bookkeeping), its children's (git, bubblewrap, the janitor,
+(claim, job, output writer, RQ's bookkeeping), its children's (git, bubblewrap,
 bash, and the pid-namespace inits bubblewrap leaves behind, which this process reaps: see
 `bench/orphans.py`), and the wall time per task. The wall time beyond the CPU is waiting for
 those children to start and end. SQLite.

@@ -129,8 +129,8 @@ class Processes:
         return process, f"127.0.0.1:{port}"
 
     def stop(self) -> None:
-        # A run's janitor and sandbox have sessions of their own: a test that fails mid-task
-        # must not leave them (and the task) running once the worker is gone.
+        # A worker's janitor and a run's sandbox have sessions of their own: a test that fails
+        # mid-task must not leave them (and the task) running once the worker is gone.
         below = [pid for process in self.started for pid in descendants(process.pid)]
         for process in self.started:
             if process.poll() is None:

@@ -19,11 +19,12 @@ engine's helpers need, cost twice Python's own start): about 10 ms.
         The engine runs git and ssh-agent this way, and every command when the sandbox is
         off (bubblewrap's own pid namespace does the same job for sandboxed commands).
 
-    supervisor.py janitor <record>
-        Removes what the run record lists (engine.workspace writes it) and the record. The
-        run's janitor, a shell waiting on a pipe that only the run's process holds open,
-        starts it when that pipe closes without the run's "done": the process died (see
-        engine.workspace). Python starts only then, not for every run.
+    supervisor.py janitor <pid> <start time> <host> <tmp_path...>
+        Removes what every run record of that process (engine.workspace writes them) under
+        those tmp_paths still lists, and the records. The process's janitor, a shell waiting
+        on a pipe that only that process holds, starts it when the pipe ends: the process is
+        dead (it may still be a zombie: no liveness check) or exited cleanly, when its runs
+        left no records (see engine.workspace). Python starts only then, once per process.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ PR_SET_CHILD_SUBREAPER = 36
 KILL_TREE = signal.SIGHUP
 # Where a workspace's sockets go when tmp_path is too long for a socket path.
 SOCKET_DIR_PREFIX = "/tmp/sem-"
+RECORD_PREFIX = ".task_"
 RECORD_SUFFIX = ".run"
 
 
@@ -193,6 +195,25 @@ def remove_recorded(record: Path) -> None:
         pass
 
 
+def remove_records_of(pid: int, start: int | None, host: str, tmp_paths: list[str]) -> None:
+    """Remove what every run record of one process (pid, start time, host) under these
+    tmp_paths lists: the janitor's work once that process is gone. Never raises."""
+    from pathlib import Path
+
+    for tmp_path in tmp_paths:
+        try:
+            names = os.listdir(tmp_path)
+        except OSError:
+            continue
+        for name in names:
+            if not (name.startswith(RECORD_PREFIX) and name.endswith(RECORD_SUFFIX)):
+                continue
+            record = Path(tmp_path, name)
+            data = read_record(record) or {}
+            if (data.get("pid"), data.get("start"), data.get("host")) == (pid, start, host):
+                remove_recorded(record)
+
+
 # --- the script ----------------------------------------------------------------------------
 
 
@@ -281,12 +302,14 @@ def run(parent: int, argv: list[str]) -> None:
 def main(args: list[str]) -> None:
     if len(args) >= 4 and args[0] == "run" and args[2] == "--":
         run(int(args[1]), args[3:])
-    elif len(args) == 2 and args[0] == "janitor":
-        from pathlib import Path
-
-        remove_recorded(Path(args[1]))
+    elif len(args) >= 4 and args[0] == "janitor":
+        start = int(args[2]) if args[2] else None
+        remove_records_of(int(args[1]), start, args[3], args[4:])
     else:
-        sys.exit("usage: supervisor.py run <parent pid> -- <argv...> | janitor <record>")
+        sys.exit(
+            "usage: supervisor.py run <parent pid> -- <argv...>"
+            " | janitor <pid> <start time> <host> <tmp_path...>"
+        )
 
 
 if __name__ == "__main__":

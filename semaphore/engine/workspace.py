@@ -14,9 +14,14 @@ Removal in every outcome, a SIGKILLed worker included:
 * the run record names the process that owns the run (pid and start time, host) and every
   path the run created outside its directory. It lies beside the directory, not in it, so the
   sandboxed tool, which sees its directory, cannot rewrite it;
-* a janitor process (a shell, then engine.supervisor) waits for the worker's death (the
-  end of a pipe only the run's process holds) and then removes what the record lists: a
-  killed run's secrets are gone within milliseconds;
+* one janitor per process (a shell, then engine.supervisor), started by the process's first
+  run, waits for the process's death, however it dies: the end of a pipe only that process
+  holds (not inherited by what runs start, closed in a forked child). Each tmp_path the
+  process uses is a line on that pipe; at its end, Python starts and removes what every
+  record of that process (pid, start time, host) under those tmp_paths still lists: a killed
+  run's secrets are gone within tens of milliseconds. A clean exit ends the pipe too, and the
+  janitor finds nothing left but what a run never cleaned up; a forked child, or a process
+  whose janitor was killed, starts a new one at its next run;
 * `sweep`, at `semaphore worker` start and before each run, removes what a run whose owner is
   dead left behind (the janitor killed too, the machine reset): records of this host whose
   process is gone, and task directories and inventories with no record, once a minute old.
@@ -24,6 +29,7 @@ Removal in every outcome, a SIGKILLed worker included:
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shlex
@@ -31,6 +37,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -39,8 +46,6 @@ from semaphore.engine import supervisor
 # A unix socket path must fit in sockaddr_un.sun_path (108 bytes with its NUL); agent sockets
 # and ssh ControlPath sockets (dir + 41 characters) are kept well below it.
 MAX_SOCKET_DIR = 60
-# What a run tells its janitor when it has removed its files itself.
-JANITOR_DONE = "done"
 # A task directory or inventory without a record is left alone this long (being created).
 UNRECORDED_GRACE_SECONDS = 60.0
 
@@ -55,8 +60,6 @@ class Workspace:
         self._socket_dir: Path | None = None
         self._owned: list[Path] = []
         self._stubs: list[Path] = []
-        self._janitor: subprocess.Popen[bytes] | None = None
-        self._janitor_pipe: int | None = None
 
     def __enter__(self) -> Workspace:
         return self.open()
@@ -65,35 +68,19 @@ class Workspace:
         self.cleanup()
 
     def open(self) -> Workspace:
-        """Create tmp_path (0700), this task's private directory, its record and janitor."""
+        """Create tmp_path (0700), this task's private directory and its record.
+
+        Raises:
+            OSError: tmp_path cannot be created, or holds a newline (the janitor could not
+                be told about it).
+        """
         self.tmp_path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # The janitor knows tmp_path before a record lies there: a death from then on is covered.
+        _watch(self.tmp_path)
         # mkdtemp creates the directory 0700, so nothing in it is readable by other users.
         self._dir = Path(tempfile.mkdtemp(prefix=f"task_{self.task_id}_", dir=self.tmp_path))
         self._write_record()
-        self._start_janitor()
         return self
-
-    def _start_janitor(self) -> None:
-        """A shell reading a pipe whose writing end only this process holds (not inherited by
-        anything it starts): "done" from `cleanup`, or the end of the pipe when this process
-        dies however it dies, and then the supervisor's janitor removes what the record lists.
-        In a session of its own, so that a kill of the whole process group spares it. A shell
-        costs a millisecond where Python costs ten, and Python starts only after a death."""
-        clean = [sys.executable or "/usr/bin/python3", "-I", "-S", supervisor.__file__]
-        clean += ["janitor", str(self.record)]
-        script = f'read -r line; [ "$line" = {JANITOR_DONE} ] || exec {shlex.join(clean)}'
-        reading, self._janitor_pipe = os.pipe()
-        try:
-            self._janitor = subprocess.Popen(  # noqa: S603
-                ["/bin/sh", "-c", script],
-                stdin=reading,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-                close_fds=True,
-            )
-        finally:
-            os.close(reading)
 
     @property
     def dir(self) -> Path:
@@ -170,20 +157,6 @@ class Workspace:
                 self.record.unlink(missing_ok=True)
             except OSError:
                 pass
-        if self._janitor_pipe is not None:
-            try:
-                os.write(self._janitor_pipe, JANITOR_DONE.encode() + b"\n")
-            except OSError:
-                pass  # the janitor is gone already
-            os.close(self._janitor_pipe)
-            self._janitor_pipe = None
-        if self._janitor is not None:
-            try:
-                self._janitor.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._janitor.kill()
-                self._janitor.wait()
-            self._janitor = None
         self._owned.clear()
         self._stubs.clear()
         self._dir = None
@@ -221,7 +194,11 @@ def sweep(tmp_path: str | Path) -> list[Path]:
     removed: list[Path] = []
     live_tasks: set[str] = set()
     recorded: set[str] = set()
-    records = [e for e in entries if e.name.startswith(".task_") and e.name.endswith(".run")]
+    records = [
+        e
+        for e in entries
+        if e.name.startswith(supervisor.RECORD_PREFIX) and e.name.endswith(supervisor.RECORD_SUFFIX)
+    ]
     for record in records:
         data = supervisor.read_record(record) or {}
         recorded.add(supervisor.workspace_of(record).name)
@@ -259,3 +236,107 @@ def _task_of(name: str) -> str | None:
     if name.startswith("inventory_"):
         return name.removeprefix("inventory_").split(".")[0]
     return None
+
+
+class _Janitor:
+    """This process's janitor: a shell reading a pipe whose writing end only this process
+    holds (O_CLOEXEC: nothing a run starts inherits it; a forked child closes it). Each line
+    is a tmp_path, which the shell collects; at the pipe's end (this process died, however it
+    died, or exited) it starts the supervisor's janitor on them. In a session of its own, so
+    that a kill of the whole process group spares it. A shell costs a millisecond where Python
+    costs ten, and Python starts once, when this process ends."""
+
+    def __init__(self) -> None:
+        self.owner = os.getpid()
+        start = supervisor.process_start(self.owner)
+        clean = [sys.executable or "/usr/bin/python3", "-I", "-S", supervisor.__file__]
+        clean += ["janitor", str(self.owner), "" if start is None else str(start)]
+        clean += [socket.gethostname()]
+        script = (
+            f'while IFS= read -r path; do set -- "$@" "$path"; done; exec {shlex.join(clean)} "$@"'
+        )
+        self.paths: list[str] = []
+        reading, self.pipe = os.pipe()
+        try:
+            self.process = subprocess.Popen(  # noqa: S603
+                ["/bin/sh", "-c", script],
+                stdin=reading,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except BaseException:
+            os.close(self.pipe)
+            raise
+        finally:
+            os.close(reading)
+
+    def serves_this_process(self) -> bool:
+        return self.owner == os.getpid() and self.process.poll() is None
+
+    def watch(self, tmp_path: str) -> None:
+        """Tell the janitor about tmp_path (once).
+
+        Raises:
+            OSError: the janitor is gone (a broken pipe).
+        """
+        if tmp_path not in self.paths:
+            # A line shorter than PIPE_BUF: it arrives whole, or not at all if this process dies.
+            os.write(self.pipe, tmp_path.encode() + b"\n")
+            self.paths.append(tmp_path)
+
+    def close(self) -> None:
+        """Let go of a janitor that is dead, or is a forked child's copy of its parent's."""
+        try:
+            os.close(self.pipe)
+        except OSError:
+            pass
+        if self.owner != os.getpid():
+            self.process.returncode = 0  # not our child: nothing to collect, no Popen warning
+            return
+        try:
+            self.process.wait(timeout=5)  # its end of the pipe is closed: it is exiting
+        except subprocess.TimeoutExpired:
+            pass
+
+
+_janitor: _Janitor | None = None
+_janitor_lock = threading.Lock()
+
+
+def _watch(tmp_path: Path) -> None:
+    """Have this process's janitor cover the run records under tmp_path, starting the janitor
+    first if this process has none yet (its first run, a forked child) or it has died."""
+    global _janitor
+    path = os.path.abspath(tmp_path)
+    if "\n" in path:
+        raise OSError(errno.EINVAL, "the janitor cannot take a tmp_path with a newline", path)
+    with _janitor_lock:
+        janitor = _janitor
+        if janitor is not None and janitor.serves_this_process():
+            try:
+                janitor.watch(path)
+                return
+            except OSError:
+                pass  # killed since: a new one takes over every tmp_path this one had
+        paths: list[str] = []
+        if janitor is not None:
+            paths = janitor.paths if janitor.owner == os.getpid() else []
+            janitor.close()
+        _janitor = _Janitor()
+        for known in [*paths, path]:
+            _janitor.watch(known)
+
+
+def _forget_janitor_in_child() -> None:
+    """A forked child must not hold its parent's pipe (the parent's janitor would wait for the
+    child's death too); it starts a janitor of its own at its first run."""
+    global _janitor, _janitor_lock
+    _janitor_lock = threading.Lock()  # another thread may have held it at the fork
+    if _janitor is not None:
+        _janitor.close()
+        _janitor = None
+
+
+os.register_at_fork(after_in_child=_forget_janitor_in_child)

@@ -1,10 +1,12 @@
-"""A run's files: its record, the janitor that removes them when the run's process dies, and the
-sweep that removes what a dead run on this host left (worker start, every run's start)."""
+"""A run's files: its record, the process's janitor that removes them when the run's process dies
+(one per process, whatever the number of runs), and the sweep that removes what a dead run on this
+host left (worker start, every run's start)."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -73,6 +75,150 @@ def test_the_janitor_removes_the_files_when_the_runs_process_dies(tmp_path: Path
     while any(tmp.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert list(tmp.iterdir()) == []
+
+
+def _python(code: str, *args: Path) -> subprocess.Popen[str]:
+    command = [sys.executable, "-c", code, *map(str, args)]
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def _go_on(run: subprocess.Popen[str]) -> None:
+    run.stdin.write("\n")
+    run.stdin.flush()
+
+
+def _janitors(pid: int) -> list[tuple[int, int | None]]:
+    """(pid, start time) of the janitors below pid (the shell, or the Python it became)."""
+    found = []
+    for child in supervisor.descendants(pid):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"supervisor.py janitor" in cmdline:
+            found.append((child, supervisor.process_start(child)))
+    return found
+
+
+def _wait_until(condition, timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not reached in time"
+        time.sleep(0.05)
+
+
+MANY_RUNS = """
+import sys, time
+from semaphore.engine.workspace import Workspace
+Workspace(sys.argv[1], 1).open().cleanup()
+print("first", flush=True); sys.stdin.readline()
+for task in range(2, 12):
+    Workspace(sys.argv[1 + task % 2], task).open().cleanup()
+a = Workspace(sys.argv[1], 20).open()
+a.secret_file("extra_vars_secret.json", "secret"); a.inventory_path().write_text("x")
+b = Workspace(sys.argv[2], 21).open(); b.secret_file("extra_vars_secret.json", "secret")
+print(a.dir, b.dir, flush=True); time.sleep(300)
+"""
+
+
+def test_one_janitor_serves_every_run_of_a_process_and_only_its_runs(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    run = _python(MANY_RUNS, first, second)
+    try:
+        assert run.stdout.readline().strip() == "first"
+        janitor = _janitors(run.pid)
+        assert len(janitor) == 1  # started by the first run, alive after it ended
+        _go_on(run)
+        directories = [Path(text) for text in run.stdout.readline().split()]
+        assert _janitors(run.pid) == janitor  # the same one, after 12 runs in two tmp_paths
+        me = os.getpid()
+        live = _record(first, "task_30_live", pid=me, start=supervisor.process_start(me))
+        dead = _record(second, "task_31_dead")  # the next sweep's, not this janitor's
+        run.kill()
+        run.wait()
+        gone = [*directories, first / "inventory_20"]
+        _wait_until(lambda: not any(os.path.lexists(path) for path in gone))
+        _wait_until(lambda: not any(supervisor.is_alive(*process) for process in janitor))
+        for kept in (live, dead):
+            assert (kept / "extra_vars_secret.json").exists()
+            assert supervisor.record_of(kept).exists()
+        assert sorted(p.name for p in [*first.iterdir(), *second.iterdir()]) == [
+            ".task_30_live.run", ".task_31_dead.run", "task_30_live", "task_31_dead"
+        ]  # fmt: skip
+    finally:
+        run.kill()
+        run.wait()
+
+
+KILLED_JANITOR = """
+import sys, time
+from semaphore.engine.workspace import Workspace
+a = Workspace(sys.argv[1], 1).open(); a.secret_file("extra_vars_secret.json", "secret")
+print(a.dir, flush=True); sys.stdin.readline()
+b = Workspace(sys.argv[2], 2).open(); b.secret_file("extra_vars_secret.json", "secret")
+print(b.dir, flush=True); time.sleep(300)
+"""
+
+
+def test_a_killed_janitor_is_replaced_at_the_next_run_and_covers_the_earlier_ones(
+    tmp_path: Path,
+) -> None:
+    run = _python(KILLED_JANITOR, tmp_path / "first", tmp_path / "second")
+    try:
+        earlier = Path(run.stdout.readline().strip())
+        [(janitor, start)] = _janitors(run.pid)
+        os.kill(janitor, signal.SIGKILL)
+        _wait_until(lambda: not supervisor.is_alive(janitor, start))
+        _go_on(run)
+        later = Path(run.stdout.readline().strip())
+        [(replacement, _)] = _janitors(run.pid)
+        assert replacement != janitor
+        run.kill()
+        run.wait()
+        _wait_until(lambda: not os.path.lexists(earlier) and not os.path.lexists(later))
+    finally:
+        run.kill()
+        run.wait()
+
+
+FORKED = """
+import os, sys, time
+from semaphore.engine.workspace import Workspace
+parent = Workspace(sys.argv[1], 1).open(); parent.secret_file("extra_vars_secret.json", "secret")
+child = os.fork()
+if child == 0:
+    sys.stdin.readline()
+    mine = Workspace(sys.argv[1], 2).open(); mine.secret_file("extra_vars_secret.json", "secret")
+    print(mine.dir, flush=True); time.sleep(300); os._exit(0)
+print(parent.dir, child, flush=True); time.sleep(300)
+"""
+
+
+def test_a_forked_child_has_a_janitor_of_its_own_and_holds_nothing_of_its_parents(
+    tmp_path: Path,
+) -> None:
+    run = _python(FORKED, tmp_path)
+    child = None
+    try:
+        text, pid = run.stdout.readline().split()
+        parents, child = Path(text), int(pid)
+        assert len(_janitors(run.pid)) == 1  # the parent's; the child has had no run yet
+        # The parent dies while its child lives on: the child must not hold the parent's pipe.
+        run.kill()
+        run.wait()
+        _wait_until(lambda: not os.path.lexists(parents))
+        assert supervisor.is_alive(child, None)
+        _go_on(run)
+        childs = Path(run.stdout.readline().strip())
+        assert (childs / "extra_vars_secret.json").exists() and len(_janitors(child)) == 1
+        os.kill(child, signal.SIGKILL)
+        _wait_until(lambda: not os.path.lexists(childs))
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        run.kill()
+        run.wait()
+        if child is not None and supervisor.is_alive(child, None):
+            os.kill(child, signal.SIGKILL)
 
 
 def test_sweep_removes_dead_runs_and_keeps_live_and_foreign_ones(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ hits it:
 * the task's process tree dies with the worker at once (bubblewrap's pid namespace, chained to
   the run's thread by PR_SET_PDEATHSIG; the agent's supervisor likewise), so the late file is
   never written;
-* the run's janitor removes the agent socket, the secret file, the inventory and the task
-  directory within moments;
+* the worker's janitor (one for the worker's lifetime) removes the agent socket, the secret
+  file, the inventory and the task directory within moments;
 * only after all that, ~20 s later, does recovery end the task and free the template for its
   next run. Nothing is left for recovery (on any host) to kill.
 When the janitor is killed too (the whole process tree at once), the files stay until the next
@@ -170,12 +170,13 @@ def _start_lingering_run(app, template, processes):
     tmp = Path(app.config["SEMAPHORE"].tmp_path)
     files = _run_files(tmp, first.id, template.key_id)
     files += _recorded_sockets(tmp, first.id, template.key_id)
-    # What there is to lose: the tool in its sandbox, the agent, the janitor, the files.
+    # What there is to lose: the tool in its sandbox, the agent, the worker's janitor, the
+    # files.
     assert any("bwrap" in cmd and "ansible-playbook" in cmd for _, _, cmd in below), below
     assert any(f"sleep {LINGER}" in cmd for _, _, cmd in below)
     assert any(_late_writer(app, template) in cmd for _, _, cmd in below), below
     assert any("ssh-agent" in cmd for _, _, cmd in below)
-    assert any("supervisor.py janitor" in cmd for _, _, cmd in below)
+    assert len([cmd for _, _, cmd in below if "supervisor.py janitor" in cmd]) == 1
     workspace = next(p for p in files if p.name.startswith(f"task_{first.id}_") and p.is_dir())
     assert (workspace / "extra_vars_secret.json").read_text().count(SECRET) == 1
     assert any(p.name.startswith(f"inventory_{first.id}") for p in files)

@@ -1,7 +1,8 @@
 """A real `semaphore worker` runs its jobs itself, without a work-horse per job (issue 17):
-it keeps nothing of a task once the task has ended (no process, no open file, no thread), a
-first stop signal lets the running task finish, a second one stops the worker at once and
-takes the task's processes with it; a long job keeps the worker's registration alive."""
+it keeps nothing of a task once the task has ended (no open file, no thread, no process but
+the one janitor its first run started), a first stop signal lets the running task finish, a
+second one stops the worker at once and takes the task's processes with it; a long job keeps
+the worker's registration alive."""
 
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ def _threads(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/task"))
 
 
+def _command_line(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
 def _queued(script_repo: Path, script: str):
     """A waiting task running `script`, in a project of its own."""
     owner = factories.user()
@@ -60,15 +65,19 @@ def test_a_worker_keeps_nothing_of_the_tasks_it_ran(app, processes: Processes, s
     access = project_access(owner, project.id)
     template = _template(project, script_repo, "hello.sh")
     worker = processes.worker()
-    _run_one(access, template)  # the first run opens what every run shares (a connection)
+    # The first run opens what every run shares: a connection, the worker's janitor.
+    _run_one(access, template)
     time.sleep(1)
     files, threads = _open_files(worker.pid), _threads(worker.pid)
+    [janitor] = descendants(worker.pid)
+    assert "supervisor.py janitor" in _command_line(janitor)
     for _ in range(SHORT_TASKS - 1):
         _run_one(access, template)
     time.sleep(1)
-    # The same open files and threads after seven more runs; no process left behind.
+    # The same open files and threads after seven more runs; no process left behind but the
+    # same janitor.
     assert (_open_files(worker.pid), _threads(worker.pid)) == (files, threads)
-    assert descendants(worker.pid) == []
+    assert descendants(worker.pid) == [janitor]
     # Each task was one RQ job, run by this worker itself.
     [registered] = Worker.all(connection=broker.connection())
     assert registered.pid == worker.pid
@@ -92,7 +101,7 @@ def test_a_second_stop_signal_stops_the_worker_and_the_tasks_processes_at_once(
     worker = processes.worker()
     _wait_for(lambda: "tick 3" in _output(task.id), 60)
     below = [(pid, supervisor.process_start(pid)) for pid in descendants(worker.pid)]
-    assert below  # the script, its sandbox, the run's janitor
+    assert below  # the script, its sandbox, the worker's janitor
     worker.send_signal(signal.SIGTERM)
     time.sleep(1.5)  # RQ takes a second signal within a second for the same one
     assert _status(task.id) == "running"  # the first one waits for the task
