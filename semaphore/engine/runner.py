@@ -70,7 +70,7 @@ from semaphore.engine.spec import (
     TaskSpec,
 )
 from semaphore.engine.sshagent import SshAgent
-from semaphore.engine.workspace import Workspace, sweep
+from semaphore.engine.workspace import Workspace, sweep_due
 from semaphore.executables import find_executable
 
 T = TypeVar("T")
@@ -209,7 +209,7 @@ class TaskRunner:
         clock = self._start_clock()
         try:
             self.log(f"Preparing: {self.spec.task_id}")
-            sweep(self.settings.tmp_path)  # what dead runs on this host left
+            sweep_due(self.settings.tmp_path)  # what dead runs on this host left
             if self.settings.sandbox:
                 self._bwrap = find_bwrap(self.settings.server_env.get("PATH"))
             self._workspace.open()
@@ -303,8 +303,7 @@ class TaskRunner:
             writable=list(dict.fromkeys(writable)),
             readable=[p for p in inventories if p.exists()] + git_dirs,
         )
-        for stub in paths.stubs():
-            workspace.stub(stub)
+        workspace.stub(*paths.stubs())
         return Sandbox(
             self._bwrap,
             paths,

@@ -22,9 +22,10 @@ Removal in every outcome, a SIGKILLed worker included:
   run's secrets are gone within tens of milliseconds. A clean exit ends the pipe too, and the
   janitor finds nothing left but what a run never cleaned up; a forked child, or a process
   whose janitor was killed, starts a new one at its next run;
-* `sweep`, at `semaphore worker` start and before each run, removes what a run whose owner is
-  dead left behind (the janitor killed too, the machine reset): records of this host whose
-  process is gone, and task directories and inventories with no record, once a minute old.
+* `sweep`, at `semaphore worker` start and before a run (at most every SWEEP_SECONDS), removes
+  what a run whose owner is dead left behind (the janitor killed too, the machine reset):
+  records of this host whose process is gone, and task directories and inventories with no
+  record, once a minute old.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ from semaphore.engine import supervisor
 MAX_SOCKET_DIR = 60
 # A task directory or inventory without a record is left alone this long (being created).
 UNRECORDED_GRACE_SECONDS = 60.0
+# A run sweeps its tmp_path first unless this process did less than this long ago.
+SWEEP_SECONDS = 30.0
+_last_sweep: dict[str, float] = {}
 
 
 class Workspace:
@@ -118,13 +122,14 @@ class Workspace:
         self._write_record()
         return path
 
-    def stub(self, path: Path) -> Path:
-        """Remove this path when the run ends if it is an empty directory or file (a mount
-        point the sandbox created)."""
-        if path not in self._stubs:
-            self._stubs.append(path)
+    def stub(self, *paths: Path) -> Path | None:
+        """Remove these paths when the run ends if they are empty directories or files (mount
+        points the sandbox created); one record write for them all. Returns the last."""
+        new = [path for path in dict.fromkeys(paths) if path not in self._stubs]
+        if new:
+            self._stubs += new
             self._write_record()
-        return path
+        return paths[-1] if paths else None
 
     def secret_file(self, name: str, content: str | bytes, mode: int = 0o600) -> Path:
         """Write a file only the server's user can read, created that way (no chmod race)."""
@@ -179,6 +184,15 @@ class Workspace:
         os.replace(partial, self.record)
 
 
+def sweep_due(tmp_path: str | Path) -> list[Path]:
+    """`sweep`, unless this process swept tmp_path less than SWEEP_SECONDS ago: a dead run's
+    janitor removed its files already, and what a janitor killed too left waits a little."""
+    swept = _last_sweep.get(str(tmp_path))
+    if swept is not None and time.monotonic() - swept < SWEEP_SECONDS:
+        return []
+    return sweep(tmp_path)
+
+
 def sweep(tmp_path: str | Path) -> list[Path]:
     """Remove what runs on this host left behind when their owner died; returns what went.
 
@@ -186,6 +200,7 @@ def sweep(tmp_path: str | Path) -> list[Path]:
     is another host's (tmp_path may be shared). Never raises.
     """
     root = Path(tmp_path)
+    _last_sweep[str(tmp_path)] = time.monotonic()
     try:
         entries = list(root.iterdir())
     except OSError:

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from semaphore.engine import supervisor
-from semaphore.engine.workspace import UNRECORDED_GRACE_SECONDS, Workspace, sweep
+from semaphore.engine import workspace as workspace_module
+from semaphore.engine.workspace import UNRECORDED_GRACE_SECONDS, Workspace, sweep, sweep_due
 
 pytestmark = pytest.mark.single_db
 
@@ -268,3 +269,36 @@ def test_inventory_without_any_record_goes_once_old(tmp_path: Path) -> None:
     _old(tmp / "inventory_3")
     assert [p.name for p in sweep(tmp)] == ["inventory_3"]
     assert sweep(tmp_path / "missing") == []
+
+
+def test_a_run_sweeps_its_tmp_path_at_most_every_so_often(tmp_path: Path, monkeypatch) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    stale = tmp / "task_12_stale"
+    stale.mkdir()
+    _old(stale)
+    assert [p.name for p in sweep_due(tmp)] == ["task_12_stale"]
+    again = tmp / "task_13_stale"
+    again.mkdir()
+    _old(again)
+    assert sweep_due(tmp) == []  # swept a moment ago: left for the next sweep
+    assert again.exists()
+    monkeypatch.setattr(workspace_module, "SWEEP_SECONDS", 0.0)
+    assert [p.name for p in sweep_due(tmp)] == ["task_13_stale"]
+
+
+def test_the_sandboxs_mount_points_are_recorded_in_one_write(tmp_path: Path, monkeypatch) -> None:
+    run = Workspace(tmp_path / "tmp", 14).open()
+    writes: list[Path] = []
+    original = Workspace._write_record
+    monkeypatch.setattr(Workspace, "_write_record", lambda w: writes.append(w) or original(w))
+    try:
+        home = tmp_path / "tmp" / "home_1"
+        run.stub(home / "task_14_x", home / "repository_1_1", home / "task_14_x")
+        assert len(writes) == 1
+        assert supervisor.read_record(run.record)["stubs"] == [
+            str(home / "task_14_x"),
+            str(home / "repository_1_1"),
+        ]
+    finally:
+        run.cleanup()
