@@ -4,17 +4,14 @@ asked about the limits again. The answer stays the one a later GET reads from th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 from werkzeug.test import TestResponse
 
 from semaphore.extensions import db
 from semaphore.queue.dispatch import REDIS_DOWN
 from tests import factories
 from tests.processes import free_port
+from tests.test_list_queries import counting
 
 # Sign-in (user), project access, the template; INSERT task, INSERT event, UPDATE the template's
 # count; the dispatch's three reads. It was 16: the template read twice, then the task, template
@@ -22,21 +19,6 @@ from tests.processes import free_port
 WOKEN_STATEMENTS = 9
 # A task the dispatch did not wake is asked why it waits: the limits and its runner tag.
 WAITING_STATEMENTS = WOKEN_STATEMENTS + 3
-
-
-@contextmanager
-def counting() -> Iterator[list[str]]:
-    """The SQL statements sent while the block runs."""
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from redis.connection import AbstractConnection
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from semaphore import broker
 from semaphore.extensions import db
@@ -23,6 +23,7 @@ from semaphore.models import Task
 from semaphore.services import tasks
 from semaphore.services.permissions import project_access
 from tests import factories
+from tests.test_list_queries import counting
 
 TASKS = 4
 # Per task (25 on 2026-12-06, 31 before): the claim (task, limits, runner tag, UPDATE), the
@@ -85,18 +86,10 @@ def test_a_short_task_stays_within_its_statements_and_round_trips(app, script_re
     _work(app)
     for _ in range(TASKS):
         tasks.create_task(access, {"template_id": template.id})
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
     round_trips = _RoundTrips(monkeypatch)
     idle = round_trips.of(lambda: _work_idle(app))  # a worker's start and end, without jobs
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with counting() as statements:
         calls = round_trips.of(lambda: _work(app)) - idle
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     db.session.expire_all()
     done = db.session.scalar(select(func.count()).where(Task.status == "success"))
     assert done == TASKS + 1
