@@ -305,6 +305,11 @@ def main(args: list[str]) -> None:
     elif len(args) >= 4 and args[0] == "janitor":
         start = int(args[2]) if args[2] else None
         remove_records_of(int(args[1]), start, args[3], args[4:])
+    elif len(args) == 2 and args[0] == "janitor":
+        # A per-run janitor of a worker started before an upgrade to this version.
+        from pathlib import Path
+
+        remove_recorded(Path(args[1]))
     else:
         sys.exit(
             "usage: supervisor.py run <parent pid> -- <argv...>"

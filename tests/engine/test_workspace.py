@@ -302,3 +302,16 @@ def test_the_sandboxs_mount_points_are_recorded_in_one_write(tmp_path: Path, mon
         ]
     finally:
         run.cleanup()
+
+
+def test_a_janitor_of_the_version_before_still_removes_its_run(tmp_path: Path) -> None:
+    # A worker upgraded under its feet: its per-run janitor starts this supervisor with the
+    # record alone.
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    directory = _record(tmp, "task_15_old", paths=[])
+    record = supervisor.record_of(directory)
+    subprocess.run(  # noqa: S603
+        [sys.executable, "-I", "-S", supervisor.__file__, "janitor", str(record)], check=True
+    )
+    assert not record.exists() and not directory.exists()
