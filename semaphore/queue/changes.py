@@ -12,6 +12,8 @@ in Redis, so that an answer computed from those rows can be kept until the next 
   answer is never labelled newer than what it read.
 - The counters live beside a random epoch: a Redis that restarts or is flushed gets a new one,
   so counters that start again from zero can never match an answer kept from before.
+- With the counting, the commit publishes which scopes it counted up: a process that keeps
+  answers counts those notices itself and reads no counter per request (queue.change_feed).
 
 A Redis error never fails the writer: it is logged, and readers keep answers for a short time
 only (project_cache.MAX_AGE).
@@ -42,7 +44,7 @@ from semaphore.models import (
 from semaphore.models import (
     Session as LoginSession,
 )
-from semaphore.queue import commit_hooks
+from semaphore.queue import change_feed, commit_hooks
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ QUIET = (
 )
 _PROJECT_OPTION = "semaphore_changed_project"
 _PENDING = "semaphore_changed_scopes"
-_SHARED = "all"
+_SHARED = change_feed.SHARED_SCOPE
 
 
 def epoch_key() -> str:
@@ -123,6 +125,7 @@ def _pending_scopes(session: Session) -> set[int | str] | None:
 def _count_up(pipeline: Pipeline, scopes: set[int | str]) -> None:
     for scope in scopes:
         pipeline.incr(counter_key(scope))
+    pipeline.publish(change_feed.NOTICES, change_feed.notice(scopes))
 
 
 def install() -> None:

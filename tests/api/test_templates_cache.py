@@ -1,20 +1,24 @@
 """The templates list is kept per process until its project changes (issue 17), and never
 served stale: every kind of write that shows in it is seen by the next request, from this
-process or another one, with Redis flushed or away."""
+process or another one, with Redis flushed, away, or its notices' connection lost."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import pytest
+from redis.connection import AbstractConnection
 from sqlalchemy import delete, update
 
 from semaphore import broker
 from semaphore.extensions import db
 from semaphore.models import ProjectUser, Task, Template, User
-from semaphore.services import tasks
+from semaphore.queue import change_feed
+from semaphore.services import project_cache, tasks
 from semaphore.services.permissions import project_access
 from tests import factories
 from tests.processes import process_env
@@ -180,3 +184,75 @@ def test_who_may_read_is_checked_on_every_request(app, client, project):
     db.session.execute(delete(ProjectUser).where(ProjectUser.user_id == guest.id))
     db.session.commit()
     assert guest_client.get(f"/api/project/{project.id}/templates").status_code == 404
+
+
+def test_a_kept_list_asks_redis_nothing(client, project, monkeypatch):
+    # The changes come as notices on this process's subscription (queue.change_feed); reading
+    # the counters per request was a round trip that cost more than the kept answer.
+    factories.template(project=project, name="Deploy")
+    names(client, project)
+    sent: list[bytes] = []
+    send = AbstractConnection.send_packed_command
+
+    def recorded(connection, command, *args, **kwargs):  # noqa: ANN001, ANN202
+        sent.append(
+            b"".join(bytes(part) for part in (command if isinstance(command, list) else [command]))
+        )
+        return send(connection, command, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", recorded)
+    with counting() as statements:
+        assert names(client, project) == ["Deploy"]
+    assert not reads_the_list(statements), statements
+    assert sent == []
+
+
+def test_a_lost_subscription_never_serves_what_changed_meanwhile(client, project):
+    template = factories.template(project=project, name="Before")
+    assert names(client, project) == ["Before"]
+    broker.connection().client_kill_filter(_type="pubsub")
+    # Its notice goes nowhere: nobody is subscribed while this commits.
+    db.session.get(Template, template.id).name = "After"
+    db.session.commit()
+    assert names(client, project) == ["After"]
+    # Subscribed again (a second later), kept again, and changes still seen.
+    time.sleep(change_feed.RETRY_SECONDS)
+    assert names(client, project) == ["After"]
+    with counting() as statements:
+        assert names(client, project) == ["After"]
+    assert not reads_the_list(statements), statements
+    db.session.get(Template, template.id).name = "Again"
+    db.session.commit()
+    assert names(client, project) == ["Again"]
+
+
+def test_an_aged_answer_is_served_while_one_reader_computes_it_again(app, project, monkeypatch):
+    # Waiting for it would stall every reader of a busy list once per MAX_AGE.
+    key = ("aged",)
+    assert project_cache.project_answer(project.id, key, lambda: b"first") == b"first"
+    monkeypatch.setattr(project_cache, "MAX_AGE", 0.0)
+    computing, release = threading.Event(), threading.Event()
+
+    def slow() -> bytes:
+        computing.set()
+        release.wait(10)
+        return b"second"
+
+    def recompute() -> None:
+        with app.app_context():
+            assert project_cache.project_answer(project.id, key, slow) == b"second"
+
+    worker = threading.Thread(target=recompute)
+    worker.start()
+    try:
+        assert computing.wait(10)
+        # Meanwhile: the aged answer, at once, without computing it a second time.
+        assert project_cache.project_answer(project.id, key, lambda: b"not this") == b"first"
+    finally:
+        release.set()
+        worker.join(10)
+    monkeypatch.setattr(project_cache, "MAX_AGE", 30.0)
+    assert project_cache.project_answer(project.id, key, lambda: b"not this") == b"second"
+    # A change is never served aged: the reader waits for the new answer.
+    factories.template(project=project)
+    assert project_cache.project_answer(project.id, key, lambda: b"third") == b"third"
