@@ -8,6 +8,7 @@ from semaphore.models import User
 from semaphore.security import csrf, proxies
 from semaphore.services import audit
 from semaphore.services.auth import login as auth
+from semaphore.services.auth import prefetch
 from semaphore.web_extensions import login_manager
 
 SESSION_KEY = "sid"
@@ -20,18 +21,25 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = None
     login_manager.login_view = "web.login"
     login_manager.login_message = None
+    # What the sign-in read about a project serves this request only.
+    app.teardown_request(prefetch.forget)
     # The audit trail records the caller's address without reading the request itself.
     app.extensions[audit.ADDRESS_FINDER] = client_ip
 
 
 def _load_user(req: Request) -> User | None:
+    # On a project route the sign-in also reads the project and the caller's role, for the
+    # permission check to use (services/auth/prefetch.py): one round trip instead of two.
+    project_id = (req.view_args or {}).get("project_id")
+    if not isinstance(project_id, int):
+        project_id = None
     header = req.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        return auth.user_for_token(token)
+        return auth.user_for_token(token, project_id)
     session_id = session.get(SESSION_KEY)
     if isinstance(session_id, int):
-        return auth.user_for_session(session_id)
+        return auth.user_for_session(session_id, project_id)
     return None
 
 

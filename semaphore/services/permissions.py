@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select
 from semaphore.errors import NotFound, PermissionDenied
 from semaphore.extensions import db
 from semaphore.models import Project, ProjectUser, User
+from semaphore.services.auth import prefetch
 
 RUN_TASKS = 1
 UPDATE_PROJECT = 2
@@ -113,12 +114,15 @@ def project_access(actor: User | None, project_id: int) -> ProjectAccess:
         if project is None:
             raise NotFound("Project not found")
         return ProjectAccess(project, None, "")
-    found = db.session.execute(
-        _PROJECT_AND_ROLE, {"project_id": project_id, "user_id": actor.id}
-    ).first()
+    # A project route's sign-in has usually read this row already (auth/prefetch.py).
+    found = prefetch.take(actor, project_id)
     if found is None:
+        found = db.session.execute(
+            _PROJECT_AND_ROLE, {"project_id": project_id, "user_id": actor.id}
+        ).first()
+    project, role = found if found is not None else (None, None)
+    if project is None:
         raise NotFound("Project not found")
-    project, role = found
     if role is None and not actor.admin:
         raise NotFound("Project not found")
     return ProjectAccess(project, actor, role or "")

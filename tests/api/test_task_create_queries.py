@@ -13,10 +13,11 @@ from tests import factories
 from tests.processes import free_port
 from tests.test_list_queries import counting
 
-# Sign-in (user), project access, the template; INSERT task, INSERT event, UPDATE the template's
-# count; the dispatch's three reads. It was 16: the template read twice, then the task, template
-# and user read back and the limits read again for the answer.
-WOKEN_STATEMENTS = 9
+# Sign-in with the project and the caller's role (one statement), the template; INSERT task,
+# INSERT event, UPDATE the template's count; the dispatch's three reads. It was 16: the template
+# read twice, then the task, template and user read back and the limits read again for the
+# answer; then 9, the project and role read apart from the sign-in.
+WOKEN_STATEMENTS = 8
 # A task the dispatch did not wake is asked why it waits: the limits and its runner tag.
 WAITING_STATEMENTS = WOKEN_STATEMENTS + 3
 

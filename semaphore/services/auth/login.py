@@ -21,7 +21,7 @@ from semaphore.schemas.users import TokenIn
 from semaphore.security.passwords import check_password
 from semaphore.security.tokens import digest, new_api_token
 from semaphore.services import audit
-from semaphore.services.auth import two_factor
+from semaphore.services.auth import prefetch, two_factor
 from semaphore.services.users import find_user
 
 SESSION_IDLE_LIMIT = timedelta(days=7)
@@ -193,7 +193,11 @@ def start_session(user: User, ip: str, user_agent: str, via: str = "password") -
 
 
 def _live_session(session_id: int) -> Session | None:
-    row = db.session.get(Session, session_id)
+    return _still_live(db.session.get(Session, session_id))
+
+
+def _still_live(row: Session | None) -> Session | None:
+    """The session row unless it has ended; one that has just run out is marked expired."""
     if row is None or row.expired:
         return None
     now = utcnow()
@@ -207,13 +211,36 @@ def _live_session(session_id: int) -> Session | None:
     return row
 
 
-def user_for_session(session_id: int) -> User | None:
-    """The user of a live, verified session, refreshing its last activity; else None."""
-    row = _live_session(session_id)
-    if row is None or not row.verified:
+# The session and its user in one round trip (the user outer-joined: a session whose user is
+# gone still ends by the rules of _still_live), and the same with a project and the user's role
+# in it for project routes (prefetch.py). Built once: one of them runs on every browser request.
+_SESSION_AND_USER = (
+    select(Session, User)
+    .outerjoin(User, User.id == Session.user_id)
+    .where(Session.id == bindparam("session_id"))
+)
+_SESSION_USER_AND_PROJECT = prefetch.with_project_role(_SESSION_AND_USER)
+
+
+def user_for_session(session_id: int, project_id: int | None = None) -> User | None:
+    """The user of a live, verified session, refreshing its last activity; else None.
+
+    With a project id, the project and the user's role in it are read by the same statement
+    and kept for this request's permission check (prefetch.py).
+    """
+    if project_id is None:
+        found = db.session.execute(_SESSION_AND_USER, {"session_id": session_id}).first()
+    else:
+        found = db.session.execute(
+            _SESSION_USER_AND_PROJECT, {"session_id": session_id, "project_id": project_id}
+        ).first()
+    row = _still_live(found[0] if found is not None else None)
+    if row is None or not row.verified or found[1] is None:
         return None
-    user = db.session.get(User, row.user_id)
-    if user is not None and utcnow() - row.last_active > SESSION_TOUCH_INTERVAL:
+    user = found[1]
+    if project_id is not None:
+        prefetch.remember(user, project_id, found[2], found[3])
+    if utcnow() - row.last_active > SESSION_TOUCH_INTERVAL:
         row.last_active = utcnow()
         db.session.commit()
     return user
@@ -386,17 +413,31 @@ def expire_token(actor: User, token_id: str) -> None:
     db.session.commit()
 
 
-# The token and its owner in one round trip, built once: this runs on every API request.
+# The token and its owner in one round trip, built once: this runs on every API request. On
+# project routes, the project and the owner's role in it come in the same one (prefetch.py).
 _TOKEN_AND_OWNER = (
     select(User, APIToken)
     .join(APIToken, APIToken.user_id == User.id)
     .where(APIToken.token_hash == bindparam("hash"))
 )
+_TOKEN_OWNER_AND_PROJECT = prefetch.with_project_role(_TOKEN_AND_OWNER)
 
 
-def user_for_token(raw: str) -> User | None:
-    """The owner of a valid (unexpired) bearer token."""
-    found = db.session.execute(_TOKEN_AND_OWNER, {"hash": digest(raw.strip().lower())}).first()
+def user_for_token(raw: str, project_id: int | None = None) -> User | None:
+    """The owner of a valid (unexpired) bearer token.
+
+    With a project id, the project and the owner's role in it are read by the same statement
+    and kept for this request's permission check (prefetch.py).
+    """
+    token_hash = digest(raw.strip().lower())
+    if project_id is None:
+        found = db.session.execute(_TOKEN_AND_OWNER, {"hash": token_hash}).first()
+    else:
+        found = db.session.execute(
+            _TOKEN_OWNER_AND_PROJECT, {"hash": token_hash, "project_id": project_id}
+        ).first()
     if found is None or token_expired(found[1]):
         return None
+    if project_id is not None:
+        prefetch.remember(found[0], project_id, found[2], found[3])
     return found[0]
