@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from semaphore.config import Config, load_config
 from semaphore.server.serve import gunicorn_options, request_limits
 
@@ -29,3 +31,24 @@ def test_forwarded_headers_are_believed_from_the_trusted_proxies_only():
     assert gunicorn_options(Config())["forwarded_allow_ips"] == ""
     trusted = Config(trusted_proxies=("10.0.0.0/8", "192.0.2.1/32"))
     assert gunicorn_options(trusted)["forwarded_allow_ips"] == "10.0.0.0/8,192.0.2.1/32"
+
+
+def test_the_loaded_app_is_left_out_of_the_workers_collections(monkeypatch, tmp_path):
+    # A full collection walks every object it tracks with all threads stopped: the app's own,
+    # loaded before the workers fork, are frozen (gc.freeze) and never walked again.
+    from flask import Flask
+
+    from semaphore.server import serve as serving
+
+    frozen = []
+    monkeypatch.setattr(serving._Gunicorn, "run", lambda self: frozen.append(gc.get_freeze_count()))
+    monkeypatch.setattr(serving.broker, "redis_url", lambda: "redis://unused")
+    monkeypatch.setattr(serving.memory, "limit_arenas", lambda: None)
+    app = Flask("frozen")
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    serving.db.init_app(app)
+    try:
+        serving.serve(app, Config(data_dir=str(tmp_path)))
+        assert frozen and frozen[0] > 1000
+    finally:
+        gc.unfreeze()
