@@ -212,14 +212,13 @@ def _still_live(row: Session | None) -> Session | None:
 
 
 # The session and its user in one round trip (the user outer-joined: a session whose user is
-# gone still ends by the rules of _still_live), and the same with a project and the user's role
-# in it for project routes (prefetch.py). Built once: one of them runs on every browser request.
-_SESSION_AND_USER = (
+# gone still ends by the rules of _still_live), with a project and the user's role in it on
+# project routes (prefetch.py). Built once: it runs on every browser request.
+_SESSION_AND_USER = prefetch.SignInStatement(
     select(Session, User)
     .outerjoin(User, User.id == Session.user_id)
     .where(Session.id == bindparam("session_id"))
 )
-_SESSION_USER_AND_PROJECT = prefetch.with_project_role(_SESSION_AND_USER)
 
 
 def user_for_session(session_id: int, project_id: int | None = None) -> User | None:
@@ -228,18 +227,12 @@ def user_for_session(session_id: int, project_id: int | None = None) -> User | N
     With a project id, the project and the user's role in it are read by the same statement
     and kept for this request's permission check (prefetch.py).
     """
-    if project_id is None:
-        found = db.session.execute(_SESSION_AND_USER, {"session_id": session_id}).first()
-    else:
-        found = db.session.execute(
-            _SESSION_USER_AND_PROJECT, {"session_id": session_id, "project_id": project_id}
-        ).first()
+    found = _SESSION_AND_USER.first({"session_id": session_id}, project_id)
     row = _still_live(found[0] if found is not None else None)
     if row is None or not row.verified or found[1] is None:
         return None
     user = found[1]
-    if project_id is not None:
-        prefetch.remember(user, project_id, found[2], found[3])
+    prefetch.remember(user, project_id, found)
     if utcnow() - row.last_active > SESSION_TOUCH_INTERVAL:
         row.last_active = utcnow()
         db.session.commit()
@@ -415,29 +408,17 @@ def expire_token(actor: User, token_id: str) -> None:
 
 # The token and its owner in one round trip, built once: this runs on every API request. On
 # project routes, the project and the owner's role in it come in the same one (prefetch.py).
-_TOKEN_AND_OWNER = (
+_TOKEN_AND_OWNER = prefetch.SignInStatement(
     select(User, APIToken)
     .join(APIToken, APIToken.user_id == User.id)
     .where(APIToken.token_hash == bindparam("hash"))
 )
-_TOKEN_OWNER_AND_PROJECT = prefetch.with_project_role(_TOKEN_AND_OWNER)
 
 
 def user_for_token(raw: str, project_id: int | None = None) -> User | None:
-    """The owner of a valid (unexpired) bearer token.
-
-    With a project id, the project and the owner's role in it are read by the same statement
-    and kept for this request's permission check (prefetch.py).
-    """
-    token_hash = digest(raw.strip().lower())
-    if project_id is None:
-        found = db.session.execute(_TOKEN_AND_OWNER, {"hash": token_hash}).first()
-    else:
-        found = db.session.execute(
-            _TOKEN_OWNER_AND_PROJECT, {"hash": token_hash, "project_id": project_id}
-        ).first()
+    """The owner of a valid (unexpired) bearer token (with a project id, as user_for_session)."""
+    found = _TOKEN_AND_OWNER.first({"hash": digest(raw.strip().lower())}, project_id)
     if found is None or token_expired(found[1]):
         return None
-    if project_id is not None:
-        prefetch.remember(found[0], project_id, found[2], found[3])
+    prefetch.remember(found[0], project_id, found)
     return found[0]

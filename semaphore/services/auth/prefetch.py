@@ -13,9 +13,12 @@ database again, and whatever is left is dropped when the request ends.
 
 from __future__ import annotations
 
-from flask import g, has_app_context
-from sqlalchemy import Select, bindparam
+from typing import Any
 
+from flask import g, has_app_context
+from sqlalchemy import Row, Select, bindparam
+
+from semaphore.extensions import db
 from semaphore.models import Project, ProjectUser, User
 
 _KEY = "signin_project_row"
@@ -34,10 +37,27 @@ def with_project_role(statement: Select) -> Select:
     )
 
 
-def remember(user: User, project_id: int, project: Project | None, role: str | None) -> None:
-    """Keep what the sign-in read about the project for this request's permission check."""
-    if has_app_context():
-        setattr(g, _KEY, (user.id, project_id, project, role))
+class SignInStatement:
+    """A sign-in statement (selecting a User among its first columns), built once, and the same
+    with the project and the user's role in it (`with_project_role`) for project routes."""
+
+    def __init__(self, statement: Select) -> None:
+        self.plain = statement
+        self.with_project = with_project_role(statement)
+
+    def first(self, params: dict[str, Any], project_id: int | None) -> Row | None:
+        """The first row: the statement's columns, then the project and the role when a
+        project id is given."""
+        if project_id is None:
+            return db.session.execute(self.plain, params).first()
+        return db.session.execute(self.with_project, {**params, "project_id": project_id}).first()
+
+
+def remember(user: User, project_id: int | None, found: Row) -> None:
+    """Keep what a sign-in statement read about the project (its last two columns) for this
+    request's permission check; nothing off project routes."""
+    if project_id is not None and has_app_context():
+        setattr(g, _KEY, (user.id, project_id, found[-2], found[-1]))
 
 
 def take(user: User, project_id: int) -> tuple[Project | None, str | None] | None:
