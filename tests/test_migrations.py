@@ -4,7 +4,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from semaphore import create_app
 from semaphore.database import upgrade_database
@@ -53,3 +53,24 @@ def test_upgrade_twice_is_a_no_op(fresh_app):
     upgrade_database()
     upgrade_database()
     assert _schema_differences() == []
+
+
+@pytest.mark.single_db
+def test_output_is_compressed_with_lz4_on_postgresql(postgres, tmp_path, redis_server):
+    # pglz, PostgreSQL's default, took twice lz4's time to store big output (issue 17).
+    url = postgres.create_database("semaphore_lz4")
+    app = create_app(make_config(tmp_path / "data", url, redis_server.url))
+    query = text(
+        "SELECT attname, attcompression FROM pg_attribute "
+        "WHERE attrelid = 'task__output_chunk'::regclass AND attname IN ('output', 'times')"
+    )
+    with app.app_context():
+        try:
+            upgrade_database()
+            assert sorted(db.session.execute(query).all()) == [("output", "l"), ("times", "l")]
+            db.session.rollback()
+            downgrade(revision="a8c0d2e4f6b7")
+            assert sorted(db.session.execute(query).all()) == [("output", ""), ("times", "")]
+        finally:
+            db.session.remove()
+            db.engine.dispose()
