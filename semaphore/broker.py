@@ -50,15 +50,21 @@ def redis_url() -> str:
     return _state["url"]
 
 
+def new_client(**options: Any) -> redis.Redis:
+    """A client of its own on the configured Redis, with this process's connection settings
+    (`options` adds to them or overrides them)."""
+    return redis.Redis.from_url(
+        redis_url(), **{"socket_connect_timeout": 3, "health_check_interval": 30, **options}
+    )
+
+
 def connection() -> redis.Redis:
     """This process's Redis client (a thread-safe connection pool)."""
     client = _state["client"]
     if client is None:
         with _lock:
             if _state["client"] is None:
-                _state["client"] = redis.Redis.from_url(
-                    redis_url(), socket_connect_timeout=3, health_check_interval=30
-                )
+                _state["client"] = new_client()
             client = _state["client"]
     return client
 

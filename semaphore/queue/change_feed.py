@@ -83,9 +83,7 @@ def _subscribe(source: tuple[int, str]) -> None:
     _state.update(source=source, subscription=None, client=None)
     _state["generation"] += 1
     _counts.clear()
-    client = redis.Redis.from_url(
-        source[1], socket_connect_timeout=3, retry=Retry(NoBackoff(), 0), health_check_interval=30
-    )
+    client = broker.new_client(retry=Retry(NoBackoff(), 0))
     subscription = client.pubsub()
     subscription.subscribe(NOTICES)
     # A notice published before Redis took the subscription is not ours: stamps start once it
