@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 NOTICES = broker.key("changes", "notices")
 # The scope of rows every project shows (queue.changes counts it up for them).
 SHARED_SCOPE = "all"
+# The scope of API tokens, which no project's answer shows but signing in reads.
+TOKENS_SCOPE = "tokens"
 _SHARED = SHARED_SCOPE.encode()
 # How long a reader waits for the subscription's confirmation, and after a failure how long
 # readers go without a stamp before the next attempt (a down Redis costs one try that often).
@@ -59,8 +61,9 @@ def notice(scopes: set[int | str]) -> str:
     return ",".join(str(scope) for scope in sorted(scopes, key=str))
 
 
-def local_stamp(project_id: int) -> tuple[int, int, int] | None:
-    """The project's changes as this process has counted them (None when Redis cannot say).
+def local_stamp(project_id: int | None, *scopes: str) -> tuple[int, ...] | None:
+    """The changes of the project (if any), of what every project shares and of the other
+    `scopes`, as this process has counted them (None when Redis cannot say).
 
     Only comparable with stamps of this process: what a client is handed uses
     queue.changes.stamp."""
@@ -75,7 +78,13 @@ def local_stamp(project_id: int) -> tuple[int, int, int] | None:
         except redis.RedisError as exc:
             _end(f"change notices not received ({exc}); answers are computed afresh")
             return None
-        return _state["generation"], _counts[_SHARED], _counts[b"%d" % project_id]
+        project = _counts[b"%d" % project_id] if project_id is not None else 0
+        return (
+            _state["generation"],
+            _counts[_SHARED],
+            project,
+            *(_counts[scope.encode()] for scope in scopes),
+        )
 
 
 def _subscribe(source: tuple[int, str]) -> None:

@@ -4,6 +4,8 @@ in Redis, so that an answer computed from those rows can be kept until the next 
 - An ORM object with a `project_id` counts up its project; one without (a user's name shows in
   task lists, a template's environments) counts up the counter every project shares, unless it
   is never part of a project's answers (QUIET).
+- An API token counts up a scope of its own (TOKENS): no project's answer shows tokens, but
+  who signs in with them is kept (services/auth/token_cache.py).
 - A bulk UPDATE / DELETE / INSERT counts up the shared counter, as its rows are not known,
   unless the statement names its project (`in_project`).
 - The counting runs after the commit. A change rolled back is still counted, at the session's
@@ -53,7 +55,6 @@ log = logging.getLogger(__name__)
 QUIET = (
     TaskOutputChunk,
     LoginSession,
-    APIToken,
     UserTotp,
     RecoveryCode,
     Option,
@@ -64,6 +65,8 @@ QUIET = (
 _PROJECT_OPTION = "semaphore_changed_project"
 _PENDING = "semaphore_changed_scopes"
 _SHARED = change_feed.SHARED_SCOPE
+# Rows counted in a scope of their own rather than their project's or the shared one.
+_OWN_SCOPES = {APIToken: change_feed.TOKENS_SCOPE}
 
 
 def epoch_key() -> str:
@@ -103,9 +106,10 @@ def _after_flush(session: Session, _context: Any) -> None:
     for row in (*session.new, *session.dirty, *session.deleted):
         if isinstance(row, QUIET):
             continue
+        own = _OWN_SCOPES.get(type(row))
         # What is loaded only: a deleted row cannot be read again.
         project_id = vars(row).get("project_id")
-        _note(session, project_id if isinstance(project_id, int) else _SHARED)
+        _note(session, own or (project_id if isinstance(project_id, int) else _SHARED))
 
 
 def _bulk_statement(state: ORMExecuteState) -> None:
@@ -114,8 +118,9 @@ def _bulk_statement(state: ORMExecuteState) -> None:
     mapper = state.bind_mapper
     if mapper is not None and issubclass(mapper.class_, QUIET):
         return
+    own = _OWN_SCOPES.get(mapper.class_) if mapper is not None else None
     project_id = state.execution_options.get(_PROJECT_OPTION)
-    _note(state.session, project_id if isinstance(project_id, int) else _SHARED)
+    _note(state.session, own or (project_id if isinstance(project_id, int) else _SHARED))
 
 
 def _pending_scopes(session: Session) -> set[int | str] | None:

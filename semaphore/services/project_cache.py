@@ -32,8 +32,9 @@ _size = [0]
 _computing: dict[tuple, threading.Lock] = {}
 
 
-def _app_id() -> str:
-    # Answers of one app (one database) are never served by another in the same process.
+def app_id() -> str:
+    """This app's own key: what one app (one database) keeps is never served by another in
+    the same process."""
     return current_app.extensions.setdefault("semaphore_cache_id", uuid.uuid4().hex)
 
 
@@ -45,7 +46,7 @@ def project_answer(
     stamp = change_feed.local_stamp(project_id)
     if stamp is None:
         return compute()
-    full_key = (_app_id(), project_id, *key)
+    full_key = (app_id(), project_id, *key)
     kept, fresh = _kept_for(full_key, stamp)
     if fresh:
         return kept

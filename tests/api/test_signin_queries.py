@@ -13,6 +13,7 @@ from sqlalchemy import delete
 from semaphore.errors import NotFound
 from semaphore.extensions import db
 from semaphore.models import APIToken, ProjectUser, Session, utcnow
+from semaphore.services.auth import token_cache
 from semaphore.services.permissions import project_access
 from tests import factories
 from tests.contract import ContractClient
@@ -57,8 +58,10 @@ def _signed_in(app, user, how: str) -> ContractClient:
 
 
 def _statements(client: ContractClient, path: str) -> list[str]:
-    """The statements one GET sends as a fresh request does (nothing loaded beforehand)."""
+    """The statements one GET sends as a fresh request does (nothing loaded beforehand, the
+    token's owner not kept: tests/api/test_token_cache.py)."""
     db.session.remove()
+    token_cache.clear()
     with counting() as statements:
         answer = client.get(path)
     assert answer.status_code == 200, answer.get_json()

@@ -21,7 +21,7 @@ from semaphore.schemas.users import TokenIn
 from semaphore.security.passwords import check_password
 from semaphore.security.tokens import digest, new_api_token
 from semaphore.services import audit
-from semaphore.services.auth import prefetch, two_factor
+from semaphore.services.auth import prefetch, token_cache, two_factor
 from semaphore.services.users import find_user
 
 SESSION_IDLE_LIMIT = timedelta(days=7)
@@ -416,9 +416,20 @@ _TOKEN_AND_OWNER = prefetch.SignInStatement(
 
 
 def user_for_token(raw: str, project_id: int | None = None) -> User | None:
-    """The owner of a valid (unexpired) bearer token (with a project id, as user_for_session)."""
-    found = _TOKEN_AND_OWNER.first({"hash": digest(raw.strip().lower())}, project_id)
+    """The owner of a valid (unexpired) bearer token (with a project id, as user_for_session).
+
+    Kept in this process until a change could alter the answer (token_cache.py)."""
+    token_hash = digest(raw.strip().lower())
+    kept = token_cache.signed_in(token_hash, project_id)
+    if kept is not None:
+        user, project, role = kept
+        prefetch.remember(user, project_id, (project, role))
+        return user
+    taken = token_cache.stamp(project_id)
+    found = _TOKEN_AND_OWNER.first({"hash": token_hash}, project_id)
     if found is None or token_expired(found[1]):
         return None
     prefetch.remember(found[0], project_id, found)
+    project, role = (found[2], found[3]) if project_id is not None else (None, None)
+    token_cache.keep(token_hash, project_id, taken, found[1], found[0], project, role)
     return found[0]

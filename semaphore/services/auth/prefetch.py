@@ -13,6 +13,7 @@ database again, and whatever is left is dropped when the request ends.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import g, has_app_context
@@ -53,9 +54,10 @@ class SignInStatement:
         return db.session.execute(self.with_project, {**params, "project_id": project_id}).first()
 
 
-def remember(user: User, project_id: int | None, found: Row) -> None:
-    """Keep what a sign-in statement read about the project (its last two columns) for this
-    request's permission check; nothing off project routes."""
+def remember(user: User, project_id: int | None, found: Sequence[Any]) -> None:
+    """Keep what a sign-in statement read about the project (its last two columns, or a kept
+    sign-in's project and role: token_cache.py) for this request's permission check; nothing
+    off project routes."""
     if project_id is not None and has_app_context():
         setattr(g, _KEY, (user.id, project_id, found[-2], found[-1]))
 
