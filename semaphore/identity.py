@@ -7,8 +7,8 @@ from flask import Flask, Request, current_app, request, session
 from semaphore.models import User
 from semaphore.security import csrf, proxies
 from semaphore.services import audit
+from semaphore.services.auth import api_tokens, prefetch
 from semaphore.services.auth import login as auth
-from semaphore.services.auth import prefetch
 from semaphore.web_extensions import login_manager
 
 SESSION_KEY = "sid"
@@ -36,7 +36,7 @@ def _load_user(req: Request) -> User | None:
     header = req.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        return auth.user_for_token(token, project_id)
+        return api_tokens.user_for_token(token, project_id)
     session_id = session.get(SESSION_KEY)
     if isinstance(session_id, int):
         return auth.user_for_session(session_id, project_id)

@@ -26,7 +26,7 @@ from semaphore.models import (
     View,
 )
 from semaphore.services import users
-from semaphore.services.auth import login as auth
+from semaphore.services.auth import api_tokens
 from tests.contract import ContractClient
 
 _sequence = itertools.count(1)
@@ -60,7 +60,7 @@ def project(*, members: dict[User, str] | None = None, **fields: Any) -> Project
 
 def api_token(member: User) -> str:
     """A fresh bearer token for the user."""
-    _, raw = auth.create_token(member)
+    _, raw = api_tokens.create_token(member)
     return raw
 
 

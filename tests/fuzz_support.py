@@ -18,7 +18,7 @@ import yaml
 from semaphore.extensions import db
 from semaphore.models import ProjectUser, User
 from semaphore.services import integrations, keys
-from semaphore.services.auth import login as auth
+from semaphore.services.auth import api_tokens
 from semaphore.services.permissions import ProjectAccess
 from tests import factories
 from tests.contract import CONTRACT_PATH, NULLABLE_FIELDS, fix_backup_schema, validate_response
@@ -130,7 +130,7 @@ def seed(admin: User) -> Seed:
         access, hook.id, {"name": "v", "value_source": "header", "key": "X-Ref", "variable": "REF"}
     )
     alias = integrations.create_alias(access, hook.id)
-    spare_token, _ = auth.create_token(admin)
+    spare_token, _ = api_tokens.create_token(admin)
     return Seed(
         token=factories.api_token(admin),
         path_parameters={

@@ -34,7 +34,7 @@ from semaphore.models import (
     utcnow,
 )
 from semaphore.services import project_cache
-from semaphore.services.auth import login as auth
+from semaphore.services.auth import api_tokens
 from tests import factories
 from tests.web.helpers import Browser
 
@@ -212,7 +212,7 @@ def build_world(actor, k: int) -> dict[str, int | str]:
         )
     db.session.commit()
     for _ in range(k):
-        auth.create_token(actor)
+        api_tokens.create_token(actor)
     runners = [
         Runner(project_id=owner, name=f"r{i}", tags=["linux", f"t{i}"], active=True)
         for owner in (pid, None)

@@ -24,7 +24,7 @@ from semaphore.schemas.users import (
     UserUpdateIn,
 )
 from semaphore.services import users
-from semaphore.services.auth import login as auth
+from semaphore.services.auth import api_tokens
 
 TAGS = ("user",)
 
@@ -38,22 +38,22 @@ def current() -> Response:
 @api_blueprint.get("/user/tokens")
 @documented(answers={200: APITokenList}, tags=TAGS)
 def list_tokens() -> Response:
-    tokens = auth.list_tokens(current_user)
-    return jsonify([APITokenOut.of(token, auth.token_expired(token)) for token in tokens])
+    tokens = api_tokens.list_tokens(current_user)
+    return jsonify([APITokenOut.of(token, api_tokens.token_expired(token)) for token in tokens])
 
 
 @api_blueprint.post("/user/tokens")
 @documented(body=TokenIn, answers={201: APITokenOut}, tags=TAGS)
 def create_token() -> tuple[Response, int]:
-    token, raw = auth.create_token(current_user, json_body(required=False))
+    token, raw = api_tokens.create_token(current_user, json_body(required=False))
     # The only answer that holds the whole token.
-    return jsonify(APITokenOut.of(token, auth.token_expired(token), raw)), 201
+    return jsonify(APITokenOut.of(token, api_tokens.token_expired(token), raw)), 201
 
 
 @api_blueprint.delete("/user/tokens/<token_id>")
 @documented(answers={204: None}, tags=TAGS)
 def expire_token(token_id: str) -> tuple[str, int]:
-    auth.expire_token(current_user, token_id)
+    api_tokens.expire_token(current_user, token_id)
     return "", 204
 
 

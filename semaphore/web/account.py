@@ -17,8 +17,8 @@ from semaphore.errors import Conflict, NotAuthenticated, NotFound, ValidationErr
 from semaphore.identity import current_session_id
 from semaphore.security.redirects import same_site_path
 from semaphore.services import options, users
+from semaphore.services.auth import api_tokens, two_factor
 from semaphore.services.auth import login as auth
-from semaphore.services.auth import two_factor
 from semaphore.web.blueprint import web_blueprint
 from semaphore.web.forms import PasscodeForm, TokenForm
 from semaphore.web.htmx import is_htmx, redirect_to, render
@@ -34,8 +34,8 @@ def _page(status: int = 200, **shown) -> Response:
         two_factor=two_factor.status(current_user),
         sessions=auth.list_sessions(current_user),
         current_session=current_session_id(),
-        tokens=auth.list_tokens(current_user),
-        token_expired=auth.token_expired,
+        tokens=api_tokens.list_tokens(current_user),
+        token_expired=api_tokens.token_expired,
         # Fresh forms do not echo what was just posted (a used code, a token's name).
         token_form=shown.pop("token_form", None) or TokenForm(formdata=None),
         code_form=shown.pop("code_form", None) or PasscodeForm(formdata=None),
@@ -141,7 +141,7 @@ def account_token_new() -> Response:
         if form.expires_in_days.data:
             data["expires_in_days"] = _whole_number(form.expires_in_days.data)
         try:
-            _token, raw = auth.create_token(current_user, data)
+            _token, raw = api_tokens.create_token(current_user, data)
         except ValidationError as exc:
             form.form_errors.append(exc.message)
         else:
@@ -152,7 +152,7 @@ def account_token_new() -> Response:
 @web_blueprint.post("/account/tokens/<token_id>/revoke")
 @login_required
 def account_token_revoke(token_id: str) -> Response:
-    auth.expire_token(current_user, token_id)
+    api_tokens.expire_token(current_user, token_id)
     flash("API token revoked", "success")
     return redirect_to(url_for("web.account"))
 

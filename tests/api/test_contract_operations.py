@@ -20,7 +20,7 @@ from werkzeug.routing import WebsocketMismatch
 from semaphore.extensions import db
 from semaphore.models import Project
 from semaphore.services import keys
-from semaphore.services.auth import login as auth
+from semaphore.services.auth import api_tokens
 from semaphore.services.permissions import ProjectAccess
 from semaphore.services.tasks import output as task_output
 from tests import factories
@@ -507,7 +507,7 @@ def test_every_operation_has_a_route(app):
 @pytest.fixture
 def tour_world(app, admin) -> World:
     world = build_world()
-    _, world.ids["api_token_id"] = auth.create_token(admin)
+    _, world.ids["api_token_id"] = api_tokens.create_token(admin)
     project = db.session.get(Project, world["project_id"])
     access = ProjectAccess(project, admin, "owner")
     secret = {"login": "", "password": "a-long-webhook-secret"}

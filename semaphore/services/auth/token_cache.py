@@ -41,6 +41,7 @@ from semaphore.services import project_cache
 
 MAX_AGE = 5.0
 MAX_ENTRIES = 4096
+_IMMUTABLE = (str, int, float, bool, datetime, bytes)
 
 Row = TypeVar("Row", User, Project)
 
@@ -99,16 +100,11 @@ def keep(
 ) -> None:
     """Keep what the sign-in statement read for a valid token, labelled with the stamp
     taken before it (nothing without one)."""
-    if taken is None:
+    user_copy = _detached_copy(user)
+    project_copy = _detached_copy(project) if project is not None else None
+    if taken is None or user_copy is None or (project is not None and project_copy is None):
         return
-    kept = _Kept(
-        taken,
-        time.monotonic(),
-        token.expires,
-        _detached_copy(user),
-        _detached_copy(project) if project is not None else None,
-        role,
-    )
+    kept = _Kept(taken, time.monotonic(), token.expires, user_copy, project_copy, role)
     with _lock:
         _kept[(project_cache.app_id(), token_hash, project_id)] = kept
         while len(_kept) > MAX_ENTRIES:
@@ -121,14 +117,19 @@ def clear() -> None:
         _kept.clear()
 
 
-def _detached_copy(row: Row) -> Row:
+def _detached_copy(row: Row) -> Row | None:
     # The columns as loaded, nothing else: the request's own object is never shared, and a
-    # copy with no relationships loaded merges without reaching into other rows.
+    # copy with no relationships loaded merges without reaching into other rows. Merging
+    # shares the values themselves, so only rows of immutable values are kept (None: a value
+    # a request could change in place).
     mapper = sa_inspect(row).mapper
     copy = mapper.class_manager.new_instance()
     loaded = vars(row)
     for column in mapper.column_attrs:
         if column.key in loaded:
-            set_committed_value(copy, column.key, loaded[column.key])
+            value = loaded[column.key]
+            if value is not None and not isinstance(value, _IMMUTABLE):
+                return None
+            set_committed_value(copy, column.key, value)
     make_transient_to_detached(copy)
     return copy
