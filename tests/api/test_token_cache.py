@@ -99,13 +99,17 @@ def test_a_token_past_its_expiry_is_refused_by_the_clock(client, owner, project,
     assert client.get(path).status_code == 401
 
 
-def test_a_removed_member_is_refused_at_once(app, project, admin_client):
+def _member(app, project, role: str) -> tuple[str, ContractClient]:
+    """A new member's path (/api/project/{id}/users/{user}) and a client of theirs."""
     member = factories.user()
-    db.session.add(ProjectUser(project_id=project.id, user_id=member.id, role="manager"))
+    db.session.add(ProjectUser(project_id=project.id, user_id=member.id, role=role))
     db.session.commit()
-    member_client = factories.api_client(app, member)
+    return f"/api/project/{project.id}/users/{member.id}", factories.api_client(app, member)
+
+
+def test_a_removed_member_is_refused_at_once(app, project, admin_client):
+    membership, member_client = _member(app, project, "manager")
     path = f"/api/project/{project.id}"
-    membership = f"/api/project/{project.id}/users/{member.id}"
     _kept(member_client, path)
 
     assert admin_client.delete(membership).status_code == 204
@@ -114,19 +118,13 @@ def test_a_removed_member_is_refused_at_once(app, project, admin_client):
 
 
 def test_a_new_role_applies_at_once(app, project, admin_client):
-    member = factories.user()
-    db.session.add(ProjectUser(project_id=project.id, user_id=member.id, role="owner"))
-    db.session.commit()
-    member_client = factories.api_client(app, member)
-    project_id, member_id = project.id, member.id
+    membership, member_client = _member(app, project, "owner")
+    project_id = project.id
     path = f"/api/project/{project_id}/role"
     _kept(member_client, path)
 
-    changed = admin_client.put(
-        f"/api/project/{project_id}/users/{member_id}", json={"role": "guest"}
-    )
+    assert admin_client.put(membership, json={"role": "guest"}).status_code == 204
 
-    assert changed.status_code == 204
     assert member_client.get(path).get_json()["role"] == "guest"
     renamed = member_client.put(
         f"/api/project/{project_id}", json={"id": project_id, "name": "Mine now"}
