@@ -257,6 +257,7 @@ def test_only_rows_of_immutable_values_are_kept(project, owner):
     # Merging shares a kept row's values with each request: one a request could change in
     # place (a list, a dict) would reach the next request.
     template = factories.template(project=project, survey_vars=[{"name": "tag", "type": ""}])
+    assert template.survey_vars  # loaded, as a sign-in statement loads its rows
 
     assert token_cache._detached_copy(template) is None
     copy = token_cache._detached_copy(owner)
