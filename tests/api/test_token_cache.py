@@ -260,5 +260,7 @@ def test_only_rows_of_immutable_values_are_kept(project, owner):
     assert template.survey_vars  # loaded, as a sign-in statement loads its rows
 
     assert token_cache._detached_copy(template) is None
+    name = owner.name  # loaded too
     copy = token_cache._detached_copy(owner)
-    assert copy is not None and copy.name == owner.name and copy is not owner
+    assert copy is not None and copy is not owner
+    assert copy.name == name
