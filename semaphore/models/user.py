@@ -48,6 +48,11 @@ class APIToken(Base):
     expires: Mapped[datetime | None] = mapped_column(default=None)
 
 
+def past_expiry(expires: datetime | None) -> bool:
+    """Whether a token's expiry time has passed (None: it lasts until expired by hand)."""
+    return expires is not None and expires <= utcnow()
+
+
 class UserTotp(Base):
     """A user's TOTP authenticator; the shared secret is sealed with access_key_encryption.
 

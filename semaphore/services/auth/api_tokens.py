@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, select
 from semaphore.errors import NotFound, ValidationError
 from semaphore.extensions import db
 from semaphore.models import APIToken, User, utcnow
+from semaphore.models.user import past_expiry
 from semaphore.schemas.base import parse
 from semaphore.schemas.users import TokenIn
 from semaphore.security.tokens import digest, new_api_token
@@ -61,7 +62,7 @@ def _token_expiry(body: TokenIn) -> datetime | None:
 
 def token_expired(token: APIToken) -> bool:
     """Expired by hand, or past its expiry time."""
-    return token.expired or (token.expires is not None and token.expires <= utcnow())
+    return token.expired or past_expiry(token.expires)
 
 
 def list_tokens(actor: User) -> list[APIToken]:

@@ -35,7 +35,8 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from semaphore.extensions import db
-from semaphore.models import APIToken, Project, User, utcnow
+from semaphore.models import APIToken, Project, User
+from semaphore.models.user import past_expiry
 from semaphore.queue import change_feed
 from semaphore.services import project_cache
 
@@ -83,7 +84,7 @@ def signed_in(
             del _kept[key]
             return None
         _kept.move_to_end(key)
-    if kept.expires is not None and kept.expires <= utcnow():
+    if past_expiry(kept.expires):
         return None
     project = db.session.merge(kept.project, load=False) if kept.project is not None else None
     return db.session.merge(kept.user, load=False), project, kept.role
